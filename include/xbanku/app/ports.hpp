@@ -1,0 +1,112 @@
+#pragma once
+// The seams between the API layer (api/) and the rest of the service (app/, view/, log/).
+// The API never touches Kafka or RocksDB directly: it submits commands to a CommandService,
+// reads through a QueryService and listens to an UpdateFeed. All three live on the service's
+// single io_context thread (see app/service.hpp) and must only be called from it.
+
+#include "xbanku/domain/events.hpp"
+#include "xbanku/domain/rules.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xbanku::app {
+
+// Where Kafka stored a command's record.
+struct Accepted {
+  std::string command_id;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
+
+struct CommandReply {
+  enum class Kind {
+    projected,  // the record was projected: `outcome` holds its (first) outcome
+    accepted,   // wait=false: Kafka acknowledged, not yet projected
+    pending,    // the read-your-writes wait passed its bound; the command is durable
+    failed,     // not accepted: `error` is errc::log_unavailable (NOT written),
+                // errc::log_possibly_persisted (may be written) or errc::shutting_down
+  };
+  Kind kind = Kind::failed;
+  Accepted where;                         // set unless failed
+  std::optional<domain::Outcome> outcome; // set when projected
+  boost::system::error_code error;        // set when failed
+  std::string served_by;                  // instance that answered (forwarding, §8)
+};
+
+class CommandService {
+ public:
+  virtual ~CommandService() = default;
+  // Appends `event` (its command_id already set: the Idempotency-Key or a fresh UUID) to the
+  // log. If a record with that command_id was already projected, answers its first outcome
+  // without writing again. With `wait`, answers once the record is projected or the
+  // configured bound passes (Kind::pending).
+  virtual boost::asio::awaitable<CommandReply> execute(domain::Event event, bool wait) = 0;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::string> next;  // cursor for the following page, if any
+};
+
+// Query results: `stale` marks an answer from a local copy of a partition that currently has
+// no serving owner (§8); `unavailable` means no instance could answer (→ 503 Retry-After).
+template <typename T>
+struct QueryResult {
+  std::optional<T> value;  // nullopt = not found (only when !unavailable)
+  bool stale = false;
+  bool unavailable = false;
+  std::string served_by;
+};
+
+struct HistoryItem {
+  domain::HistoryEntry entry;
+  std::string cursor;  // pass as `after` to continue after this entry
+};
+
+class QueryService {
+ public:
+  virtual ~QueryService() = default;
+  virtual boost::asio::awaitable<QueryResult<domain::Account>> account(std::string id) = 0;
+  // Accounts in id order strictly after `after` (empty = from the start); limit in 1..1000.
+  virtual boost::asio::awaitable<QueryResult<Page<domain::Account>>> accounts(std::string after,
+                                                                              std::size_t limit) = 0;
+  // nullopt value = the account does not exist.
+  virtual boost::asio::awaitable<QueryResult<Page<HistoryItem>>> history(std::string id,
+                                                                         std::string after,
+                                                                         std::size_t limit) = 0;
+  virtual boost::asio::awaitable<QueryResult<domain::Outcome>> command(std::string command_id) = 0;
+};
+
+// One account change applied by the view, pushed to WebSocket subscribers (§4).
+struct AccountUpdate {
+  domain::Account account;
+  domain::RecordPos pos;
+};
+
+class UpdateFeed {
+ public:
+  using Listener = std::function<void(const AccountUpdate&)>;
+  virtual ~UpdateFeed() = default;
+  // Listeners run on the io_context thread right after each RocksDB commit, in log order per
+  // partition; they must not block (queue and return).
+  [[nodiscard]] virtual std::uint64_t subscribe(Listener listener) = 0;
+  virtual void unsubscribe(std::uint64_t token) = 0;
+};
+
+// Readiness for /readyz: every assigned partition caught up to its end.
+class Health {
+ public:
+  virtual ~Health() = default;
+  [[nodiscard]] virtual bool ready() const = 0;
+  [[nodiscard]] virtual std::string describe() const = 0;  // JSON object text for /readyz
+};
+
+}  // namespace xbanku::app
