@@ -1,5 +1,7 @@
 #include "xbanku/app/config.hpp"
 
+#include "xbanku/mirror/redis_config.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -33,24 +35,6 @@ bool valid_topic(std::string_view t) {
          std::all_of(t.begin(), t.end(), [](unsigned char c) {
            return std::isalnum(c) || c == '.' || c == '_' || c == '-';
          });
-}
-
-bool valid_redis_url(std::string_view url) {
-  std::string host;
-  std::uint16_t port = 0;
-  if (url.starts_with("redis://")) {
-    auto rest = url.substr(8);
-    if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-      auto db = rest.substr(slash + 1);
-      if (!db.empty() && !std::all_of(db.begin(), db.end(), [](unsigned char c) { return std::isdigit(c); })) {
-        return false;
-      }
-      rest = rest.substr(0, slash);
-    }
-    if (rest.find('@') != std::string_view::npos) return false;  // no AUTH support
-    return rest.find(':') == std::string_view::npos ? !rest.empty() : split_host_port(rest, host, port);
-  }
-  return split_host_port(url, host, port);
 }
 
 }  // namespace
@@ -129,8 +113,9 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   if (!split_host_port(listen, c.listen_host, c.listen_port)) {
     return bad("--listen/XBANKU_LISTEN", fmt::format("'{}' is not host:port", listen));
   }
-  if (!c.redis_url.empty() && !valid_redis_url(c.redis_url)) {
-    return bad("--redis/REDIS_URL", fmt::format("'{}' is not host:port or redis://host:port/db", c.redis_url));
+  if (!c.redis_url.empty()) {
+    std::string why;
+    if (!mirror::parse_redis_url(c.redis_url, &why)) return bad("--redis/REDIS_URL", why);
   }
   if (c.instance_id.size() > 200) return bad("--instance-id/XBANKU_INSTANCE_ID", "longer than 200 characters");
   if (!c.advertise.empty() && !c.advertise.starts_with("http://")) {

@@ -1,0 +1,362 @@
+#include "xbanku/app/console.hpp"
+
+#include "xbanku/app/projection.hpp"
+#include "xbanku/common/error.hpp"
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/domain/console_line.hpp"
+#include "xbanku/domain/uuid.hpp"
+#include "xbanku/log/admin.hpp"
+#include "xbanku/log/consumer.hpp"
+#include "xbanku/log/producer.hpp"
+#include "xbanku/mirror/redis_config.hpp"
+#include "xbanku/mirror/redis_connection.hpp"
+#include "xbanku/view/store.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <string>
+#include <thread>
+
+namespace xbanku::app {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using namespace std::chrono_literals;
+
+log::KafkaConfig kafka_config(const Config& c) {
+  log::KafkaConfig k;
+  k.brokers = c.brokers;
+  k.client_id = "xbanku-console";
+  k.delivery_timeout = c.delivery_timeout;
+  return k;
+}
+
+// Runs one coroutine on a fresh single-threaded io_context and returns its exit code.
+int run_main(awaitable<int> (*main)(const Config&), const Config& config) {
+  asio::io_context io(1);
+  int code = 1;
+  asio::co_spawn(io, main(config), [&](std::exception_ptr e, int rc) {
+    code = rc;
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::critical("{}", ex.what());
+        code = 1;
+      }
+    }
+  });
+  io.run();
+  return code;
+}
+
+// A scratch store that removes itself: the console consumer's and verify's rebuilt view.
+class ScratchStore {
+ public:
+  explicit ScratchStore(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ~ScratchStore() {
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ScratchStore(const ScratchStore&) = delete;
+  ScratchStore& operator=(const ScratchStore&) = delete;
+
+  bool open() {
+    auto s = view::Store::open({.dir = dir_});
+    if (!s) return false;
+    store = std::move(*s);
+    return true;
+  }
+  std::unique_ptr<view::Store> store;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+std::filesystem::path scratch_dir(std::string_view what) {
+  return std::filesystem::temp_directory_path() / fmt::format("xbanku-{}-{}", what, ::getpid());
+}
+
+// Reads partitions [0, ends) from the beginning and folds every record with offset < ends[p]
+// (or forever with `follow`) through the projector's code path into `store`.
+awaitable<boost::system::error_code> replay(const Config& config, view::Store& store,
+                                            std::int32_t partitions,
+                                            std::map<std::int32_t, std::int64_t> ends, bool follow,
+                                            const FoldObserver& observer) {
+  auto ex = co_await asio::this_coro::executor;
+  std::map<std::int32_t, std::int64_t> start;
+  for (const auto& [p, end] : ends) {
+    if (end > 0 || follow) start[p] = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  if (start.empty()) co_return boost::system::error_code{};
+  auto reader = log::PartitionReader::create(ex, kafka_config(config), config.topic, start);
+  if (!reader) co_return reader.error();
+
+  Projection projection(store, domain::Placement{partitions});
+  std::vector<RawRecord> raw;
+  auto done = [&] {
+    if (follow) return false;
+    for (const auto& [p, end] : ends) {
+      if (projection.next_offset(p) < end) return false;
+    }
+    return true;
+  };
+  auto last_progress = std::chrono::steady_clock::now();
+  boost::system::error_code result;
+  while (!done()) {
+    auto batch = co_await (*reader)->next(200ms);
+    if (!batch) {
+      result = batch.error();
+      break;
+    }
+    raw.clear();
+    for (const auto& r : batch->records()) {
+      if (!follow && r.offset >= ends[r.partition]) continue;
+      raw.push_back({r.partition, r.offset, r.key, r.value});
+    }
+    if (raw.empty()) {
+      // The log is shorter than the offsets we were asked to reach (deleted records?).
+      if (std::chrono::steady_clock::now() - last_progress > 15s && !follow) {
+        spdlog::error("replay: no progress for 15 s; the log ends before the expected offsets");
+        result = errc::timeout;
+        break;
+      }
+      continue;
+    }
+    last_progress = std::chrono::steady_clock::now();
+    auto vb = store.begin();
+    projection.fold(vb, raw, observer);
+    if (auto ec = store.commit(vb)) {
+      result = ec;
+      break;
+    }
+  }
+  co_await (*reader)->close();
+  co_return result;
+}
+
+// ---- --act=producer ----
+
+awaitable<int> console_producer(const Config& config) {
+  auto ex = co_await asio::this_coro::executor;
+  const auto kafka = kafka_config(config);
+  if (auto ec = co_await log::ensure_topic(ex, kafka, config.topic, config.partitions)) {
+    std::fprintf(stderr, "xbanku: cannot create or find topic %s on %s: %s\n", config.topic.c_str(),
+                 config.brokers.c_str(), ec.message().c_str());
+    co_return 1;
+  }
+  auto producer = log::Producer::create(ex, kafka);
+  if (!producer) co_return 1;
+
+  // Standard input may be a file, a pipe or a terminal; a plain thread reads it (epoll cannot
+  // watch regular files) and hands lines to the io thread through a channel.
+  using Lines = asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
+  Lines lines(ex, 16);
+  const bool interactive = ::isatty(STDIN_FILENO) != 0;
+  std::jthread reader([&lines, interactive] {
+    std::string line;
+    while (true) {
+      if (interactive) {
+        std::fputs("-> ", stdout);
+        std::fflush(stdout);
+      }
+      if (!std::getline(std::cin, line)) break;
+      auto sent = lines.async_send({}, line, asio::use_future);
+      try {
+        sent.get();
+      } catch (const std::exception&) {
+        return;  // channel closed
+      }
+    }
+    try {
+      lines.async_send(asio::error::eof, std::string{}, asio::use_future).get();
+    } catch (const std::exception&) {
+    }
+  });
+
+  int failures = 0;
+  while (true) {
+    auto [ec, line] = co_await lines.async_receive(asio::as_tuple(use_awaitable));
+    if (ec) break;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    auto event = domain::parse_console_line(line);
+    if (!event) {
+      std::printf("%s\n", event.error().c_str());
+      std::fflush(stdout);
+      continue;
+    }
+    event->command_id = domain::new_uuid();
+    event->ts = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto json = domain::encode(*event);
+    std::printf("Message: %s\n", json.c_str());
+    std::fflush(stdout);
+    auto delivery = co_await (*producer)->send(config.topic, event->acc_id, json);
+    if (delivery) {
+      std::printf("Message is stored in partition %d, offset %lld\n", delivery->partition,
+                  static_cast<long long>(delivery->offset));
+    } else {
+      ++failures;
+      std::printf("Message was not stored: %s\n", delivery.error().message().c_str());
+    }
+    std::fflush(stdout);
+  }
+  lines.close();
+  if (auto ec = co_await (*producer)->flush(5s)) spdlog::warn("flush: {}", ec.message());
+  co_return failures == 0 ? 0 : 1;
+}
+
+// ---- --act=consumer ----
+
+std::string describe(const domain::Outcome& o) {
+  std::string s(domain::to_string(o.status));
+  if (o.reason != domain::Reason::none) s += fmt::format(" {}", domain::to_string(o.reason));
+  if (o.account) s += fmt::format(" (balance {})", o.account->balance);
+  return s;
+}
+
+awaitable<int> console_consumer(const Config& config) {
+  auto ex = co_await asio::this_coro::executor;
+  auto ends = co_await log::end_offsets(ex, kafka_config(config), config.topic);
+  if (!ends) {
+    std::fprintf(stderr, "xbanku: cannot read topic %s on %s: %s\n", config.topic.c_str(),
+                 config.brokers.c_str(), ends.error().message().c_str());
+    co_return 1;
+  }
+  ScratchStore scratch(scratch_dir("consumer"));
+  if (!scratch.open()) co_return 1;
+
+  auto print = [](const RawRecord& r, const domain::Outcome& o, bool duplicate) {
+    std::printf("partition %d, offset %lld: %.*s => %s\n", r.partition, static_cast<long long>(r.offset),
+                static_cast<int>(r.value.size()), r.value.data(),
+                duplicate ? "duplicate (ignored)" : describe(o).c_str());
+    std::fflush(stdout);
+  };
+  asio::signal_set signals(ex, SIGINT, SIGTERM);
+  if (config.follow) {
+    // --follow ends on Ctrl-C; the io_context stops and the balances are not printed.
+    signals.async_wait([ex](auto, int) { static_cast<asio::io_context&>(ex.context()).stop(); });
+  }
+  const auto partitions = static_cast<std::int32_t>(ends->size());
+  if (auto ec = co_await replay(config, *scratch.store, partitions, *ends, config.follow, print)) {
+    std::fprintf(stderr, "xbanku: replay failed: %s\n", ec.message().c_str());
+    co_return 1;
+  }
+  signals.cancel();
+  std::printf("Balances:\n");
+  auto ec = scratch.store->for_each_account([](const domain::Account& a) {
+    std::printf("  %s  %s  balance %lld\n", a.id.c_str(), a.name.c_str(), static_cast<long long>(a.balance));
+  });
+  std::fflush(stdout);
+  co_return ec ? 1 : 0;
+}
+
+// ---- --act=verify ----
+
+awaitable<std::size_t> compare_mirror(const Config& config, const view::Store& live,
+                                      const view::CompareScope& scope) {
+  auto ex = co_await asio::this_coro::executor;
+  auto redis_config = mirror::parse_redis_url(config.redis_url);
+  if (!redis_config) co_return 1;
+  mirror::RedisConnection redis(ex, *redis_config);
+  if (auto ec = co_await redis.connect()) {
+    std::printf("mirror: cannot connect to Redis at %s: %s\n", config.redis_url.c_str(), ec.message().c_str());
+    co_return 1;
+  }
+  std::vector<domain::Account> accounts;
+  if (auto ec = live.for_each_account([&](const domain::Account& a) {
+        if (!scope.account || scope.account(a.id)) accounts.push_back(a);
+      })) {
+    std::printf("mirror: cannot read the live store: %s\n", ec.message().c_str());
+    co_return 1;
+  }
+  std::size_t differences = 0;
+  for (const auto& a : accounts) {
+    auto got = co_await redis.hgetall(a.id);
+    if (!got) {
+      std::printf("mirror: %s: Redis error %s\n", a.id.c_str(), got.error().message().c_str());
+      ++differences;
+    } else if (!got->has_value()) {
+      std::printf("mirror: %s: missing in Redis\n", a.id.c_str());
+      ++differences;
+    } else if ((*got)->name != a.name || (*got)->balance != a.balance) {
+      std::printf("mirror: %s: Redis has name '%s' balance %lld, view has name '%s' balance %lld\n",
+                  a.id.c_str(), (*got)->name.c_str(), static_cast<long long>((*got)->balance), a.name.c_str(),
+                  static_cast<long long>(a.balance));
+      ++differences;
+    }
+  }
+  std::printf("mirror: %zu accounts compared with Redis\n", accounts.size());
+  co_return differences;
+}
+
+awaitable<int> verify(const Config& config) {
+  auto ex = co_await asio::this_coro::executor;
+  auto live = view::Store::open({.dir = config.data_dir});
+  if (!live) {
+    std::printf("verify: cannot open the live store in %s (is the service still running?)\n",
+                config.data_dir.c_str());
+    co_return 2;
+  }
+  auto offsets = (*live)->next_offsets();
+  if (!offsets) co_return 2;
+  auto partitions = co_await log::partition_count(ex, kafka_config(config), config.topic);
+  if (!partitions) {
+    std::printf("verify: cannot read topic %s: %s\n", config.topic.c_str(), partitions.error().message().c_str());
+    co_return 2;
+  }
+
+  // Replay exactly what the live store has consumed, partition by partition.
+  ScratchStore scratch(scratch_dir("verify"));
+  if (!scratch.open()) co_return 2;
+  if (auto ec = co_await replay(config, *scratch.store, *partitions, *offsets, false, {})) {
+    std::printf("verify: replay failed: %s\n", ec.message().c_str());
+    co_return 1;
+  }
+  std::set<std::int32_t> owned;
+  for (const auto& [p, next] : *offsets) owned.insert(p);
+  const auto scope = view::CompareScope::partitions(owned, domain::Placement{*partitions});
+  const auto differences = view::compare(**live, *scratch.store, scope, 1000);
+  for (const auto& d : differences) std::printf("%s\n", d.c_str());
+  std::size_t mirror_differences = 0;
+  if (!config.redis_url.empty()) mirror_differences = co_await compare_mirror(config, **live, scope);
+
+  std::string parts;
+  for (const auto& [p, next] : *offsets) parts += fmt::format("{}{}:{}", parts.empty() ? "" : " ", p, next);
+  std::printf("verify: replayed partitions [%s]; %zu view differences, %zu mirror differences\n",
+              parts.c_str(), differences.size(), mirror_differences);
+  const bool ok = differences.empty() && mirror_differences == 0;
+  std::printf("verify: %s\n", ok ? "OK" : "MISMATCH");
+  std::fflush(stdout);
+  co_return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int run_console_producer(const Config& config) { return run_main(console_producer, config); }
+int run_console_consumer(const Config& config) { return run_main(console_consumer, config); }
+int run_verify(const Config& config) { return run_main(verify, config); }
+
+}  // namespace xbanku::app

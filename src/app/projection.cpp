@@ -1,0 +1,91 @@
+#include "xbanku/app/projection.hpp"
+
+#include <fmt/format.h>
+#include <boost/system/system_error.hpp>
+#include <spdlog/spdlog.h>
+
+namespace xbanku::app {
+namespace {
+
+// Transfer states only move forward (pending → completed | credit_failed → refunded). Records
+// of different partitions may be folded in any interleaving on a replay, so a late `pending`
+// (the source's debit) must not overwrite the target's `completed`.
+int rank(domain::TransferState s) {
+  switch (s) {
+    case domain::TransferState::pending: return 0;
+    case domain::TransferState::completed: return 1;
+    case domain::TransferState::credit_failed: return 1;
+    case domain::TransferState::refunded: return 2;
+  }
+  return 0;
+}
+
+bool counts_as_applied(domain::Status s) { return s != domain::Status::rejected; }
+
+}  // namespace
+
+std::int64_t Projection::next_offset(std::int32_t partition) { return offset_slot(partition); }
+
+std::int64_t& Projection::offset_slot(std::int32_t partition) {
+  auto it = offsets_.find(partition);
+  if (it != offsets_.end()) return it->second;
+  auto stored = store_.next_offset(partition);
+  if (!stored) {
+    // Guessing would re-apply records that carry no command id: stop instead (the caller's
+    // task ends, the service stops, a restart reads the offsets again).
+    throw boost::system::system_error(stored.error(), fmt::format("next offset of partition {}", partition));
+  }
+  return offsets_.emplace(partition, stored && stored->has_value() ? **stored : 0).first->second;
+}
+
+FoldResult Projection::fold(view::Batch& batch, std::span<const RawRecord> records,
+                            const FoldObserver& observer) {
+  FoldResult result;
+  for (const auto& rec : records) {
+    auto& next = offset_slot(rec.partition);
+    if (rec.offset < next) {
+      ++result.skipped;
+      continue;
+    }
+    const domain::RecordPos pos{rec.partition, rec.offset};
+    auto event = domain::decode(rec.value);
+    if (!event) {
+      const auto& err = event.error();
+      const auto outcome = domain::undecodable_outcome(err, pos);
+      if (err.code != domain::DecodeErrc::invalid_amount) {
+        // Malformed or unknown type: copy to the DLQ; invalid amounts are a plain rejection.
+        result.dead_letters.push_back(DeadLetter{rec.partition, rec.offset, std::string(rec.key),
+                                                 std::string(rec.value),
+                                                 fmt::format("{}: {}", domain::reason_code(err.code), err.message)});
+      }
+      const bool duplicate = !outcome.command_id.empty() && batch.command_seen(outcome.command_id);
+      batch.record_outcome(outcome);
+      ++result.rejected;
+      if (!outcome.command_id.empty()) result.command_ids.push_back(outcome.command_id);
+      if (observer) observer(rec, outcome, duplicate);
+    } else {
+      auto decision = domain::decide(batch, *event, pos, placement_);
+      if (decision.transfer_update) {
+        const auto current = batch.transfer(decision.transfer_update->first);
+        if (current && rank(*current) > rank(decision.transfer_update->second)) {
+          decision.transfer_update.reset();
+        }
+      }
+      batch.apply(decision);
+      if (decision.duplicate) {
+        ++result.duplicates;
+      } else if (counts_as_applied(decision.outcome.status)) {
+        ++result.applied;
+      } else {
+        ++result.rejected;
+      }
+      if (!event->command_id.empty()) result.command_ids.push_back(event->command_id);
+      if (observer) observer(rec, decision.outcome, decision.duplicate);
+    }
+    next = rec.offset + 1;
+    batch.set_next_offset(rec.partition, next);
+  }
+  return result;
+}
+
+}  // namespace xbanku::app

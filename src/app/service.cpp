@@ -1,0 +1,610 @@
+#include "xbanku/app/service.hpp"
+
+#include "xbanku/api/config.hpp"
+#include "xbanku/api/server.hpp"
+#include "xbanku/app/ports.hpp"
+#include "xbanku/app/projection.hpp"
+#include "xbanku/app/wait_group.hpp"
+#include "xbanku/common/error.hpp"
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/log/admin.hpp"
+#include "xbanku/log/consumer.hpp"
+#include "xbanku/log/producer.hpp"
+#include "xbanku/metrics/registry.hpp"
+#include "xbanku/mirror/mirror.hpp"
+#include "xbanku/mirror/redis_config.hpp"
+#include "xbanku/view/store.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+namespace xbanku::app {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using namespace std::chrono_literals;
+
+constexpr auto kPollWait = 50ms;               // longest the projector waits for a record
+constexpr auto kOffsetCommitInterval = 1s;     // Kafka's committed offsets are for lag tools only
+constexpr std::size_t kRelayBatch = 512;       // outbox entries sent per round
+constexpr auto kShutdownFlush = 5s;            // producer flush bound on a clean stop
+
+std::exception_ptr log_exception(std::string_view what, std::exception_ptr e) {
+  if (e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::critical("{} failed: {}", what, ex.what());
+    }
+  }
+  return e;
+}
+
+log::KafkaConfig kafka_config(const Config& c, std::string_view role) {
+  log::KafkaConfig k;
+  k.brokers = c.brokers;
+  k.client_id = fmt::format("xbanku-{}{}{}", role, c.instance_id.empty() ? "" : "-", c.instance_id);
+  k.delivery_timeout = c.delivery_timeout;
+  return k;
+}
+
+// The service: the ports the API calls, and the loops that keep the view up to date.
+class Service final : public CommandService, public QueryService, public UpdateFeed, public Health {
+ public:
+  Service(asio::any_io_executor ex, const Config& config, std::unique_ptr<view::Store> store,
+          std::int32_t partitions)
+      : ex_(ex),
+        config_(config),
+        store_(std::move(store)),
+        projection_(*store_, domain::Placement{partitions}),
+        relay_wake_(ex),
+        stopped_(ex) {
+    auto& r = registry_;
+    for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered"}) {
+      records_[result] = &r.counter("xbanku_records_total", "Records folded into the view by result",
+                                    {{"result", result}});
+    }
+    batch_seconds_ = &r.histogram("xbanku_projection_batch_seconds",
+                                  "Time to fold and commit one consumed batch", metrics::latency_buckets());
+    outbox_pending_ = &r.gauge("xbanku_outbox_pending", "Follow-up events not yet acknowledged by Kafka");
+    mirror_lag_ = &r.gauge("xbanku_mirror_lag", "Accounts whose latest state Redis does not have yet");
+    assigned_ = &r.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
+    lag_help_ = "Records between the view's next offset and the partition's high watermark";
+  }
+
+  metrics::Registry& registry() { return registry_; }
+
+  // ---- start-up ----
+  boost::system::error_code start() {
+    auto producer = log::Producer::create(ex_, kafka_config(config_, "producer"));
+    if (!producer) return producer.error();
+    producer_ = std::move(*producer);
+
+    log::ConsumerConfig cc;
+    cc.kafka = kafka_config(config_, "projector");
+    cc.group = config_.group;
+    cc.topic = config_.topic;
+    cc.instance_id = config_.instance_id;
+    cc.session_timeout = config_.session_timeout;
+    log::RebalanceHandler handler{
+        [this](const std::vector<std::int32_t>& p) { return on_assign(p); },
+        [this](const std::vector<std::int32_t>& p) { on_revoke(p); }};
+    auto consumer = log::Consumer::create(ex_, cc, std::move(handler));
+    if (!consumer) return consumer.error();
+    consumer_ = std::move(*consumer);
+
+    if (!config_.redis_url.empty()) {
+      auto redis = mirror::parse_redis_url(config_.redis_url);
+      if (!redis) return redis.error();
+      mirror::MirrorSource source{
+          [this](std::size_t limit) {
+            auto owed = store_->owed(limit);
+            return owed ? std::move(*owed) : std::vector<domain::Account>{};
+          },
+          [this](std::span<const std::pair<std::string, std::uint64_t>> done) {
+            if (auto ec = store_->mark_mirrored(done)) spdlog::error("mirror: cannot mark mirrored: {}", ec.message());
+          },
+          [this] {
+            auto n = store_->owed_count();
+            return n ? static_cast<std::size_t>(*n) : std::size_t{0};
+          }};
+      mirror_ = std::make_unique<mirror::Mirror>(ex_, *redis, std::move(source));
+    }
+    return {};
+  }
+
+  // ---- CommandService ----
+  awaitable<CommandReply> execute(domain::Event event, bool wait) override {
+    CommandReply reply;
+    reply.served_by = config_.instance_id;
+    if (stopping_) {
+      reply.error = errc::shutting_down;
+      co_return reply;
+    }
+    // A repeat of a projected command answers its first outcome and writes nothing.
+    if (auto first = store_->outcome(event.command_id); first && first->has_value()) {
+      reply.kind = CommandReply::Kind::projected;
+      reply.where = {event.command_id, (*first)->pos.partition, (*first)->pos.offset};
+      reply.outcome = resolve(std::move(**first));
+      co_return reply;
+    }
+    // Register before producing: the projector may apply the record before the ack arrives.
+    Waiter waiter(ex_, config_.command_wait);
+    auto registration = waiters_.emplace(event.command_id, &waiter);
+    struct Unregister {
+      std::unordered_multimap<std::string, Waiter*>& map;
+      decltype(registration) it;
+      ~Unregister() { map.erase(it); }
+    } unregister{waiters_, registration};
+
+    ++in_flight_;
+    struct InFlight {
+      Service& s;
+      ~InFlight() { --s.in_flight_; }
+    } in_flight{*this};
+
+    const auto delivery = co_await producer_->send(config_.topic, event.acc_id, domain::encode(event));
+    if (!delivery) {
+      reply.error = delivery.error();
+      co_return reply;
+    }
+    reply.where = {event.command_id, delivery->partition, delivery->offset};
+    if (!wait) {
+      reply.kind = CommandReply::Kind::accepted;
+      co_return reply;
+    }
+    if (!waiter.outcome) {
+      co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
+    }
+    if (waiter.outcome) {
+      reply.kind = CommandReply::Kind::projected;
+      reply.outcome = std::move(waiter.outcome);
+    } else {
+      reply.kind = CommandReply::Kind::pending;
+    }
+    co_return reply;
+  }
+
+  // ---- QueryService ----
+  awaitable<QueryResult<domain::Account>> account(std::string id) override {
+    QueryResult<domain::Account> r;
+    r.served_by = config_.instance_id;
+    auto a = store_->account(id);
+    if (!a) throw boost::system::system_error(a.error(), "account read");
+    r.value = std::move(*a);
+    co_return r;
+  }
+
+  awaitable<QueryResult<Page<domain::Account>>> accounts(std::string after, std::size_t limit) override {
+    QueryResult<Page<domain::Account>> r;
+    r.served_by = config_.instance_id;
+    auto page = store_->accounts(after, limit);
+    if (!page) throw boost::system::system_error(page.error(), "accounts read");
+    r.value = Page<domain::Account>{std::move(page->items), std::move(page->next)};
+    co_return r;
+  }
+
+  awaitable<QueryResult<Page<HistoryItem>>> history(std::string id, std::string after,
+                                                    std::size_t limit) override {
+    QueryResult<Page<HistoryItem>> r;
+    r.served_by = config_.instance_id;
+    std::uint64_t after_seq = 0;
+    if (!after.empty()) after_seq = std::stoull(after);  // the API validated it as digits
+    auto page = store_->history(id, after_seq, limit);
+    if (!page) throw boost::system::system_error(page.error(), "history read");
+    if (!page->has_value()) co_return r;
+    Page<HistoryItem> out;
+    for (auto& item : (*page)->items) {
+      out.items.push_back(HistoryItem{std::move(item.entry), std::to_string(item.seq)});
+    }
+    if ((*page)->next) out.next = std::to_string(*(*page)->next);
+    r.value = std::move(out);
+    co_return r;
+  }
+
+  awaitable<QueryResult<domain::Outcome>> command(std::string command_id) override {
+    QueryResult<domain::Outcome> r;
+    r.served_by = config_.instance_id;
+    auto o = store_->outcome(command_id);
+    if (!o) throw boost::system::system_error(o.error(), "outcome read");
+    if (o->has_value()) r.value = resolve(std::move(**o));
+    co_return r;
+  }
+
+  // ---- UpdateFeed ----
+  std::uint64_t subscribe(Listener listener) override {
+    listeners_.emplace(++next_token_, std::move(listener));
+    return next_token_;
+  }
+  void unsubscribe(std::uint64_t token) override { listeners_.erase(token); }
+
+  // ---- Health ----
+  bool ready() const override {
+    if (!consumer_ || stopping_) return false;
+    const auto assigned = consumer_->assignment();
+    const auto lag = consumer_->lag(current_offsets(assigned));
+    for (auto p : assigned) {
+      auto it = lag.find(p);
+      if (it == lag.end() || it->second > 0) return false;  // unknown watermark = not caught up yet
+    }
+    return true;
+  }
+
+  std::string describe() const override {
+    std::string parts;
+    if (consumer_) {
+      const auto assigned = consumer_->assignment();
+      const auto lag = consumer_->lag(current_offsets(assigned));
+      for (auto p : assigned) {
+        auto it = lag.find(p);
+        if (!parts.empty()) parts += ',';
+        parts += it == lag.end() ? fmt::format("\"{}\":null", p) : fmt::format("\"{}\":{}", p, it->second);
+      }
+    }
+    return fmt::format(R"({{"ready":{},"instance":"{}","lag":{{{}}}}})", ready() ? "true" : "false",
+                       config_.instance_id, parts);
+  }
+
+  // ---- the loops ----
+  awaitable<void> run_projector() {
+    std::vector<RawRecord> raw;
+    auto last_offset_commit = std::chrono::steady_clock::now();
+    while (!stopping_) {
+      auto batch = co_await consumer_->next(kPollWait);
+      if (!batch) {
+        if (batch.error() == errc::shutting_down) break;
+        spdlog::warn("projector: poll failed: {}", batch.error().message());
+        co_await sleep(100ms);
+        continue;
+      }
+      if (!batch->empty()) {
+        const auto started = std::chrono::steady_clock::now();
+        raw.clear();
+        for (const auto& r : batch->records()) raw.push_back({r.partition, r.offset, r.key, r.value});
+        if (!co_await project(raw)) {
+          failed_ = true;
+          break;  // a store failure stops the service; a restart replays from the stored offsets
+        }
+        batch_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
+      if (std::chrono::steady_clock::now() - last_offset_commit >= kOffsetCommitInterval) {
+        last_offset_commit = std::chrono::steady_clock::now();
+        co_await commit_kafka_offsets();
+        update_gauges();
+      }
+    }
+    co_await commit_kafka_offsets();
+    co_await consumer_->close();
+    spdlog::info("projector: stopped");
+    if (failed_) request_stop();
+  }
+
+  awaitable<void> run_relay() {
+    while (true) {
+      auto entries = store_->outbox(kRelayBatch);
+      if (!entries) {
+        spdlog::error("relay: cannot read the outbox: {}", entries.error().message());
+      } else if (!entries->empty()) {
+        co_await relay(*entries);
+        continue;
+      }
+      if (stopping_) break;
+      relay_wake_.expires_after(1s);
+      co_await relay_wake_.async_wait(asio::as_tuple(use_awaitable));
+    }
+    spdlog::info("relay: stopped");
+  }
+
+  // ---- shutdown ----
+  void request_stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    relay_wake_.cancel();
+    if (server_) server_->stop();
+    if (mirror_) mirror_->stop();
+    for (auto& [id, w] : waiters_) w->timer.cancel();  // answer 504 pending: the record is durable
+  }
+
+  awaitable<void> flush_producer() {
+    if (auto ec = co_await producer_->flush(kShutdownFlush)) {
+      spdlog::warn("shutdown: producer flush: {}", ec.message());
+    }
+  }
+
+  void set_server(api::Server* server) { server_ = server; }
+  mirror::Mirror* mirror() { return mirror_.get(); }
+  bool failed() const { return failed_; }
+
+ private:
+  struct Waiter {
+    Waiter(asio::any_io_executor ex, std::chrono::milliseconds bound) : timer(ex, bound) {}
+    asio::steady_timer timer;
+    std::optional<domain::Outcome> outcome;
+  };
+
+  awaitable<void> sleep(std::chrono::milliseconds d) {
+    asio::steady_timer t(ex_, d);
+    co_await t.async_wait(asio::as_tuple(use_awaitable));
+  }
+
+  // A cross-partition transfer's outcome stays `pending` in the source's record; its follow-up
+  // moves the transfer state, which is what a reader wants to see.
+  domain::Outcome resolve(domain::Outcome o) const {
+    if (o.type == domain::EventType::transfer && o.status == domain::Status::pending && !o.transfer_id.empty()) {
+      if (auto t = store_->transfer(o.transfer_id); t && t->has_value()) {
+        if (**t == domain::TransferState::completed) o.status = domain::Status::completed;
+        if (**t == domain::TransferState::refunded) o.status = domain::Status::refunded;
+      }
+    }
+    return o;
+  }
+
+  std::map<std::int32_t, std::int64_t> current_offsets(const std::vector<std::int32_t>& partitions) const {
+    std::map<std::int32_t, std::int64_t> out;
+    for (auto p : partitions) {
+      auto n = store_->next_offset(p);
+      out[p] = n && n->has_value() ? **n : 0;
+    }
+    return out;
+  }
+
+  // Fold, dead-letter, commit, then tell everyone who waits. False if the store failed.
+  awaitable<bool> project(std::span<const RawRecord> records) {
+    auto batch = store_->begin();
+    auto folded = projection_.fold(batch, records);
+    if (!folded.dead_letters.empty()) co_await send_dead_letters(folded.dead_letters);
+    if (auto ec = store_->commit(batch)) {
+      spdlog::critical("projector: RocksDB commit failed ({}); stopping so that a restart replays "
+                       "from the stored offsets", ec.message());
+      projection_.reset_offsets();
+      co_return false;
+    }
+    records_["applied"]->inc(folded.applied);
+    records_["rejected"]->inc(folded.rejected);
+    records_["duplicate"]->inc(folded.duplicates);
+    records_["dead_lettered"]->inc(folded.dead_letters.size());
+
+    if (!listeners_.empty()) {
+      for (const auto& [account, pos] : batch.changed()) {
+        const AccountUpdate update{account, pos};
+        // Copy: a listener may unsubscribe (close its session) while we iterate.
+        for (auto it = listeners_.begin(); it != listeners_.end();) {
+          auto current = it++;
+          current->second(update);
+        }
+      }
+    }
+    for (const auto& id : folded.command_ids) wake(id);
+    if (mirror_) mirror_->notify();
+    relay_wake_.cancel();
+    co_return true;
+  }
+
+  void wake(const std::string& command_id) {
+    auto [begin, end] = waiters_.equal_range(command_id);
+    if (begin == end) return;
+    auto outcome = store_->outcome(command_id);
+    if (!outcome || !outcome->has_value()) return;
+    const auto resolved = resolve(std::move(**outcome));
+    for (auto it = begin; it != end; ++it) {
+      if (!it->second->outcome) {
+        it->second->outcome = resolved;
+        it->second->timer.cancel();
+      }
+    }
+  }
+
+  // Dead letters must reach `<topic>.dlq` before their batch commits (the commit moves the
+  // offset past them). While Kafka refuses, the projector waits: it could not fetch anyway.
+  awaitable<void> send_dead_letters(const std::vector<DeadLetter>& letters) {
+    const std::string dlq = config_.topic + ".dlq";
+    for (const auto& letter : letters) {
+      const std::string partition = std::to_string(letter.partition), offset = std::to_string(letter.offset);
+      const std::array<log::Header, 4> headers{{{"xbanku-origin-topic", config_.topic},
+                                                {"xbanku-origin-partition", partition},
+                                                {"xbanku-origin-offset", offset},
+                                                {"xbanku-reason", letter.reason}}};
+      spdlog::warn("projector: dead-lettering {}:{}: {}", letter.partition, letter.offset, letter.reason);
+      for (auto backoff = 100ms;; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s)) {
+        auto sent = co_await producer_->send(dlq, letter.key, letter.value, headers);
+        if (sent) break;
+        spdlog::error("projector: dead letter not accepted ({}); retrying", sent.error().message());
+        if (stopping_) co_return;  // not committed: the record is re-read after a restart
+        co_await sleep(backoff);
+      }
+    }
+  }
+
+  // Sends follow-ups concurrently (the idempotent producer keeps per-partition order); deletes
+  // the acknowledged ones. A crash between ack and delete re-sends: arrivals dedupe by TransferId.
+  awaitable<void> relay(const std::vector<view::OutboxEntry>& entries) {
+    std::vector<std::uint64_t> acked;
+    acked.reserve(entries.size());
+    bool failed = false;
+    WaitGroup group(ex_);
+    for (const auto& entry : entries) {
+      group.add();
+      asio::co_spawn(ex_, [&, value = domain::encode(entry.event)]() -> awaitable<void> {
+        auto sent = co_await producer_->send(config_.topic, entry.event.acc_id, value);
+        if (sent) {
+          acked.push_back(entry.seq);
+        } else {
+          failed = true;
+        }
+        group.done();
+      }, asio::detached);
+    }
+    co_await group.wait();
+    if (!acked.empty()) {
+      if (auto ec = store_->remove_outbox(acked)) spdlog::error("relay: cannot remove sent entries: {}", ec.message());
+    }
+    outbox_pending_->set(static_cast<double>(entries.size() - acked.size()));
+    if (failed) {
+      spdlog::warn("relay: {} follow-ups not acknowledged; retrying", entries.size() - acked.size());
+      co_await sleep(500ms);
+    }
+  }
+
+  std::map<std::int32_t, std::int64_t> on_assign(const std::vector<std::int32_t>& partitions) {
+    projection_.reset_offsets();
+    std::map<std::int32_t, std::int64_t> start;
+    for (auto p : partitions) start[p] = projection_.next_offset(p);
+    spdlog::info("projector: assigned partitions [{}], starting at stored offsets", fmt::join(partitions, ","));
+    return start;
+  }
+
+  void on_revoke(const std::vector<std::int32_t>& partitions) {
+    spdlog::info("projector: revoked partitions [{}]", fmt::join(partitions, ","));
+    projection_.reset_offsets();
+  }
+
+  awaitable<void> commit_kafka_offsets() {
+    if (!consumer_) co_return;
+    const auto assigned = consumer_->assignment();
+    if (assigned.empty()) co_return;
+    std::map<std::int32_t, std::int64_t> offsets;
+    for (auto p : assigned) offsets[p] = projection_.next_offset(p);
+    if (auto ec = co_await consumer_->commit(offsets)) spdlog::debug("projector: offset commit: {}", ec.message());
+  }
+
+  void update_gauges() {
+    const auto assigned = consumer_->assignment();
+    assigned_->set(static_cast<double>(assigned.size()));
+    registry_.clear_gauges("xbanku_consumer_lag");
+    for (const auto& [p, lag] : consumer_->lag(current_offsets(assigned))) {
+      registry_.gauge("xbanku_consumer_lag", lag_help_, {{"partition", std::to_string(p)}})
+          .set(static_cast<double>(lag));
+    }
+    if (mirror_) mirror_lag_->set(static_cast<double>(mirror_->lag()));
+  }
+
+  asio::any_io_executor ex_;
+  const Config& config_;
+  std::unique_ptr<view::Store> store_;
+  Projection projection_;
+  std::unique_ptr<log::Producer> producer_;
+  std::unique_ptr<log::Consumer> consumer_;
+  std::unique_ptr<mirror::Mirror> mirror_;
+  api::Server* server_ = nullptr;
+
+  std::unordered_multimap<std::string, Waiter*> waiters_;
+  std::map<std::uint64_t, Listener> listeners_;
+  std::uint64_t next_token_ = 0;
+  std::size_t in_flight_ = 0;
+
+  asio::steady_timer relay_wake_;
+  asio::steady_timer stopped_;
+  bool stopping_ = false;
+  bool failed_ = false;
+
+  metrics::Registry registry_;
+  std::map<std::string, metrics::Counter*, std::less<>> records_;
+  metrics::Histogram* batch_seconds_ = nullptr;
+  metrics::Gauge* outbox_pending_ = nullptr;
+  metrics::Gauge* mirror_lag_ = nullptr;
+  metrics::Gauge* assigned_ = nullptr;
+  std::string lag_help_;
+};
+
+awaitable<int> serve(const Config& config) {
+  auto ex = co_await asio::this_coro::executor;
+  const auto kafka = kafka_config(config, "admin");
+
+  // The topic, and the dead-letter topic next to it, exist before anyone produces.
+  if (auto ec = co_await log::ensure_topic(ex, kafka, config.topic, config.partitions)) {
+    spdlog::critical("cannot create or find topic {} on {}: {}", config.topic, config.brokers, ec.message());
+    co_return 1;
+  }
+  if (auto ec = co_await log::ensure_topic(ex, kafka, config.topic + ".dlq", 1)) {
+    spdlog::critical("cannot create or find topic {}.dlq: {}", config.topic, ec.message());
+    co_return 1;
+  }
+  auto partitions = co_await log::partition_count(ex, kafka, config.topic);
+  if (!partitions) {
+    spdlog::critical("cannot read the partition count of {}: {}", config.topic, partitions.error().message());
+    co_return 1;
+  }
+
+  auto store = view::Store::open({.dir = config.data_dir});
+  if (!store) {
+    spdlog::critical("cannot open the view store in {}", config.data_dir);
+    co_return 1;
+  }
+
+  Service service(ex, config, std::move(*store), *partitions);
+  if (auto ec = service.start()) {
+    spdlog::critical("cannot start: {}", ec.message());
+    co_return 1;
+  }
+
+  api::ApiConfig api_config;
+  api_config.listen_host = config.listen_host;
+  api_config.listen_port = config.listen_port;
+  api_config.instance_id = config.instance_id;
+  api::Server server(ex, api_config, service, service, service, service, service.registry());
+  if (auto ec = server.listen()) {
+    spdlog::critical("cannot listen on {}:{}: {}", config.listen_host, config.listen_port, ec.message());
+    co_return 1;
+  }
+  service.set_server(&server);
+
+  asio::signal_set signals(ex, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}: shutting down", signo);
+    service.request_stop();
+  });
+
+  spdlog::info("xbanku serving on http://{}:{} (topic {}, {} partitions, group {}, data {}{})",
+               config.listen_host, server.port(), config.topic, *partitions, config.group,
+               config.data_dir, config.redis_url.empty() ? "" : ", mirror " + config.redis_url);
+
+  WaitGroup tasks(ex);
+  auto spawn = [&](std::string_view name, auto make) {
+    tasks.add();
+    asio::co_spawn(ex, make(), [&, name](std::exception_ptr e) {
+      if (log_exception(name, e)) service.request_stop();
+      tasks.done();
+    });
+  };
+  spawn("http server", [&] { return server.run(); });
+  spawn("projector", [&] { return service.run_projector(); });
+  spawn("outbox relay", [&] { return service.run_relay(); });
+  if (auto* m = service.mirror()) spawn("redis mirror", [m] { return m->run(); });
+
+  co_await tasks.wait();
+  signals.cancel();
+  co_await service.flush_producer();
+  spdlog::info("xbanku stopped");
+  co_return service.failed() ? 1 : 0;
+}
+
+}  // namespace
+
+int run_serve(const Config& config) {
+  asio::io_context io(1);
+  int code = 1;
+  asio::co_spawn(io, serve(config), [&](std::exception_ptr e, int rc) {
+    code = log_exception("service", e) ? 1 : rc;
+  });
+  io.run();
+  return code;
+}
+
+}  // namespace xbanku::app
