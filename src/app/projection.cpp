@@ -7,19 +7,6 @@
 namespace xbanku::app {
 namespace {
 
-// Transfer states only move forward (pending → completed | credit_failed → refunded). Records
-// of different partitions may be folded in any interleaving on a replay, so a late `pending`
-// (the source's debit) must not overwrite the target's `completed`.
-int rank(domain::TransferState s) {
-  switch (s) {
-    case domain::TransferState::pending: return 0;
-    case domain::TransferState::completed: return 1;
-    case domain::TransferState::credit_failed: return 1;
-    case domain::TransferState::refunded: return 2;
-  }
-  return 0;
-}
-
 bool counts_as_applied(domain::Status s) { return s != domain::Status::rejected; }
 
 }  // namespace
@@ -64,13 +51,8 @@ FoldResult Projection::fold(view::Batch& batch, std::span<const RawRecord> recor
       if (!outcome.command_id.empty()) result.command_ids.push_back(outcome.command_id);
       if (observer) observer(rec, outcome, duplicate);
     } else {
-      auto decision = domain::decide(batch, *event, pos, placement_);
-      if (decision.transfer_update) {
-        const auto current = batch.transfer(decision.transfer_update->first);
-        if (current && rank(*current) > rank(decision.transfer_update->second)) {
-          decision.transfer_update.reset();
-        }
-      }
+      // decide() never moves a transfer backwards, whatever order partitions are replayed in.
+      const auto decision = domain::decide(batch, *event, pos, placement_);
       batch.apply(decision);
       if (decision.duplicate) {
         ++result.duplicates;

@@ -76,10 +76,12 @@ class Service final : public CommandService, public QueryService, public UpdateF
         relay_wake_(ex),
         stopped_(ex) {
     auto& r = registry_;
-    for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered"}) {
+    for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped"}) {
       records_[result] = &r.counter("xbanku_records_total", "Records folded into the view by result",
                                     {{"result", result}});
     }
+    consumed_ = &r.counter("xbanku_records_consumed_total",
+                           "Records received from Kafka by the projector, before any skipping");
     batch_seconds_ = &r.histogram("xbanku_projection_batch_seconds",
                                   "Time to fold and commit one consumed batch", metrics::latency_buckets());
     outbox_pending_ = &r.gauge("xbanku_outbox_pending", "Follow-up events not yet acknowledged by Kafka");
@@ -301,8 +303,11 @@ class Service final : public CommandService, public QueryService, public UpdateF
       if (!entries) {
         spdlog::error("relay: cannot read the outbox: {}", entries.error().message());
       } else if (!entries->empty()) {
+        outbox_pending_->set(static_cast<double>(entries->size()));
         co_await relay(*entries);
         continue;
+      } else {
+        outbox_pending_->set(0);
       }
       if (stopping_) break;
       relay_wake_.expires_after(1s);
@@ -379,6 +384,8 @@ class Service final : public CommandService, public QueryService, public UpdateF
     records_["rejected"]->inc(folded.rejected);
     records_["duplicate"]->inc(folded.duplicates);
     records_["dead_lettered"]->inc(folded.dead_letters.size());
+    records_["skipped"]->inc(folded.skipped);
+    consumed_->inc(records.size());
 
     if (!listeners_.empty()) {
       for (const auto& [account, pos] : batch.changed()) {
@@ -515,6 +522,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   metrics::Registry registry_;
   std::map<std::string, metrics::Counter*, std::less<>> records_;
+  metrics::Counter* consumed_ = nullptr;
   metrics::Histogram* batch_seconds_ = nullptr;
   metrics::Gauge* outbox_pending_ = nullptr;
   metrics::Gauge* mirror_lag_ = nullptr;

@@ -1,0 +1,78 @@
+#pragma once
+// The operations behind DESIGN §3 and §4, shared by the HTTP handler and the WebSocket session:
+// argument validation, the call into the app/ ports, and the mapping of replies and domain
+// outcomes to a status code and a JSON body. Transport-free (no Beast), so both front ends
+// answer with the same codes and messages.
+// Thread-safety: call only from the io_context thread that owns the ports (see app/ports.hpp).
+
+#include "xbanku/api/api_metrics.hpp"
+#include "xbanku/app/ports.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace xbanku::api {
+
+// The ports an API front end talks to; references must outlive every session.
+struct Services {
+  app::CommandService& commands;
+  app::QueryService& queries;
+  app::Health& health;
+  ApiMetrics& metrics;
+};
+
+// A transport-neutral answer: HTTP sends `status` + `body`; WebSocket sends ok = status < 400.
+struct Reply {
+  unsigned status = 200;
+  boost::json::value body;  // success body, {"error":{"code","message"}}, or the 504 pending body
+  std::string command_id;   // → X-Command-Id
+  std::string served_by;    // → X-Served-By
+  bool stale = false;       // → X-Stale: true
+  bool retry_after = false; // → Retry-After: 1
+};
+
+[[nodiscard]] Reply error_reply(unsigned status, std::string_view code, std::string_view message);
+// The {"error":{"code","message"}} object.
+[[nodiscard]] boost::json::object error_body(std::string_view code, std::string_view message);
+
+enum class CommandKind { create, deposit, withdraw, transfer };
+
+struct CommandOptions {
+  std::string command_id;  // already validated (Idempotency-Key) or a fresh UUID
+  bool wait = true;        // read-your-writes (false → 202 as soon as Kafka acknowledged)
+  // The field of `args` naming a created account's id: "id" over HTTP; "account" over
+  // WebSocket, where "id" is the request's correlation id.
+  std::string_view create_id_field = "id";
+};
+
+// Validates `args` (the HTTP body / WS frame) and runs the command. `account` is the raw
+// (unvalidated) account id for deposit/withdraw.
+[[nodiscard]] boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind,
+                                                        std::string account,
+                                                        const boost::json::object& args,
+                                                        CommandOptions options);
+[[nodiscard]] boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id);
+// `after` is an account id ("" = from the start); limit already validated (1..1000).
+[[nodiscard]] boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after,
+                                                          std::size_t limit);
+[[nodiscard]] boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id,
+                                                            std::string after, std::size_t limit);
+[[nodiscard]] boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id);
+
+// {"id","name","balance","version"}
+[[nodiscard]] boost::json::object account_json(const domain::Account& a);
+// An idempotency key / command id: 1–128 bytes of printable ASCII (no spaces or controls).
+[[nodiscard]] bool valid_command_id(std::string_view) noexcept;
+// A page size "1".."1000"; nullopt otherwise.
+[[nodiscard]] std::optional<std::size_t> parse_limit(std::string_view) noexcept;
+inline constexpr std::size_t kDefaultLimit = 100;
+inline constexpr std::size_t kMaxLimit = 1000;
+inline constexpr std::size_t kMaxCursorChars = 256;
+
+}  // namespace xbanku::api

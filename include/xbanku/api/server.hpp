@@ -1,0 +1,58 @@
+#pragma once
+// The HTTP + WebSocket front end (DESIGN §3, §4) on Boost.Beast and C++20 coroutines.
+//
+// Executor model: ONE io_context thread. The acceptor, every HTTP session, every WebSocket
+// session (its reader, its single writer and each of its in-flight requests) are coroutines
+// on the executor given to the constructor, and so are the ports they call (app/ports.hpp).
+// Nothing blocks: every socket read and write has a deadline (ApiConfig), and work for other
+// components is awaited, never waited for. Because there is one thread, sessions need no
+// strands and the update fan-out needs no locks; running the executor on several threads is
+// NOT supported.
+//
+// Lifetime: the ports and the registry must outlive the Server; destroy the Server after run()
+// has returned (or after the io_context has been destroyed).
+
+#include "xbanku/api/config.hpp"
+#include "xbanku/app/ports.hpp"
+#include "xbanku/metrics/registry.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace xbanku::api {
+
+namespace detail {
+struct ServerCore;
+}
+
+class Server {
+ public:
+  Server(boost::asio::any_io_executor ex, ApiConfig config, app::CommandService& commands,
+         app::QueryService& queries, app::UpdateFeed& feed, app::Health& health,
+         metrics::Registry& registry);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens on config.listen_host:listen_port; an error if the address is invalid
+  // or the port is taken. Call once, before run().
+  [[nodiscard]] boost::system::error_code listen();
+  // Accepts connections until stop(); then waits for every session to finish (in-flight
+  // requests get shutdown_grace, after which their sockets are closed) and returns.
+  boost::asio::awaitable<void> run();
+  // Graceful stop: stop accepting, close idle connections, let in-flight requests answer
+  // (with Connection: close) within shutdown_grace, then close what is left. Idempotent.
+  // Call on the executor's thread (e.g. from a signal handler's completion).
+  void stop();
+  // The bound port (useful with listen_port = 0); 0 before listen().
+  [[nodiscard]] std::uint16_t port() const;
+
+ private:
+  std::shared_ptr<detail::ServerCore> core_;
+};
+
+}  // namespace xbanku::api

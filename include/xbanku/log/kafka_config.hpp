@@ -1,0 +1,39 @@
+#pragma once
+// Connection settings shared by every Kafka client of xbanku, and the one place that turns them
+// into a librdkafka configuration.
+
+#include "xbanku/log/rdkafka_holders.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace xbanku::log {
+
+struct KafkaConfig {
+  std::string brokers = "127.0.0.1:9092";
+  std::string client_id = "xbanku";
+  // Upper bound for a send to be acknowledged or failed. librdkafka's message.timeout.ms is set
+  // below it (by up to 1 s) because librdkafka only notices some expiries once per second.
+  std::chrono::milliseconds delivery_timeout{5000};
+  std::chrono::milliseconds linger{1};
+  // Deadline for admin and metadata requests (topic creation, partition count, end offsets).
+  std::chrono::milliseconds request_timeout{10000};
+  // Raw librdkafka properties applied LAST: they override the module's settings, guarantees
+  // included (e.g. acks), so use them for tuning and tests only.
+  std::map<std::string, std::string> overrides;
+};
+
+using KafkaSettings = std::vector<std::pair<std::string, std::string>>;
+
+// Builds a configuration: brokers, client id, socket.nagle.disable=true, spdlog logging, then
+// `module_settings`, then `cfg.overrides`. A rejected property is logged with its name, value
+// and librdkafka's reason, and returns errc::invalid_config. Thread-safe.
+[[nodiscard]] boost::system::result<ConfPtr> make_conf(const KafkaConfig& cfg,
+                                                       const KafkaSettings& module_settings);
+
+}  // namespace xbanku::log

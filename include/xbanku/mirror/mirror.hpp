@@ -1,0 +1,98 @@
+#pragma once
+// Keeps Redis equal to the RocksDB view (DESIGN §7) without ever blocking or slowing the
+// projector. What is still owed to Redis lives in the view (MirrorSource), not here: a restart
+// or a long outage forgets nothing and holds nothing in memory; the Mirror only drains it.
+
+#include <xbanku/domain/rules.hpp>
+#include <xbanku/mirror/redis_config.hpp>
+#include <xbanku/mirror/redis_connection.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace xbanku::mirror {
+
+// The owed set, implemented over the RocksDB view. All three are called on the Mirror's
+// executor only (lag() excepted: see there).
+struct MirrorSource {
+  // Up to `limit` accounts still owed to Redis, in their current state.
+  std::function<std::vector<domain::Account>(std::size_t limit)> owed;
+  // These (id, version) pairs are now in Redis; clear each one that is still at that version
+  // (a newer version stays owed).
+  std::function<void(std::span<const std::pair<std::string, std::uint64_t>>)> mark_mirrored;
+  // How many accounts are owed.
+  std::function<std::size_t()> owed_count;
+};
+
+struct MirrorOptions {
+  std::size_t batch_size = 1000;                // accounts per pipeline
+  std::chrono::milliseconds tick{1000};         // re-check the owed set even without notify()
+  std::chrono::milliseconds backoff_min{100};   // first retry delay after a failure
+  std::chrono::milliseconds backoff_max{5000};  // the delay doubles up to this
+};
+
+class Mirror {
+ public:
+  // `executor` must be single-threaded or a strand: run(), the connection and the source
+  // callbacks all run on it.
+  Mirror(boost::asio::any_io_executor executor, RedisConfig config, MirrorSource source,
+         MirrorOptions options = {});
+  Mirror(const Mirror&) = delete;
+  Mirror& operator=(const Mirror&) = delete;
+  ~Mirror();
+
+  // "The owed set may have grown": wakes run(). O(1), never blocks, allocates nothing after
+  // the first call of a burst; coalesces bursts. Thread-safe (call it from any thread).
+  void notify();
+
+  // Drains the owed set into Redis until stop(): waits for notify() or a tick, writes up to
+  // batch_size owed accounts as one pipeline, then marks them mirrored. On failure logs once per
+  // outage, backs off (backoff_min doubling to backoff_max), reconnects and retries. Spawn it
+  // once on the executor. Never throws for Redis trouble; source callbacks' exceptions propagate.
+  [[nodiscard]] boost::asio::awaitable<void> run();
+
+  // Asks run() to finish: it returns promptly, abandoning an in-flight pipeline (what it held is
+  // still owed, so nothing is lost). Thread-safe. The Mirror must outlive run() and the handler
+  // this posts (destroy it after the io_context has stopped or run() has returned).
+  void stop();
+
+  // Accounts owed to Redis (source.owed_count()), for metrics. Thread-safe iff owed_count is.
+  [[nodiscard]] std::size_t lag() const;
+
+  // Whether the last attempt left a usable connection. Thread-safe.
+  [[nodiscard]] bool connected() const noexcept;
+
+ private:
+  [[nodiscard]] boost::asio::awaitable<void> wait_for_work();
+  [[nodiscard]] boost::asio::awaitable<void> back_off();
+  void on_failure(std::string_view what, const boost::system::error_code& ec);
+  void on_success();
+
+  boost::asio::any_io_executor executor_;
+  RedisConfig config_;
+  MirrorSource source_;
+  MirrorOptions options_;
+  std::unique_ptr<RedisConnection> connection_;
+  boost::asio::steady_timer wake_;     // idle wait; cancelled by notify()
+  boost::asio::steady_timer backoff_;  // retry delay; only stop() cuts it short
+  std::chrono::milliseconds next_backoff_;
+  std::atomic<bool> notified_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> connected_{false};
+  bool in_outage_ = false;
+  std::uint64_t failed_attempts_ = 0;
+};
+
+}  // namespace xbanku::mirror

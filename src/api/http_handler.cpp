@@ -1,0 +1,205 @@
+#include "xbanku/api/http_handler.hpp"
+
+#include "xbanku/api/router.hpp"
+#include "xbanku/domain/uuid.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace xbanku::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+Response make_response(const Reply& r, unsigned version, std::string_view request_id) {
+  Response res{static_cast<http::status>(r.status), version};
+  res.set(http::field::content_type, kJson);
+  res.set("X-Request-Id", request_id);
+  if (!r.command_id.empty()) res.set("X-Command-Id", r.command_id);
+  if (!r.served_by.empty()) res.set("X-Served-By", r.served_by);
+  if (r.stale) res.set("X-Stale", "true");
+  if (r.retry_after) res.set(http::field::retry_after, "1");
+  res.body() = json::serialize(r.body);
+  res.prepare_payload();
+  return res;
+}
+
+// Reads optional `limit` and `after`; returns an error reply on a bad value.
+std::optional<Reply> paging(std::string_view query, std::size_t& limit, std::string& after) {
+  std::string value;
+  bool malformed = false;
+  limit = kDefaultLimit;
+  if (query_param(query, "limit", value, malformed)) {
+    auto l = malformed ? std::nullopt : parse_limit(value);
+    if (!l) return error_reply(400, "bad_request", "parameter \"limit\" must be an integer from 1 to 1000");
+    limit = *l;
+  }
+  after.clear();
+  if (query_param(query, "after", after, malformed) && malformed) {
+    return error_reply(400, "bad_request", "parameter \"after\" is not correctly percent-encoded");
+  }
+  return std::nullopt;
+}
+
+std::optional<Reply> wait_param(std::string_view query, bool& wait) {
+  std::string value;
+  bool malformed = false;
+  wait = true;
+  if (!query_param(query, "wait", value, malformed)) return std::nullopt;
+  if (value == "true" || value == "1") return std::nullopt;
+  if (value == "false" || value == "0") {
+    wait = false;
+    return std::nullopt;
+  }
+  return error_reply(400, "bad_request", "parameter \"wait\" must be true or false");
+}
+
+boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, Services& s) {
+  std::string id;
+  if (!m.id.empty() && !percent_decode(m.id, id, false)) {
+    co_return error_reply(400, "invalid_id", "the id in the path is not correctly percent-encoded");
+  }
+  switch (m.route) {
+    case Route::healthz: {
+      json::object o;
+      o["status"] = "ok";
+      co_return Reply{200, std::move(o), {}, {}, false, false};
+    }
+    case Route::account:
+      co_return co_await get_account(s, std::move(id));
+    case Route::account_events: {
+      std::size_t limit = 0;
+      std::string after;
+      if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
+      co_return co_await account_history(s, std::move(id), std::move(after), limit);
+    }
+    case Route::command:
+      co_return co_await get_command(s, std::move(id));
+    case Route::accounts:
+      if (req.method() == http::verb::get) {
+        std::size_t limit = 0;
+        std::string after;
+        if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
+        co_return co_await list_accounts(s, std::move(after), limit);
+      }
+      break;  // POST: a command, below
+    case Route::account_deposit:
+    case Route::account_withdraw:
+    case Route::transfers:
+      break;
+    case Route::ws:
+      co_return error_reply(426, "upgrade_required", "/ws expects a WebSocket upgrade");
+    default:
+      co_return error_reply(404, "not_found", "no such resource");
+  }
+
+  // Commands: POST with a JSON object body.
+  if (!is_json_content_type(req[http::field::content_type])) {
+    co_return error_reply(415, "unsupported_media_type", "the body must be sent as Content-Type: application/json");
+  }
+  if ((m.route == Route::account_deposit || m.route == Route::account_withdraw) && !domain::is_uuid(id)) {
+    co_return error_reply(400, "invalid_id", "the account id must be a UUID");
+  }
+  CommandOptions options;
+  if (auto err = wait_param(m.query, options.wait)) co_return std::move(*err);
+  if (const auto it = req.find("Idempotency-Key"); it != req.end()) {
+    if (!valid_command_id(it->value())) {
+      co_return error_reply(400, "bad_request", "header Idempotency-Key must be 1 to 128 printable characters");
+    }
+    options.command_id = std::string(it->value());
+  } else {
+    options.command_id = domain::new_uuid();
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body(), ec);
+  if (ec) co_return error_reply(400, "bad_request", "the body is not valid JSON: " + ec.message());
+  const json::object* obj = body.if_object();
+  if (obj == nullptr) co_return error_reply(400, "bad_request", "the body must be a JSON object");
+
+  CommandKind kind = CommandKind::create;
+  if (m.route == Route::account_deposit) kind = CommandKind::deposit;
+  if (m.route == Route::account_withdraw) kind = CommandKind::withdraw;
+  if (m.route == Route::transfers) kind = CommandKind::transfer;
+  co_return co_await run_command(s, kind, std::move(id), *obj, std::move(options));
+}
+
+}  // namespace
+
+bool is_json_content_type(std::string_view v) noexcept {
+  const auto semi = v.find(';');
+  v = v.substr(0, semi);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  if (v.size() != kJson.size()) return false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    char c = v[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kJson[i]) return false;
+  }
+  return true;
+}
+
+Response error_response(unsigned status, std::string_view code, std::string_view message,
+                        unsigned version, std::string_view request_id) {
+  return make_response(error_reply(status, code, message), version, request_id);
+}
+
+boost::asio::awaitable<Response> handle(const Request& req, Services& s, std::string request_id) {
+  const RouteMatch m = route(req.method(), req.target());
+  Response res;
+  bool failed = false;
+  try {
+    if (m.route == Route::not_found) {
+      res = error_response(404, "not_found", "no such resource", req.version(), request_id);
+    } else if (!m.method_allowed) {
+      res = error_response(405, "method_not_allowed", "this method is not allowed here", req.version(),
+                           request_id);
+      res.set(http::field::allow, m.allow);
+    } else if (m.route == Route::metrics) {
+      res = Response{http::status::ok, req.version()};
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      res.set("X-Request-Id", request_id);
+      res.body() = s.metrics.registry().render();
+      res.prepare_payload();
+    } else if (m.route == Route::openapi) {
+      res = Response{http::status::ok, req.version()};
+      res.set(http::field::content_type, kJson);
+      res.set("X-Request-Id", request_id);
+      res.body() = std::string(openapi_json());
+      res.prepare_payload();
+    } else if (m.route == Route::readyz) {
+      const bool ready = s.health.ready();
+      res = Response{ready ? http::status::ok : http::status::service_unavailable, req.version()};
+      res.set(http::field::content_type, kJson);
+      res.set("X-Request-Id", request_id);
+      if (!ready) res.set(http::field::retry_after, "1");
+      res.body() = s.health.describe();
+      res.prepare_payload();
+    } else {
+      Reply r = co_await dispatch(req, m, s);
+      res = make_response(r, req.version(), request_id);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("api: request {} {} {} failed: {}", request_id, std::string_view(req.method_string()),
+                  route_name(m.route), e.what());
+    failed = true;
+  } catch (...) {
+    spdlog::error("api: request {} {} {} failed with an unknown exception", request_id,
+                  std::string_view(req.method_string()), route_name(m.route));
+    failed = true;
+  }
+  if (failed) res = error_response(500, "internal", "internal error", req.version(), request_id);
+  res.keep_alive(req.keep_alive());
+  s.metrics.request(m.route, res.result_int());
+  co_return res;
+}
+
+}  // namespace xbanku::api

@@ -1,0 +1,415 @@
+// The WebSocket session (DESIGN §4). One reader coroutine parses frames; each request runs as
+// its own coroutine (at most ws_max_in_flight per connection); every outgoing message —
+// replies and subscription updates alike — goes through ONE bounded queue drained by ONE
+// writer coroutine, because a Beast WebSocket allows a single write at a time. A client that
+// stops reading fills the queue and is closed with 1008 (policy violation): the server never
+// holds more than ws_send_queue messages for it.
+#include "server_core.hpp"
+
+#include "xbanku/domain/uuid.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <string>
+#include <unordered_set>
+
+namespace xbanku::api::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+
+namespace {
+constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
+using Message = std::shared_ptr<const std::string>;
+}  // namespace
+
+class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(std::shared_ptr<ServerCore> core, beast::tcp_stream stream)
+      : core_(std::move(core)),
+        ws_(std::move(stream)),
+        wake_(core_->ex),
+        write_deadline_(core_->ex) {}
+
+  asio::awaitable<void> run(Request req);
+
+  [[nodiscard]] bool wants(const std::string& account_id) const {
+    return all_ || accounts_.count(account_id) != 0;
+  }
+
+  // Queues one outgoing message; never blocks. Past the bound the connection is closed (1008).
+  void enqueue(Message msg) {
+    if (closing_ || dead_) return;
+    if (queue_.size() >= core_->cfg.ws_send_queue) {
+      spdlog::warn("api: WebSocket client is not reading ({} messages queued): closing with 1008",
+                   queue_.size());
+      initiate_close(websocket::close_code::policy_error, /*drop_queue=*/true);
+      return;
+    }
+    queue_.push_back(std::move(msg));
+    wake_.cancel();
+  }
+
+  // Leaves the fan-out and closes the socket. Idempotent.
+  void cleanup();
+
+  void graceful_stop() override {
+    stopping_ = true;
+    if (in_flight_ == 0) initiate_close(websocket::close_code::going_away, /*drop_queue=*/false);
+  }
+
+  void force_close() override {
+    dead_ = true;
+    queue_.clear();
+    wake_.cancel();
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+ private:
+  static asio::awaitable<void> writer_task(std::shared_ptr<WsSession> self) {
+    TaskGuard guard(self->core_);
+    co_await self->writer();
+  }
+  static asio::awaitable<void> request_task(std::shared_ptr<WsSession> self, json::value id,
+                                            std::string op, json::object msg);
+
+  asio::awaitable<void> writer();
+  asio::awaitable<Reply> perform(const std::string& op, const json::object& msg);
+  void on_frame(std::string_view text);
+  void on_subscription(const json::value& id, bool subscribe, const json::object& msg);
+  void send_reply(const json::value& id, const Reply& r);
+  void send_error(const json::value& id, std::string_view code, std::string_view message) {
+    send_reply(id, error_reply(400, code, message));
+  }
+  void send_ok(const json::value& id, json::value result) {
+    send_reply(id, Reply{200, std::move(result), {}, {}, false, false});
+  }
+
+  void initiate_close(websocket::close_code code, bool drop_queue) {
+    if (closing_ || dead_) return;
+    closing_ = true;
+    close_code_ = code;
+    if (drop_queue) queue_.clear();
+    wake_.cancel();
+  }
+
+  // Bounds one write (or the close handshake): a peer that does not read loses its socket.
+  void arm_write_deadline() {
+    const std::uint64_t gen = ++write_gen_;
+    write_deadline_.expires_after(core_->cfg.read_timeout);
+    write_deadline_.async_wait([weak = weak_from_this(), gen](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->write_gen_ != gen) return;
+      self->force_close();
+    });
+  }
+  void disarm_write_deadline() {
+    ++write_gen_;
+    write_deadline_.cancel();
+  }
+
+  [[nodiscard]] long subscription_count() const noexcept {
+    return static_cast<long>(accounts_.size()) + (all_ ? 1 : 0);
+  }
+
+  std::shared_ptr<ServerCore> core_;
+  websocket::stream<beast::tcp_stream> ws_;
+  std::deque<Message> queue_;
+  asio::steady_timer wake_;            // the writer sleeps on it; enqueue() cancels it
+  asio::steady_timer write_deadline_;
+  std::uint64_t write_gen_ = 0;
+  bool closing_ = false;  // a close frame is due: nothing more is queued
+  bool dead_ = false;     // the reader ended or the socket was closed
+  bool stopping_ = false; // Server::stop(): no new requests, close once in-flight ones answer
+  websocket::close_code close_code_ = websocket::close_code::normal;
+  std::size_t in_flight_ = 0;
+  bool registered_ = false;  // in core_->ws_sessions
+  bool all_ = false;
+  std::unordered_set<std::string> accounts_;
+};
+
+asio::awaitable<void> WsSession::run(Request req) {
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  // Pings keep a quiet but live client connected; one that answers nothing for idle_timeout is
+  // dropped.
+  timeouts.idle_timeout = core_->cfg.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "xbanku"); }));
+  ws_.read_message_max(core_->cfg.max_ws_frame);
+  auto [aec] = co_await ws_.async_accept(req, kToken);
+  if (aec) co_return;
+  ws_.text(true);
+
+  core_->ws_sessions.insert(this);
+  core_->metrics.ws_connections(+1);
+  registered_ = true;
+  asio::co_spawn(core_->ex, writer_task(shared_from_this()), asio::detached);
+
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [ec, n] = co_await ws_.async_read(buffer, kToken);
+    if (ec) break;
+    if (!ws_.got_text()) {
+      send_error(nullptr, "bad_request", "frames must be text (one JSON object each)");
+    } else {
+      on_frame(std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()));
+    }
+    buffer.consume(buffer.size());
+  }
+
+  cleanup();
+}
+
+void WsSession::cleanup() {
+  if (registered_) {
+    registered_ = false;
+    core_->ws_sessions.erase(this);
+    core_->metrics.ws_connections(-1);
+    core_->metrics.ws_subscriptions(-subscription_count());
+    all_ = false;
+    accounts_.clear();
+  }
+  // Ends the writer even if it is stuck in a write to a peer that does not read.
+  force_close();
+}
+
+asio::awaitable<void> WsSession::writer() {
+  for (;;) {
+    if (dead_) break;
+    if (!queue_.empty()) {
+      Message msg = std::move(queue_.front());
+      queue_.pop_front();
+      arm_write_deadline();
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), kToken);
+      disarm_write_deadline();
+      if (ec) break;
+      continue;
+    }
+    if (closing_) {
+      arm_write_deadline();
+      co_await ws_.async_close(close_code_, kToken);  // best effort: the peer may be gone
+      disarm_write_deadline();
+      break;
+    }
+    wake_.expires_at(asio::steady_timer::time_point::max());
+    co_await wake_.async_wait(kToken);
+  }
+}
+
+void WsSession::send_reply(const json::value& id, const Reply& r) {
+  json::object o;
+  o["id"] = id;
+  if (r.status < 400) {
+    o["ok"] = true;
+    o["result"] = r.body;
+  } else {
+    o["ok"] = false;
+    if (r.status == 504) {
+      // Read-your-writes wait passed: the command is durable, its fate is in GET /commands/{id}.
+      json::object e;
+      e["code"] = "pending";
+      e["message"] = "the command was written but is not projected yet; ask with op \"command\"";
+      if (const auto* b = r.body.if_object()) {
+        for (const auto& kv : *b) {
+          if (kv.key() != "status") e[kv.key()] = kv.value();
+        }
+      }
+      o["error"] = std::move(e);
+    } else if (const auto* b = r.body.if_object(); b != nullptr && b->contains("error")) {
+      o["error"] = b->at("error");
+    } else {
+      o["error"] = error_body("internal", "internal error").at("error");
+    }
+  }
+  enqueue(std::make_shared<const std::string>(json::serialize(o)));
+}
+
+void WsSession::on_frame(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    send_error(nullptr, "bad_request", "each frame must be one JSON object");
+    return;
+  }
+  json::object& obj = v.as_object();
+  json::value id = nullptr;
+  if (const auto* p = obj.if_contains("id")) id = *p;
+  const json::value* opv = obj.if_contains("op");
+  if (opv == nullptr || !opv->is_string()) {
+    send_error(id, "bad_request", "field \"op\" is required (a string)");
+    return;
+  }
+  const std::string_view op = opv->get_string();
+  if (op == "subscribe" || op == "unsubscribe") {
+    on_subscription(id, op == "subscribe", obj);
+    return;
+  }
+  if (op != "create" && op != "deposit" && op != "withdraw" && op != "transfer" && op != "get" &&
+      op != "command") {
+    std::string shown(op.substr(0, 64));
+    send_error(id, "unknown_op", "unknown op \"" + shown + "\"");
+    return;
+  }
+  if (stopping_) {
+    send_reply(id, error_reply(503, "shutting_down", "the service is shutting down; retry"));
+    return;
+  }
+  if (in_flight_ >= core_->cfg.ws_max_in_flight) {
+    send_reply(id, error_reply(429, "too_many_in_flight",
+                               "too many requests in flight on this connection; wait for replies"));
+    return;
+  }
+  ++in_flight_;
+  std::string op_copy(op);
+  asio::co_spawn(core_->ex, request_task(shared_from_this(), std::move(id), std::move(op_copy), std::move(obj)),
+                 asio::detached);
+}
+
+asio::awaitable<void> WsSession::request_task(std::shared_ptr<WsSession> self, json::value id,
+                                              std::string op, json::object msg) {
+  TaskGuard guard(self->core_);
+  Reply r;
+  try {
+    r = co_await self->perform(op, msg);
+  } catch (const std::exception& e) {
+    spdlog::error("api: WebSocket op {} failed: {}", op, e.what());
+    r = error_reply(500, "internal", "internal error");
+  }
+  --self->in_flight_;
+  self->send_reply(id, r);
+  if (self->stopping_ && self->in_flight_ == 0) {
+    self->initiate_close(websocket::close_code::going_away, /*drop_queue=*/false);
+  }
+}
+
+asio::awaitable<Reply> WsSession::perform(const std::string& op, const json::object& msg) {
+  Services& s = core_->services;
+  auto string_field = [&msg](std::string_view name, std::string& out) -> std::optional<Reply> {
+    const json::value* v = msg.if_contains(name);
+    if (v == nullptr || !v->is_string()) {
+      return error_reply(400, "bad_request", "field \"" + std::string(name) + "\" is required (a string)");
+    }
+    out = std::string(v->get_string());
+    return std::nullopt;
+  };
+  std::string value;
+  if (op == "get") {
+    if (auto err = string_field("account", value)) co_return std::move(*err);
+    co_return co_await get_account(s, std::move(value));
+  }
+  if (op == "command") {
+    if (auto err = string_field("command_id", value)) co_return std::move(*err);
+    co_return co_await get_command(s, std::move(value));
+  }
+
+  CommandOptions options;
+  options.create_id_field = "account";
+  if (const json::value* key = msg.if_contains("idempotency_key"); key != nullptr && !key->is_null()) {
+    if (!key->is_string() || !valid_command_id(key->get_string())) {
+      co_return error_reply(400, "bad_request", "field \"idempotency_key\" must be 1 to 128 printable characters");
+    }
+    options.command_id = std::string(key->get_string());
+  } else {
+    options.command_id = domain::new_uuid();
+  }
+  if (const json::value* w = msg.if_contains("wait"); w != nullptr && !w->is_null()) {
+    if (!w->is_bool()) co_return error_reply(400, "bad_request", "field \"wait\" must be true or false");
+    options.wait = w->get_bool();
+  }
+  CommandKind kind = CommandKind::create;
+  if (op == "deposit" || op == "withdraw") {
+    kind = op == "deposit" ? CommandKind::deposit : CommandKind::withdraw;
+    if (auto err = string_field("account", value)) co_return std::move(*err);
+  } else if (op == "transfer") {
+    kind = CommandKind::transfer;
+  }
+  co_return co_await run_command(s, kind, std::move(value), msg, std::move(options));
+}
+
+void WsSession::on_subscription(const json::value& id, bool subscribe, const json::object& msg) {
+  const json::value* a = msg.if_contains("accounts");
+  const long before = subscription_count();
+  if (a != nullptr && a->is_string() && a->get_string() == "*") {
+    if (subscribe) {
+      all_ = true;
+    } else {
+      all_ = false;
+      accounts_.clear();
+    }
+  } else if (a != nullptr && a->is_array()) {
+    std::vector<std::string> ids;
+    ids.reserve(a->get_array().size());
+    for (std::size_t i = 0; i < a->get_array().size(); ++i) {
+      const json::value& e = a->get_array()[i];
+      auto canonical = e.is_string() ? domain::canonical_uuid(std::string_view(e.get_string())) : std::nullopt;
+      if (!canonical) {
+        send_error(id, "invalid_id", "field \"accounts[" + std::to_string(i) + "]\" must be a UUID");
+        return;
+      }
+      ids.push_back(std::move(*canonical));
+    }
+    if (subscribe) {
+      if (accounts_.size() + ids.size() > core_->cfg.ws_max_subscriptions) {
+        send_error(id, "too_many_subscriptions",
+                   "at most " + std::to_string(core_->cfg.ws_max_subscriptions) + " accounts per connection");
+        return;
+      }
+      for (auto& i : ids) accounts_.insert(std::move(i));
+    } else {
+      for (const auto& i : ids) accounts_.erase(i);
+    }
+  } else {
+    send_error(id, "bad_request", "field \"accounts\" is required: an array of account ids or \"*\"");
+    return;
+  }
+  core_->metrics.ws_subscriptions(subscription_count() - before);
+  json::object result;
+  result["all"] = all_;
+  result["accounts"] = accounts_.size();
+  send_ok(id, std::move(result));
+}
+
+void ServerCore::fan_out(const app::AccountUpdate& update) {
+  Message msg;  // serialized once, shared by every subscriber
+  for (WsSession* s : ws_sessions) {
+    if (!s->wants(update.account.id)) continue;
+    if (!msg) {
+      json::object o;
+      o["op"] = "update";
+      o["account"] = account_json(update.account);
+      o["partition"] = update.pos.partition;
+      o["offset"] = update.pos.offset;
+      msg = std::make_shared<const std::string>(json::serialize(o));
+    }
+    s->enqueue(msg);
+  }
+}
+
+asio::awaitable<void> run_websocket(std::shared_ptr<ServerCore> core, beast::tcp_stream stream,
+                                    Request req, ConnectionRegistration& reg) {
+  auto session = std::make_shared<WsSession>(core, std::move(stream));
+  reg.reset(session.get());
+  try {
+    co_await session->run(std::move(req));
+  } catch (const std::exception& e) {
+    spdlog::error("api: WebSocket session failed: {}", e.what());
+    session->cleanup();
+  }
+  reg.reset(nullptr);
+}
+
+}  // namespace xbanku::api::detail

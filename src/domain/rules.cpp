@@ -1,0 +1,270 @@
+#include <xbanku/domain/partitioner.hpp>
+#include <xbanku/domain/rules.hpp>
+
+#include <fmt/format.h>
+
+#include <limits>
+
+namespace xbanku::domain {
+
+std::string_view to_string(Status s) noexcept {
+  switch (s) {
+    case Status::applied: return "applied";
+    case Status::rejected: return "rejected";
+    case Status::pending: return "pending";
+    case Status::completed: return "completed";
+    case Status::refunded: return "refunded";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Reason r) noexcept {
+  switch (r) {
+    case Reason::none: return "none";
+    case Reason::account_exists: return "account_exists";
+    case Reason::account_not_found: return "account_not_found";
+    case Reason::balance_overflow: return "balance_overflow";
+    case Reason::insufficient_funds: return "insufficient_funds";
+    case Reason::same_account: return "same_account";
+    case Reason::target_not_found: return "target_not_found";
+    case Reason::invalid_amount: return "invalid_amount";
+    case Reason::malformed_event: return "malformed_event";
+    case Reason::unknown_type: return "unknown_type";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(TransferState s) noexcept {
+  switch (s) {
+    case TransferState::pending: return "pending";
+    case TransferState::completed: return "completed";
+    case TransferState::credit_failed: return "credit_failed";
+    case TransferState::refunded: return "refunded";
+  }
+  return "unknown";
+}
+
+std::int32_t Placement::partition_of(std::string_view account_id) const noexcept {
+  return partition_for_key(account_id, partitions);
+}
+
+std::string transfer_id_for(const Event& transfer, RecordPos pos) {
+  // Deterministic, so a replay names the transfer the same way. A client's CommandId of the
+  // form "<p>-<o>" could collide with a command-less (Go-format) transfer's id; the API makes
+  // UUID command ids, so only a hand-picked Idempotency-Key can do that.
+  if (!transfer.command_id.empty()) return transfer.command_id;
+  return fmt::format("{}-{}", pos.partition, pos.offset);
+}
+
+namespace {
+
+constexpr std::int64_t kMaxBalance = std::numeric_limits<std::int64_t>::max();
+
+// amount is positive (checked before): the sum passes 2^63-1 exactly when this is true.
+bool credit_overflows(std::int64_t balance, std::int64_t amount) noexcept {
+  return balance > kMaxBalance - amount;
+}
+
+void reject(Decision& d, Reason reason, std::optional<Account> account) {
+  d.outcome.status = Status::rejected;
+  d.outcome.reason = reason;
+  d.outcome.account = std::move(account);
+}
+
+// Applies one record to one account: new balance, version + 1, one history line.
+Account apply(Decision& d, Account account, std::int64_t new_balance, const Event& e,
+              RecordPos pos, std::string_view counterparty, std::string_view transfer_id) {
+  account.balance = new_balance;
+  ++account.version;
+  d.history.emplace_back(account.id,
+                         HistoryEntry{pos, e.type, e.amount, account.balance,
+                                      std::string(counterparty), e.command_id,
+                                      std::string(transfer_id), e.ts});
+  d.changes.push_back(account);
+  return account;
+}
+
+void decide_create(const State& st, const Event& e, RecordPos pos, Decision& d) {
+  if (auto existing = st.account(e.acc_id)) {
+    reject(d, Reason::account_exists, std::move(existing));  // never reset (the Go bug)
+    return;
+  }
+  Account fresh{e.acc_id, e.acc_name, 0, 0};
+  d.outcome.account = apply(d, std::move(fresh), 0, e, pos, {}, {});
+}
+
+void decide_deposit(const State& st, const Event& e, RecordPos pos, Decision& d) {
+  auto account = st.account(e.acc_id);
+  if (!account) return reject(d, Reason::account_not_found, std::nullopt);
+  if (credit_overflows(account->balance, e.amount)) {
+    return reject(d, Reason::balance_overflow, std::move(account));
+  }
+  const std::int64_t balance = account->balance + e.amount;
+  d.outcome.account = apply(d, std::move(*account), balance, e, pos, {}, {});
+}
+
+void decide_withdraw(const State& st, const Event& e, RecordPos pos, Decision& d) {
+  auto account = st.account(e.acc_id);
+  if (!account) return reject(d, Reason::account_not_found, std::nullopt);
+  if (e.amount > account->balance) return reject(d, Reason::insufficient_funds, std::move(account));
+  const std::int64_t balance = account->balance - e.amount;
+  d.outcome.account = apply(d, std::move(*account), balance, e, pos, {}, {});
+}
+
+void decide_transfer(const State& st, const Event& e, RecordPos pos, const Placement& placement,
+                     Decision& d) {
+  const std::string id = d.outcome.transfer_id;  // set by decide()
+
+  auto source = st.account(e.acc_id);
+  if (!source) return reject(d, Reason::account_not_found, std::nullopt);
+  if (e.target_id == e.acc_id) return reject(d, Reason::same_account, std::move(source));
+  if (e.amount > source->balance) return reject(d, Reason::insufficient_funds, std::move(source));
+  const std::int64_t source_balance = source->balance - e.amount;
+
+  if (placement.partition_of(e.target_id) == pos.partition) {
+    // Both accounts live in this partition: debit and credit in one atomic step.
+    auto target = st.account(e.target_id);
+    if (!target) return reject(d, Reason::target_not_found, std::move(source));
+    if (credit_overflows(target->balance, e.amount)) {
+      return reject(d, Reason::balance_overflow, std::move(source));
+    }
+    const std::int64_t target_balance = target->balance + e.amount;
+    d.outcome.account = apply(d, std::move(*source), source_balance, e, pos, e.target_id, id);
+    apply(d, std::move(*target), target_balance, e, pos, e.acc_id, id);
+    d.outcome.status = Status::completed;
+    d.transfer_update.emplace(id, TransferState::completed);
+    return;
+  }
+
+  // The target lives in another partition: debit now; its partition's projector credits it
+  // (or refunds us) when the follow-up arrives there.
+  d.outcome.account = apply(d, std::move(*source), source_balance, e, pos, e.target_id, id);
+  const auto known = st.transfer(id);
+  if (known) {
+    // The credit was already projected into this store: only possible when a rebuild consumes
+    // the target's partition ahead of this one. Do not move the transfer back to pending nor
+    // send a credit that is done; the debit above is still this record's effect.
+    d.outcome.status = *known == TransferState::completed ? Status::completed : Status::pending;
+    return;
+  }
+  d.outcome.status = Status::pending;
+  Event credit;
+  credit.type = EventType::transfer_credit;
+  credit.acc_id = e.target_id;
+  credit.source_id = e.acc_id;
+  credit.amount = e.amount;
+  credit.transfer_id = id;
+  credit.ts = e.ts;
+  d.follow_ups.push_back(std::move(credit));
+  d.transfer_update.emplace(id, TransferState::pending);
+}
+
+void decide_credit(const State& st, const Event& e, RecordPos pos, Decision& d) {
+  d.outcome.transfer_id = e.transfer_id;
+  d.outcome.from = e.source_id;
+  d.outcome.to = e.acc_id;
+  if (const auto known = st.transfer(e.transfer_id); known && *known != TransferState::pending) {
+    d.duplicate = true;  // redelivered or re-sent credit: it already landed (or failed) once
+    return;
+  }
+  auto target = st.account(e.acc_id);
+  Reason failure = Reason::none;
+  if (!target) {
+    failure = Reason::target_not_found;
+  } else if (credit_overflows(target->balance, e.amount)) {
+    failure = Reason::balance_overflow;
+  }
+  if (failure != Reason::none) {
+    // Give the money back to the source, in the source's partition.
+    reject(d, failure, std::move(target));
+    Event refund;
+    refund.type = EventType::transfer_refund;
+    refund.acc_id = e.source_id;
+    refund.target_id = e.acc_id;
+    refund.amount = e.amount;
+    refund.transfer_id = e.transfer_id;
+    refund.reason = std::string(to_string(failure));
+    refund.ts = e.ts;
+    d.follow_ups.push_back(std::move(refund));
+    d.transfer_update.emplace(e.transfer_id, TransferState::credit_failed);
+    return;
+  }
+  const std::int64_t balance = target->balance + e.amount;
+  d.outcome.account = apply(d, std::move(*target), balance, e, pos, e.source_id, e.transfer_id);
+  d.outcome.status = Status::completed;
+  d.transfer_update.emplace(e.transfer_id, TransferState::completed);
+}
+
+void decide_refund(const State& st, const Event& e, RecordPos pos, Decision& d) {
+  d.outcome.transfer_id = e.transfer_id;
+  d.outcome.from = e.acc_id;
+  d.outcome.to = e.target_id;
+  if (st.transfer(e.transfer_id) == TransferState::refunded) {
+    d.duplicate = true;
+    return;
+  }
+  auto source = st.account(e.acc_id);
+  // Accounts are never deleted and the source was debited in this partition, so this is only
+  // reachable with a hand-written record.
+  if (!source) return reject(d, Reason::account_not_found, std::nullopt);
+  if (credit_overflows(source->balance, e.amount)) {
+    // The source refilled to within `amount` of 2^63-1 while the transfer was in flight: the
+    // money is then held (debited, never credited), visible as a rejected refund. Extremely
+    // unlikely with amounts capped at 10^15.
+    return reject(d, Reason::balance_overflow, std::move(source));
+  }
+  const std::int64_t balance = source->balance + e.amount;
+  d.outcome.account = apply(d, std::move(*source), balance, e, pos, e.target_id, e.transfer_id);
+  d.outcome.status = Status::refunded;
+  d.transfer_update.emplace(e.transfer_id, TransferState::refunded);
+}
+
+}  // namespace
+
+Decision decide(const State& state, const Event& event, RecordPos pos, const Placement& placement) {
+  Decision d;
+  d.outcome.command_id = event.command_id;
+  d.outcome.type = event.type;
+  d.outcome.pos = pos;
+  d.outcome.account_id = event.acc_id;
+
+  if (!event.command_id.empty() && state.command_seen(event.command_id)) {
+    d.duplicate = true;
+    return d;
+  }
+  if (event.type == EventType::transfer) {
+    d.outcome.transfer_id = transfer_id_for(event, pos);
+    d.outcome.from = event.acc_id;
+    d.outcome.to = event.target_id;
+  }
+  // decode() already guarantees this; checked again so that no caller can move bad amounts.
+  if (event.type != EventType::create && !valid_amount(event.amount)) {
+    reject(d, Reason::invalid_amount, state.account(event.acc_id));
+    return d;
+  }
+  switch (event.type) {
+    case EventType::create: decide_create(state, event, pos, d); break;
+    case EventType::deposit: decide_deposit(state, event, pos, d); break;
+    case EventType::withdraw: decide_withdraw(state, event, pos, d); break;
+    case EventType::transfer: decide_transfer(state, event, pos, placement, d); break;
+    case EventType::transfer_credit: decide_credit(state, event, pos, d); break;
+    case EventType::transfer_refund: decide_refund(state, event, pos, d); break;
+  }
+  return d;
+}
+
+Outcome undecodable_outcome(const DecodeError& error, RecordPos pos) {
+  Outcome o;
+  o.status = Status::rejected;
+  switch (error.code) {
+    case DecodeErrc::malformed_event: o.reason = Reason::malformed_event; break;
+    case DecodeErrc::unknown_type: o.reason = Reason::unknown_type; break;
+    case DecodeErrc::invalid_amount: o.reason = Reason::invalid_amount; break;
+  }
+  o.command_id = error.command_id;
+  o.pos = pos;
+  o.account_id = error.acc_id;
+  return o;
+}
+
+}  // namespace xbanku::domain

@@ -1,0 +1,52 @@
+#include "xbanku/log/kafka_config.hpp"
+
+#include "xbanku/common/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace xbanku::log {
+namespace {
+
+// librdkafka logs from its own threads; spdlog's default logger is thread-safe.
+void log_to_spdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  const char* name = rk != nullptr ? rd_kafka_name(rk) : "rdkafka";
+  // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
+  const auto lvl = level <= 3   ? spdlog::level::err
+                   : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info
+                                : spdlog::level::debug;
+  spdlog::log(lvl, "librdkafka {} {}: {}", name, fac, buf);
+}
+
+}  // namespace
+
+boost::system::result<ConfPtr> make_conf(const KafkaConfig& cfg,
+                                         const KafkaSettings& module_settings) {
+  ConfPtr conf{rd_kafka_conf_new()};
+  char errstr[512];
+  auto set = [&](const std::string& name, const std::string& value) {
+    errstr[0] = '\0';
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      spdlog::error("kafka config: property '{}'='{}' rejected: {}", name, value, errstr);
+      return false;
+    }
+    return true;
+  };
+  const KafkaSettings base{{"bootstrap.servers", cfg.brokers},
+                           {"client.id", cfg.client_id},
+                           // Latency of a command is a round trip; Nagle would add up to 40 ms.
+                           {"socket.nagle.disable", "true"}};
+  for (const auto& settings : {base, module_settings}) {
+    for (const auto& [name, value] : settings) {
+      if (!set(name, value)) return make_error_code(errc::invalid_config);
+    }
+  }
+  for (const auto& [name, value] : cfg.overrides) {
+    if (!set(name, value)) return make_error_code(errc::invalid_config);
+  }
+  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
+  return conf;
+}
+
+}  // namespace xbanku::log

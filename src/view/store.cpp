@@ -1,0 +1,771 @@
+#include "xbanku/view/store.hpp"
+
+#include "store_impl.hpp"
+#include "xbanku/common/error.hpp"
+#include "xbanku/view/codec.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <system_error>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace xbanku::view {
+
+using boost::system::error_code;
+using boost::system::result;
+
+// ---- helpers shared with compare.cpp -----------------------------------------------------
+
+std::string_view cf_name(Cf c) noexcept {
+  switch (c) {
+    case Cf::meta: return rocksdb::kDefaultColumnFamilyName;
+    case Cf::accounts: return "accounts";
+    case Cf::history: return "history";
+    case Cf::outcomes: return "outcomes";
+    case Cf::outcomes_by_pos: return "outcomes_by_pos";
+    case Cf::transfers: return "transfers";
+    case Cf::offsets: return "offsets";
+    case Cf::outbox: return "outbox";
+    case Cf::mirror_owed: return "mirror_owed";
+    case Cf::count_: break;
+  }
+  return "?";
+}
+
+bool check(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return true;
+  spdlog::error("view store: {} failed: {}", what, s.ToString());
+  return false;
+}
+
+std::string printable(std::string_view key) {
+  const bool text = std::all_of(key.begin(), key.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F;
+  });
+  if (text) return std::string(key);
+  std::string out = "0x";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : key) {
+    out.push_back(kHex[static_cast<unsigned char>(c) >> 4]);
+    out.push_back(kHex[static_cast<unsigned char>(c) & 0xF]);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kFormatValue = "1";
+
+error_code store_error() noexcept { return make_error_code(errc::store_error); }
+
+rocksdb::Slice slice(std::string_view s) noexcept { return {s.data(), s.size()}; }
+std::string_view view_of(const rocksdb::Slice& s) noexcept { return {s.data(), s.size()}; }
+
+error_code failed(const rocksdb::Status& s, std::string_view op, Cf c, std::string_view key) {
+  spdlog::error("view store: {} {}[{}] failed: {}", op, cf_name(c), printable(key), s.ToString());
+  return store_error();
+}
+
+error_code corrupt(const error_code& ec, Cf c, std::string_view key) {
+  spdlog::error("view store: corrupt value in {}[{}]: {}", cf_name(c), printable(key),
+                ec.message());
+  return store_error();
+}
+
+// Point lookup + decode. nullopt when the key is absent; an error (logged) on a RocksDB
+// failure or a corrupt value. PinnableSlice: the value is read in place from the block cache
+// or memtable, not copied before decoding.
+template <typename T, typename Decode>
+result<std::optional<T>> get_decoded(const Store::Impl& s, Cf c, std::string_view key,
+                                     Decode&& decode, const rocksdb::ReadOptions& ro = {}) {
+  rocksdb::PinnableSlice value;
+  const rocksdb::Status st = s.db->Get(ro, s.h(c), slice(key), &value);
+  if (st.IsNotFound()) return std::optional<T>{};
+  if (!st.ok()) return failed(st, "get", c, key);
+  result<T> r = decode(view_of(value));
+  if (!r) return corrupt(r.error(), c, key);
+  return std::optional<T>(std::move(*r));
+}
+
+// Releases a snapshot when the read is done.
+class SnapshotGuard {
+ public:
+  explicit SnapshotGuard(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
+  ~SnapshotGuard() { db_->ReleaseSnapshot(snap_); }
+  SnapshotGuard(const SnapshotGuard&) = delete;
+  SnapshotGuard& operator=(const SnapshotGuard&) = delete;
+  [[nodiscard]] const rocksdb::Snapshot* get() const noexcept { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+rocksdb::CompressionType pick_compression(bool bottommost) {
+  const auto supported = rocksdb::GetSupportedCompressions();
+  const auto has = [&](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  // ZSTD for the cold bottom level (most of the data), LZ4 above it: cheap to decompress on
+  // the read path, which matters more than the last few percent of space.
+  if (bottommost && has(rocksdb::kZSTD)) return rocksdb::kZSTD;
+  if (has(rocksdb::kLZ4Compression)) return rocksdb::kLZ4Compression;
+  if (has(rocksdb::kSnappyCompression)) return rocksdb::kSnappyCompression;
+  return rocksdb::kNoCompression;
+}
+
+rocksdb::DBOptions db_options() {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  // Two background threads (flush + compaction) leave the projector's core alone on a small box.
+  o.max_background_jobs = 2;
+  o.bytes_per_sync = 1 << 20;
+  // Each column family has its own memtable but they share the WAL: a WAL file can only go
+  // once every CF with data in it has flushed. Rarely written CFs (offsets, transfers) would
+  // pin WAL files forever; this cap forces them to flush.
+  o.max_total_wal_size = std::uint64_t{256} << 20;
+  // Caps all memtables together, whatever each CF's write_buffer_size.
+  o.db_write_buffer_size = std::size_t{256} << 20;
+  o.manual_wal_flush = false;  // each Write reaches the OS: a commit survives kill -9
+  o.unordered_write = false;   // readers must never see half a batch
+  o.avoid_unnecessary_blocking_io = true;  // obsolete files are purged in the background
+  o.keep_log_file_num = 4;
+  o.max_log_file_size = std::size_t{16} << 20;
+  return o;
+}
+
+enum class Access { point, scan, queue };
+
+Access access_of(Cf c) {
+  switch (c) {
+    case Cf::accounts:
+    case Cf::outcomes:
+    case Cf::outcomes_by_pos:
+    case Cf::transfers:
+      return Access::point;
+    case Cf::outbox:
+    case Cf::mirror_owed:
+      return Access::queue;
+    default:
+      return Access::scan;
+  }
+}
+
+std::size_t write_buffer_of(Cf c) {
+  switch (c) {
+    case Cf::history:
+    case Cf::outcomes:
+      return std::size_t{64} << 20;  // the two that grow with every record
+    case Cf::accounts:
+    case Cf::outcomes_by_pos:
+      return std::size_t{32} << 20;
+    default:
+      return std::size_t{4} << 20;  // small CFs; small memtables keep queue tombstones short-lived
+  }
+}
+
+rocksdb::ColumnFamilyOptions cf_options(Cf c, const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = write_buffer_of(c);
+  o.max_write_buffer_number = 3;  // writes go on while one memtable flushes
+  o.level_compaction_dynamic_level_bytes = true;
+  o.compression = pick_compression(false);
+  o.bottommost_compression = pick_compression(true);
+
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;  // one LRU cache shared by every CF: StoreOptions::block_cache_bytes
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  t.format_version = 5;
+  const Access access = access_of(c);
+  if (access != Access::scan) {
+    // Point lookups, most of which MISS on the hot path (a new command id, a new transfer id):
+    // bloom filters in the SSTs and in the memtable answer those without touching data blocks.
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+    o.memtable_whole_key_filtering = true;
+    o.memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  if (access == Access::queue) {
+    // Insert-then-delete CFs: compact SST files dense in tombstones so scans stay short.
+    o.table_properties_collector_factories.emplace_back(
+        rocksdb::NewCompactOnDeletionCollectorFactory(128, 32));
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+struct StrHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+template <typename V>
+using StrMap = std::unordered_map<std::string, V, StrHash, std::equal_to<>>;
+using StrSet = std::unordered_set<std::string, StrHash, std::equal_to<>>;
+
+}  // namespace
+
+// ---- Store::Impl ---------------------------------------------------------------------------
+
+Store::Impl::~Impl() {
+  if (db == nullptr) return;
+  // Handles first, then Close(): RocksDB refuses to close with live handles.
+  for (auto*& handle : cf) {
+    if (handle != nullptr) check(db->DestroyColumnFamilyHandle(handle), "destroy CF handle");
+    handle = nullptr;
+  }
+  for (auto* handle : foreign) check(db->DestroyColumnFamilyHandle(handle), "destroy CF handle");
+  foreign.clear();
+  check(db->Close(), "close");
+  delete db;
+  db = nullptr;
+}
+
+// ---- Batch ---------------------------------------------------------------------------------
+
+struct Batch::Impl {
+  explicit Impl(Store::Impl& s) : store(&s) {}
+
+  Store::Impl* store;
+  rocksdb::WriteBatch wb;
+  // Accounts read or changed in this batch: the overlay AND a read-through cache, so a hot
+  // account costs one RocksDB lookup per batch. Dirty ones are written once, at commit.
+  struct Cached {
+    std::optional<domain::Account> account;
+    bool dirty = false;
+  };
+  StrMap<Cached> accounts;
+  StrSet commands;
+  StrMap<domain::TransferState> transfers;
+  std::map<std::int32_t, std::int64_t> offsets;
+  std::vector<std::pair<domain::Account, domain::RecordPos>> changed;
+  std::string key, value;  // scratch buffers reused for every encode
+  error_code error;
+  std::size_t records = 0;
+  bool spent = false;
+
+  void ensure_open() const {
+    if (spent) throw std::logic_error("view::Batch used after commit (call clear() first)");
+  }
+
+  void put(Cf c) {
+    const rocksdb::Status st = wb.Put(store->h(c), slice(key), slice(value));
+    if (!st.ok() && !error) error = failed(st, "batch put", c, key);
+  }
+
+  void put_outcome(const domain::Outcome& o) {
+    codec::encode_outcome(o, value);
+    if (!o.command_id.empty()) {
+      commands.insert(o.command_id);
+      key.assign(o.command_id);
+      put(Cf::outcomes);
+    } else {
+      codec::pos_key(o.pos, key);
+      put(Cf::outcomes_by_pos);
+    }
+  }
+};
+
+Batch::Batch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+Batch::~Batch() = default;
+
+std::optional<domain::Account> Batch::account(std::string_view id) const {
+  Impl& b = *impl_;
+  if (auto it = b.accounts.find(id); it != b.accounts.end()) return it->second.account;
+  auto r = get_decoded<domain::Account>(
+      *b.store, Cf::accounts, id,
+      [id](std::string_view v) { return codec::decode_account(id, v); });
+  if (!r) {
+    if (!b.error) b.error = r.error();
+    return std::nullopt;
+  }
+  // Cache the answer (a miss too: the rules ask again, e.g. a create then its deposits).
+  const auto it = b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(*r), false}).first;
+  return it->second.account;
+}
+
+bool Batch::command_seen(std::string_view command_id) const {
+  Impl& b = *impl_;
+  if (b.commands.find(command_id) != b.commands.end()) return true;
+  rocksdb::PinnableSlice ignored;
+  const rocksdb::Status st =
+      b.store->db->Get({}, b.store->h(Cf::outcomes), slice(command_id), &ignored);
+  if (st.ok()) return true;
+  if (!st.IsNotFound() && !b.error) b.error = failed(st, "get", Cf::outcomes, command_id);
+  return false;
+}
+
+std::optional<domain::TransferState> Batch::transfer(std::string_view transfer_id) const {
+  Impl& b = *impl_;
+  if (auto it = b.transfers.find(transfer_id); it != b.transfers.end()) return it->second;
+  auto r = get_decoded<domain::TransferState>(*b.store, Cf::transfers, transfer_id,
+                                              &codec::decode_transfer_state);
+  if (!r) {
+    if (!b.error) b.error = r.error();
+    return std::nullopt;
+  }
+  return *r;
+}
+
+void Batch::apply(const domain::Decision& d) {
+  Impl& b = *impl_;
+  b.ensure_open();
+  ++b.records;
+  if (d.duplicate) return;
+  const domain::RecordPos pos = d.outcome.pos;
+
+  for (const domain::Account& a : d.changes) {
+    auto& cached = b.accounts[a.id];
+    cached.account = a;
+    cached.dirty = true;
+    b.changed.emplace_back(a, pos);
+  }
+  for (const auto& [id, entry] : d.history) {
+    // The entry's seq is the version the change gave the account.
+    const auto change = std::find_if(d.changes.begin(), d.changes.end(),
+                                     [&](const domain::Account& a) { return a.id == id; });
+    if (change == d.changes.end())
+      throw std::logic_error("view::Batch::apply: history entry for an unchanged account");
+    codec::history_key(id, change->version, b.key);
+    codec::encode_history(entry, b.value);
+    b.put(Cf::history);
+  }
+  b.put_outcome(d.outcome);
+  if (d.transfer_update) {
+    b.transfers[d.transfer_update->first] = d.transfer_update->second;
+    b.key.assign(d.transfer_update->first);
+    codec::encode_transfer_state(d.transfer_update->second, b.value);
+    b.put(Cf::transfers);
+  }
+  for (const domain::Event& e : d.follow_ups) {
+    // Sequences are handed out now; a batch that is never committed leaves a harmless gap.
+    codec::seq_key(b.store->next_outbox_seq.fetch_add(1, std::memory_order_relaxed), b.key);
+    codec::encode_event(e, b.value);
+    b.put(Cf::outbox);
+  }
+}
+
+void Batch::record_outcome(const domain::Outcome& outcome) {
+  Impl& b = *impl_;
+  b.ensure_open();
+  ++b.records;
+  if (!outcome.command_id.empty() && command_seen(outcome.command_id)) return;
+  b.put_outcome(outcome);
+}
+
+void Batch::set_next_offset(std::int32_t partition, std::int64_t next) {
+  impl_->ensure_open();
+  impl_->offsets[partition] = next;
+}
+
+const std::vector<std::pair<domain::Account, domain::RecordPos>>& Batch::changed()
+    const noexcept {
+  return impl_->changed;
+}
+std::size_t Batch::records() const noexcept { return impl_->records; }
+std::size_t Batch::approximate_bytes() const noexcept { return impl_->wb.GetDataSize(); }
+error_code Batch::error() const noexcept { return impl_->error; }
+
+void Batch::clear() {
+  Impl& b = *impl_;
+  b.wb.Clear();
+  b.accounts.clear();
+  b.commands.clear();
+  b.transfers.clear();
+  b.offsets.clear();
+  b.changed.clear();
+  b.error = {};
+  b.records = 0;
+  b.spent = false;
+}
+
+// ---- Store: open / close -------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+const std::filesystem::path& Store::dir() const noexcept { return impl_->options.dir; }
+
+result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
+  std::error_code fs_ec;
+  std::filesystem::create_directories(opts.dir, fs_ec);
+  if (fs_ec) {
+    spdlog::error("view store: cannot create {}: {}", opts.dir.string(), fs_ec.message());
+    return store_error();
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = opts;
+  impl->write_options.sync = opts.sync_writes;
+  impl->write_options.disableWAL = false;
+
+  const rocksdb::DBOptions dbo = db_options();
+  const auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  const std::string path = opts.dir.string();
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    const auto c = static_cast<Cf>(i);
+    descriptors.emplace_back(std::string(cf_name(c)), cf_options(c, cache));
+  }
+  // RocksDB only opens a database with ALL its column families named: keep any we do not know
+  // (left by a newer version) open with default options rather than refusing to start.
+  std::vector<std::string> on_disk;
+  if (rocksdb::DB::ListColumnFamilies(dbo, path, &on_disk).ok()) {
+    for (const std::string& name : on_disk) {
+      const bool known = std::any_of(descriptors.begin(), descriptors.end(),
+                                     [&](const auto& d) { return d.name == name; });
+      if (!known) {
+        spdlog::warn("view store: unknown column family '{}' in {}", name, path);
+        descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions{});
+      }
+    }
+  }  // else: a new database (nothing to list)
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  if (!check(rocksdb::DB::Open(dbo, path, descriptors, &handles, &impl->db), "open " + path))
+    return store_error();
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    if (i < kCfCount)
+      impl->cf[i] = handles[i];
+    else
+      impl->foreign.push_back(handles[i]);
+  }
+
+  // Layout version: refuse a store written in a layout this build does not know.
+  {
+    rocksdb::PinnableSlice v;
+    const rocksdb::Status st = impl->db->Get({}, impl->h(Cf::meta), slice(kFormatKey), &v);
+    if (st.IsNotFound()) {
+      if (!check(impl->db->Put(impl->write_options, impl->h(Cf::meta), slice(kFormatKey),
+                               slice(kFormatValue)),
+                 "write layout version"))
+        return store_error();
+    } else if (!check(st, "read layout version")) {
+      return store_error();
+    } else if (view_of(v) != kFormatValue) {
+      spdlog::error("view store: {} has layout version '{}', this build knows '{}'", path,
+                    printable(view_of(v)), kFormatValue);
+      return store_error();
+    }
+  }
+
+  // The outbox sequence continues after the last key; the floor starts at the first.
+  {
+    auto it = impl->iter(Cf::outbox, {});
+    it->SeekToLast();
+    if (it->Valid()) {
+      auto seq = codec::parse_seq_key(view_of(it->key()));
+      if (!seq) return corrupt(seq.error(), Cf::outbox, view_of(it->key()));
+      impl->next_outbox_seq = *seq + 1;
+      it->SeekToFirst();
+      if (it->Valid()) {
+        auto first = codec::parse_seq_key(view_of(it->key()));
+        if (!first) return corrupt(first.error(), Cf::outbox, view_of(it->key()));
+        impl->outbox_floor = *first;
+      }
+    }
+    if (!check(it->status(), "scan outbox")) return store_error();
+  }
+  spdlog::info("view store: opened {} (sync_writes={}, block cache {} MiB)", path,
+               opts.sync_writes, opts.block_cache_bytes >> 20);
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+// ---- Store: reads --------------------------------------------------------------------------
+
+result<std::optional<domain::Account>> Store::account(std::string_view id) const {
+  return get_decoded<domain::Account>(
+      *impl_, Cf::accounts, id, [id](std::string_view v) { return codec::decode_account(id, v); });
+}
+
+result<AccountPage> Store::accounts(std::string_view after, std::size_t limit) const {
+  AccountPage page;
+  if (limit == 0) return page;
+  auto it = impl_->iter(Cf::accounts, {});
+  if (after.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(slice(after));
+    if (it->Valid() && view_of(it->key()) == after) it->Next();
+  }
+  for (; it->Valid(); it->Next()) {
+    const std::string_view id = view_of(it->key());
+    if (page.items.size() == limit) {
+      page.next = page.items.back().id;
+      break;
+    }
+    auto a = codec::decode_account(id, view_of(it->value()));
+    if (!a) return corrupt(a.error(), Cf::accounts, id);
+    page.items.push_back(std::move(*a));
+  }
+  if (!check(it->status(), "scan accounts")) return store_error();
+  return page;
+}
+
+result<std::optional<HistoryPage>> Store::history(std::string_view id, std::uint64_t after_seq,
+                                                  std::size_t limit) const {
+  const SnapshotGuard snap(impl_->db);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  {
+    rocksdb::PinnableSlice ignored;
+    const rocksdb::Status st = impl_->db->Get(ro, impl_->h(Cf::accounts), slice(id), &ignored);
+    if (st.IsNotFound()) return std::optional<HistoryPage>{};
+    if (!st.ok()) return failed(st, "get", Cf::accounts, id);
+  }
+  HistoryPage page;
+  if (limit == 0 || after_seq == std::numeric_limits<std::uint64_t>::max()) return page;
+
+  std::string lower;
+  codec::history_key(id, after_seq + 1, lower);
+  std::string upper(id);
+  upper.push_back('\x01');  // every key of this id is id + 0x00 + 8 bytes < id + 0x01
+  const rocksdb::Slice upper_slice = slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  auto it = impl_->iter(Cf::history, ro);
+  for (it->Seek(slice(lower)); it->Valid(); it->Next()) {
+    const std::string_view key = view_of(it->key());
+    auto hk = codec::parse_history_key(key);
+    if (!hk) return corrupt(hk.error(), Cf::history, key);
+    if (hk->id != id) continue;  // a longer id that starts with id + 0x00
+    if (page.items.size() == limit) {
+      page.next = page.items.back().seq;
+      break;
+    }
+    auto e = codec::decode_history(view_of(it->value()));
+    if (!e) return corrupt(e.error(), Cf::history, key);
+    page.items.push_back(HistoryItem{hk->seq, std::move(*e)});
+  }
+  if (!check(it->status(), "scan history")) return store_error();
+  return std::optional<HistoryPage>(std::move(page));
+}
+
+result<std::optional<domain::Outcome>> Store::outcome(std::string_view command_id) const {
+  if (command_id.empty()) return std::optional<domain::Outcome>{};
+  return get_decoded<domain::Outcome>(*impl_, Cf::outcomes, command_id, &codec::decode_outcome);
+}
+
+result<std::optional<domain::Outcome>> Store::outcome_at(domain::RecordPos pos) const {
+  std::string key;
+  codec::pos_key(pos, key);
+  return get_decoded<domain::Outcome>(*impl_, Cf::outcomes_by_pos, key, &codec::decode_outcome);
+}
+
+result<std::optional<domain::TransferState>> Store::transfer(std::string_view transfer_id) const {
+  return get_decoded<domain::TransferState>(*impl_, Cf::transfers, transfer_id,
+                                            &codec::decode_transfer_state);
+}
+
+result<std::optional<std::int64_t>> Store::next_offset(std::int32_t partition) const {
+  std::string key;
+  codec::partition_key(partition, key);
+  return get_decoded<std::int64_t>(*impl_, Cf::offsets, key, &codec::decode_offset);
+}
+
+result<std::map<std::int32_t, std::int64_t>> Store::next_offsets() const {
+  std::map<std::int32_t, std::int64_t> out;
+  auto it = impl_->iter(Cf::offsets, {});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = view_of(it->key());
+    auto p = codec::parse_partition_key(key);
+    if (!p) return corrupt(p.error(), Cf::offsets, key);
+    auto o = codec::decode_offset(view_of(it->value()));
+    if (!o) return corrupt(o.error(), Cf::offsets, key);
+    out.emplace(*p, *o);
+  }
+  if (!check(it->status(), "scan offsets")) return store_error();
+  return out;
+}
+
+result<std::vector<OutboxEntry>> Store::outbox(std::size_t limit) const {
+  std::vector<OutboxEntry> out;
+  if (limit == 0) return out;
+  const std::uint64_t floor = impl_->outbox_floor.load(std::memory_order_relaxed);
+  std::string start;
+  codec::seq_key(floor, start);
+  auto it = impl_->iter(Cf::outbox, {});
+  for (it->Seek(slice(start)); it->Valid() && out.size() < limit; it->Next()) {
+    const std::string_view key = view_of(it->key());
+    auto seq = codec::parse_seq_key(key);
+    if (!seq) return corrupt(seq.error(), Cf::outbox, key);
+    auto e = codec::decode_event(view_of(it->value()));
+    if (!e) return corrupt(e.error(), Cf::outbox, key);
+    out.push_back(OutboxEntry{*seq, std::move(*e)});
+  }
+  if (!check(it->status(), "scan outbox")) return store_error();
+  // Everything below the first live entry is gone for good (one writer, increasing
+  // sequences), so the next scan can seek past the delete tombstones.
+  if (!out.empty()) {
+    std::uint64_t cur = floor;
+    while (cur < out.front().seq &&
+           !impl_->outbox_floor.compare_exchange_weak(cur, out.front().seq)) {
+    }
+  }
+  return out;
+}
+
+result<std::vector<domain::Account>> Store::owed(std::size_t limit) const {
+  std::vector<domain::Account> out;
+  if (limit == 0) return out;
+  const SnapshotGuard snap(impl_->db);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  auto it = impl_->iter(Cf::mirror_owed, ro);
+  for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
+    const std::string_view id = view_of(it->key());
+    auto a = get_decoded<domain::Account>(
+        *impl_, Cf::accounts, id,
+        [id](std::string_view v) { return codec::decode_account(id, v); }, ro);
+    if (!a) return a.error();
+    if (!*a) {
+      spdlog::warn("view store: mirror owes account {} which does not exist", printable(id));
+      continue;
+    }
+    out.push_back(std::move(**a));
+  }
+  if (!check(it->status(), "scan mirror_owed")) return store_error();
+  return out;
+}
+
+result<std::uint64_t> Store::owed_count() const {
+  std::uint64_t n = 0;
+  auto it = impl_->iter(Cf::mirror_owed, {});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  if (!check(it->status(), "scan mirror_owed")) return store_error();
+  return n;
+}
+
+// ---- Store: writes -------------------------------------------------------------------------
+
+Batch Store::begin() { return Batch(std::make_unique<Batch::Impl>(*impl_)); }
+
+error_code Store::commit(Batch& batch) {
+  Batch::Impl& b = *batch.impl_;
+  if (b.store != impl_.get()) throw std::logic_error("view::Store::commit: batch of another store");
+  b.ensure_open();
+  b.spent = true;
+  if (b.error) return b.error;
+  // Account states and mirror debts are written once per batch, whatever the number of
+  // records that changed the account: fewer memtable inserts on hot accounts.
+  for (const auto& [id, cached] : b.accounts) {
+    if (!cached.dirty || !cached.account) continue;
+    b.key.assign(id);
+    codec::encode_account(*cached.account, b.value);
+    b.put(Cf::accounts);
+    codec::encode_version(cached.account->version, b.value);
+    b.put(Cf::mirror_owed);
+  }
+  for (const auto& [partition, next] : b.offsets) {
+    codec::partition_key(partition, b.key);
+    codec::encode_offset(next, b.value);
+    b.put(Cf::offsets);
+  }
+  if (b.error) return b.error;
+  const std::lock_guard lock(impl_->write_mu);
+  if (!check(impl_->db->Write(impl_->write_options, &b.wb), "commit")) return store_error();
+  return {};
+}
+
+error_code Store::remove_outbox(std::span<const std::uint64_t> seqs) {
+  if (seqs.empty()) return {};
+  rocksdb::WriteBatch wb;
+  std::string key;
+  for (const std::uint64_t seq : seqs) {
+    codec::seq_key(seq, key);
+    if (!check(wb.Delete(impl_->h(Cf::outbox), slice(key)), "batch delete outbox"))
+      return store_error();
+  }
+  if (!check(impl_->db->Write(impl_->write_options, &wb), "remove outbox")) return store_error();
+  return {};
+}
+
+error_code Store::mark_mirrored(
+    std::span<const std::pair<std::string, std::uint64_t>> id_versions) {
+  if (id_versions.empty()) return {};
+  rocksdb::WriteBatch wb;
+  // Under the write lock: no commit can raise a debt between our read and our delete.
+  const std::lock_guard lock(impl_->write_mu);
+  for (const auto& [id, version] : id_versions) {
+    auto owed = get_decoded<std::uint64_t>(*impl_, Cf::mirror_owed, id, &codec::decode_version);
+    if (!owed) return owed.error();
+    if (!*owed || **owed > version) continue;
+    if (!check(wb.Delete(impl_->h(Cf::mirror_owed), slice(id)), "batch delete mirror_owed"))
+      return store_error();
+  }
+  if (wb.Count() == 0) return {};
+  if (!check(impl_->db->Write(impl_->write_options, &wb), "mark mirrored")) return store_error();
+  return {};
+}
+
+// ---- Store: full scans ---------------------------------------------------------------------
+
+error_code Store::for_each_account(const std::function<void(const domain::Account&)>& fn) const {
+  auto it = impl_->iter(Cf::accounts, {});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view id = view_of(it->key());
+    auto a = codec::decode_account(id, view_of(it->value()));
+    if (!a) return corrupt(a.error(), Cf::accounts, id);
+    fn(*a);
+  }
+  return check(it->status(), "scan accounts") ? error_code{} : store_error();
+}
+
+error_code Store::for_each_history(
+    const std::function<void(std::string_view, std::uint64_t, const domain::HistoryEntry&)>& fn)
+    const {
+  auto it = impl_->iter(Cf::history, {});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = view_of(it->key());
+    auto hk = codec::parse_history_key(key);
+    if (!hk) return corrupt(hk.error(), Cf::history, key);
+    auto e = codec::decode_history(view_of(it->value()));
+    if (!e) return corrupt(e.error(), Cf::history, key);
+    fn(hk->id, hk->seq, *e);
+  }
+  return check(it->status(), "scan history") ? error_code{} : store_error();
+}
+
+error_code Store::for_each_outcome(
+    const std::function<void(std::string_view, const domain::Outcome&)>& fn) const {
+  auto it = impl_->iter(Cf::outcomes, {});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = view_of(it->key());
+    auto o = codec::decode_outcome(view_of(it->value()));
+    if (!o) return corrupt(o.error(), Cf::outcomes, key);
+    fn(key, *o);
+  }
+  return check(it->status(), "scan outcomes") ? error_code{} : store_error();
+}
+
+error_code Store::for_each_outcome_at(
+    const std::function<void(domain::RecordPos, const domain::Outcome&)>& fn) const {
+  auto it = impl_->iter(Cf::outcomes_by_pos, {});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = view_of(it->key());
+    auto pos = codec::parse_pos_key(key);
+    if (!pos) return corrupt(pos.error(), Cf::outcomes_by_pos, key);
+    auto o = codec::decode_outcome(view_of(it->value()));
+    if (!o) return corrupt(o.error(), Cf::outcomes_by_pos, key);
+    fn(*pos, *o);
+  }
+  return check(it->status(), "scan outcomes_by_pos") ? error_code{} : store_error();
+}
+
+}  // namespace xbanku::view

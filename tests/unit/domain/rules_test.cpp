@@ -1,0 +1,427 @@
+#include "memory_state.hpp"
+
+#include <xbanku/domain/rules.hpp>
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+namespace xbanku::domain {
+namespace {
+
+using testing::account_in;
+using testing::account_not_in;
+using testing::MemoryState;
+
+constexpr std::int32_t kPartitions = 6;
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+const Placement kPlacement{kPartitions};
+
+Event create(std::string id, std::string name) {
+  Event e;
+  e.type = EventType::create;
+  e.acc_id = std::move(id);
+  e.acc_name = std::move(name);
+  return e;
+}
+Event money(EventType type, std::string id, std::int64_t amount, std::string command = {}) {
+  Event e;
+  e.type = type;
+  e.acc_id = std::move(id);
+  e.amount = amount;
+  e.command_id = std::move(command);
+  return e;
+}
+Event transfer(std::string from, std::string to, std::int64_t amount, std::string command = {}) {
+  Event e = money(EventType::transfer, std::move(from), amount, std::move(command));
+  e.target_id = std::move(to);
+  return e;
+}
+
+class Rules : public ::testing::Test {
+ protected:
+  // Two accounts in partition 0, one in another partition.
+  std::string a = account_in(0, kPartitions, 1);
+  std::string b = account_in(0, kPartitions, 1000);
+  std::string far = account_not_in(0, kPartitions, 1);
+  std::string nobody = account_in(0, kPartitions, 5000);  // never created
+  std::string far_nobody = account_not_in(0, kPartitions, 5000);
+  RecordPos pos{0, 41};
+  MemoryState st;
+
+  Decision run(const Event& e, RecordPos at) {
+    Decision d = decide(st, e, at, kPlacement);
+    st.apply(d);
+    return d;
+  }
+  Decision run(const Event& e) { return run(e, pos); }
+  RecordPos in_partition_of(const std::string& id, std::int64_t offset) const {
+    return {kPlacement.partition_of(id), offset};
+  }
+};
+
+TEST_F(Rules, CreateMakesANewAccount) {
+  Decision d = run(create(a, "Cole Bittel"));
+  EXPECT_FALSE(d.duplicate);
+  EXPECT_EQ(d.outcome.status, Status::applied);
+  EXPECT_EQ(d.outcome.reason, Reason::none);
+  const Account want{a, "Cole Bittel", 0, 1};
+  EXPECT_EQ(d.outcome.account, want);
+  EXPECT_EQ(d.outcome.account_id, a);
+  EXPECT_EQ(d.outcome.pos, pos);
+  ASSERT_EQ(d.changes.size(), 1U);
+  EXPECT_EQ(d.changes[0], want);
+  ASSERT_EQ(d.history.size(), 1U);
+  EXPECT_EQ(d.history[0].first, a);
+  EXPECT_EQ(d.history[0].second.type, EventType::create);
+  EXPECT_EQ(d.history[0].second.balance_after, 0);
+  EXPECT_EQ(d.history[0].second.pos, pos);
+  EXPECT_TRUE(d.follow_ups.empty());
+  EXPECT_FALSE(d.transfer_update);
+}
+
+TEST_F(Rules, CreateNeverResetsAnExistingAccount) {
+  st.put({a, "Cole", 500, 3});
+  Decision d = run(create(a, "Someone Else"));
+  EXPECT_EQ(d.outcome.status, Status::rejected);
+  EXPECT_EQ(d.outcome.reason, Reason::account_exists);
+  EXPECT_EQ(d.outcome.account, (Account{a, "Cole", 500, 3}));
+  EXPECT_TRUE(d.changes.empty());
+  EXPECT_TRUE(d.history.empty());
+  EXPECT_EQ(st.accounts[a].balance, 500);
+}
+
+TEST_F(Rules, Deposit) {
+  st.put({a, "A", 10, 1});
+  Decision d = run(money(EventType::deposit, a, 90, "c1"));
+  EXPECT_EQ(d.outcome.status, Status::applied);
+  EXPECT_EQ(d.outcome.command_id, "c1");
+  EXPECT_EQ(d.outcome.account, (Account{a, "A", 100, 2}));
+  ASSERT_EQ(d.history.size(), 1U);
+  EXPECT_EQ(d.history[0].second.amount, 90);
+  EXPECT_EQ(d.history[0].second.balance_after, 100);
+  EXPECT_EQ(d.history[0].second.command_id, "c1");
+  EXPECT_TRUE(st.command_seen("c1"));
+}
+
+TEST_F(Rules, DepositToUnknownAccount) {
+  Decision d = run(money(EventType::deposit, nobody, 5));
+  EXPECT_EQ(d.outcome.status, Status::rejected);
+  EXPECT_EQ(d.outcome.reason, Reason::account_not_found);
+  EXPECT_FALSE(d.outcome.account);
+  EXPECT_TRUE(d.changes.empty());
+}
+
+TEST_F(Rules, DepositOverflow) {
+  st.put({a, "A", kMax - 5, 1});
+  Decision d = run(money(EventType::deposit, a, 6));
+  EXPECT_EQ(d.outcome.reason, Reason::balance_overflow);
+  EXPECT_EQ(d.outcome.account->balance, kMax - 5);
+  EXPECT_TRUE(d.changes.empty());
+  Decision ok = run(money(EventType::deposit, a, 5));
+  EXPECT_EQ(ok.outcome.status, Status::applied);
+  EXPECT_EQ(st.accounts[a].balance, kMax);
+}
+
+TEST_F(Rules, Withdraw) {
+  st.put({a, "A", 100, 1});
+  EXPECT_EQ(run(money(EventType::withdraw, a, 101)).outcome.reason, Reason::insufficient_funds);
+  EXPECT_EQ(st.accounts[a], (Account{a, "A", 100, 1}));
+  Decision d = run(money(EventType::withdraw, a, 100));
+  EXPECT_EQ(d.outcome.status, Status::applied);
+  EXPECT_EQ(d.outcome.account, (Account{a, "A", 0, 2}));
+  EXPECT_EQ(run(money(EventType::withdraw, nobody, 1)).outcome.reason, Reason::account_not_found);
+}
+
+TEST_F(Rules, DuplicateCommandChangesNothing) {
+  st.put({a, "A", 100, 1});
+  Decision first = run(money(EventType::withdraw, a, 30, "cmd-1"));
+  EXPECT_EQ(first.outcome.status, Status::applied);
+  Decision again = run(money(EventType::withdraw, a, 30, "cmd-1"));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_TRUE(again.changes.empty());
+  EXPECT_TRUE(again.history.empty());
+  EXPECT_EQ(again.outcome.command_id, "cmd-1");
+  EXPECT_EQ(st.accounts[a].balance, 70);
+  // Also when the first one was rejected: the first outcome stands.
+  Decision rejected = run(money(EventType::withdraw, a, 1000, "cmd-2"));
+  EXPECT_EQ(rejected.outcome.reason, Reason::insufficient_funds);
+  st.accounts[a].balance = 5000;
+  EXPECT_TRUE(run(money(EventType::withdraw, a, 1000, "cmd-2")).duplicate);
+  EXPECT_EQ(st.accounts[a].balance, 5000);
+  // A duplicate create is a duplicate, not account_exists.
+  Event c = create(b, "B");
+  c.command_id = "cmd-3";
+  EXPECT_EQ(run(c).outcome.status, Status::applied);
+  EXPECT_TRUE(run(c).duplicate);
+}
+
+TEST_F(Rules, BadAmountIsRejectedEvenIfDecodeWasSkipped) {
+  st.put({a, "A", 100, 1});
+  for (std::int64_t bad : {std::int64_t{0}, std::int64_t{-1}, kMaxAmount + 1}) {
+    for (EventType t : {EventType::deposit, EventType::withdraw}) {
+      Decision d = run(money(t, a, bad));
+      EXPECT_EQ(d.outcome.status, Status::rejected);
+      EXPECT_EQ(d.outcome.reason, Reason::invalid_amount);
+      EXPECT_TRUE(d.changes.empty());
+    }
+    Decision t = run(transfer(a, b, bad, "bad-t"));
+    EXPECT_EQ(t.outcome.reason, Reason::invalid_amount);
+    EXPECT_EQ(t.outcome.transfer_id, "bad-t");
+    st.commands.clear();
+  }
+  EXPECT_EQ(st.accounts[a], (Account{a, "A", 100, 1}));
+}
+
+TEST_F(Rules, TransferWithinThePartitionIsAtomic) {
+  st.put({a, "A", 100, 1});
+  st.put({b, "B", 7, 4});
+  Decision d = run(transfer(a, b, 60, "t-1"));
+  EXPECT_EQ(d.outcome.status, Status::completed);
+  EXPECT_EQ(d.outcome.transfer_id, "t-1");
+  EXPECT_EQ(d.outcome.from, a);
+  EXPECT_EQ(d.outcome.to, b);
+  EXPECT_EQ(d.outcome.account, (Account{a, "A", 40, 2}));
+  ASSERT_EQ(d.changes.size(), 2U);
+  EXPECT_EQ(d.changes[0], (Account{a, "A", 40, 2}));
+  EXPECT_EQ(d.changes[1], (Account{b, "B", 67, 5}));
+  ASSERT_EQ(d.history.size(), 2U);
+  EXPECT_EQ(d.history[0].first, a);
+  EXPECT_EQ(d.history[0].second.counterparty, b);
+  EXPECT_EQ(d.history[0].second.balance_after, 40);
+  EXPECT_EQ(d.history[0].second.transfer_id, "t-1");
+  EXPECT_EQ(d.history[1].first, b);
+  EXPECT_EQ(d.history[1].second.counterparty, a);
+  EXPECT_EQ(d.history[1].second.balance_after, 67);
+  EXPECT_TRUE(d.follow_ups.empty());
+  ASSERT_TRUE(d.transfer_update);
+  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"t-1", TransferState::completed}));
+}
+
+TEST_F(Rules, TransferRejections) {
+  st.put({a, "A", 100, 1});
+  st.put({b, "B", kMax - 10, 1});
+  const auto reason = [&](const Event& e) {
+    Decision d = run(e);
+    EXPECT_EQ(d.outcome.status, Status::rejected);
+    EXPECT_TRUE(d.changes.empty());
+    EXPECT_TRUE(d.follow_ups.empty());
+    EXPECT_FALSE(d.transfer_update);
+    return d.outcome.reason;
+  };
+  EXPECT_EQ(reason(transfer(nobody, a, 1)), Reason::account_not_found);
+  EXPECT_EQ(reason(transfer(a, a, 1)), Reason::same_account);
+  EXPECT_EQ(reason(transfer(a, b, 101)), Reason::insufficient_funds);
+  EXPECT_EQ(reason(transfer(a, nobody, 1)), Reason::target_not_found);  // same partition
+  EXPECT_EQ(reason(transfer(a, b, 11)), Reason::balance_overflow);      // same partition
+  EXPECT_EQ(reason(transfer(a, far, 101)), Reason::insufficient_funds);  // other partition
+  EXPECT_EQ(st.accounts[a], (Account{a, "A", 100, 1}));
+  EXPECT_EQ(st.accounts[b], (Account{b, "B", kMax - 10, 1}));
+}
+
+TEST_F(Rules, TransferIdIsCommandIdElsePartitionAndOffset) {
+  st.put({a, "A", 100, 1});
+  st.put({b, "B", 0, 1});
+  EXPECT_EQ(run(transfer(a, b, 1, "my-cmd")).outcome.transfer_id, "my-cmd");
+  EXPECT_EQ(run(transfer(a, b, 1), RecordPos{0, 1234}).outcome.transfer_id, "0-1234");
+  EXPECT_EQ(transfer_id_for(transfer(a, b, 1), RecordPos{5, 9}), "5-9");
+}
+
+TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
+  st.put({a, "A", 100, 1});
+  st.put({far, "F", 1, 1});
+  Decision d = run(transfer(a, far, 30, "t-9"));
+  EXPECT_EQ(d.outcome.status, Status::pending);
+  EXPECT_EQ(d.outcome.account, (Account{a, "A", 70, 2}));
+  ASSERT_EQ(d.changes.size(), 1U);
+  ASSERT_EQ(d.follow_ups.size(), 1U);
+  const Event& credit = d.follow_ups[0];
+  EXPECT_EQ(credit.type, EventType::transfer_credit);
+  EXPECT_EQ(credit.acc_id, far);
+  EXPECT_EQ(credit.source_id, a);
+  EXPECT_EQ(credit.amount, 30);
+  EXPECT_EQ(credit.transfer_id, "t-9");
+  EXPECT_EQ(credit.command_id, "");
+  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"t-9", TransferState::pending}));
+
+  Decision c = run(credit, in_partition_of(far, 3));
+  EXPECT_EQ(c.outcome.status, Status::completed);
+  EXPECT_EQ(c.outcome.account, (Account{far, "F", 31, 2}));
+  EXPECT_EQ(c.outcome.transfer_id, "t-9");
+  EXPECT_EQ(c.outcome.from, a);
+  EXPECT_EQ(c.outcome.to, far);
+  ASSERT_EQ(c.history.size(), 1U);
+  EXPECT_EQ(c.history[0].first, far);
+  EXPECT_EQ(c.history[0].second.counterparty, a);
+  EXPECT_TRUE(c.follow_ups.empty());
+  EXPECT_EQ(st.transfers["t-9"], TransferState::completed);
+
+  // Re-sent credit (outbox retry, redelivery): changes nothing.
+  Decision again = run(credit, in_partition_of(far, 4));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(st.accounts[far].balance, 31);
+}
+
+TEST_F(Rules, CrossPartitionTransferToNobodyIsRefunded) {
+  st.put({a, "A", 100, 1});
+  Decision d = run(transfer(a, far_nobody, 30), RecordPos{0, 77});
+  EXPECT_EQ(d.outcome.status, Status::pending);  // the target is only checked in its partition
+  EXPECT_EQ(d.outcome.transfer_id, "0-77");
+  EXPECT_EQ(st.accounts[a].balance, 70);
+
+  Decision c = run(d.follow_ups.at(0), in_partition_of(far_nobody, 5));
+  EXPECT_EQ(c.outcome.status, Status::rejected);
+  EXPECT_EQ(c.outcome.reason, Reason::target_not_found);
+  EXPECT_TRUE(c.changes.empty());
+  EXPECT_EQ(st.transfers["0-77"], TransferState::credit_failed);
+  ASSERT_EQ(c.follow_ups.size(), 1U);
+  const Event& refund = c.follow_ups[0];
+  EXPECT_EQ(refund.type, EventType::transfer_refund);
+  EXPECT_EQ(refund.acc_id, a);
+  EXPECT_EQ(refund.target_id, far_nobody);
+  EXPECT_EQ(refund.amount, 30);
+  EXPECT_EQ(refund.transfer_id, "0-77");
+  EXPECT_EQ(refund.reason, "target_not_found");
+
+  // A re-sent credit after the failure changes nothing and sends no second refund.
+  Decision dup_credit = run(d.follow_ups.at(0), in_partition_of(far_nobody, 6));
+  EXPECT_TRUE(dup_credit.duplicate);
+  EXPECT_TRUE(dup_credit.follow_ups.empty());
+
+  Decision r = run(refund, RecordPos{0, 90});
+  EXPECT_EQ(r.outcome.status, Status::refunded);
+  EXPECT_EQ(r.outcome.account, (Account{a, "A", 100, 3}));
+  ASSERT_EQ(r.history.size(), 1U);
+  EXPECT_EQ(r.history[0].second.type, EventType::transfer_refund);
+  EXPECT_EQ(r.history[0].second.counterparty, far_nobody);
+  EXPECT_EQ(st.transfers["0-77"], TransferState::refunded);
+
+  EXPECT_TRUE(run(refund, RecordPos{0, 91}).duplicate);
+  EXPECT_EQ(st.accounts[a].balance, 100);
+}
+
+TEST_F(Rules, CreditOverflowIsRefunded) {
+  st.put({far, "F", kMax - 1, 1});
+  Event credit;
+  credit.type = EventType::transfer_credit;
+  credit.acc_id = far;
+  credit.source_id = a;
+  credit.amount = 2;
+  credit.transfer_id = "t-o";
+  Decision c = run(credit, in_partition_of(far, 1));
+  EXPECT_EQ(c.outcome.status, Status::rejected);
+  EXPECT_EQ(c.outcome.reason, Reason::balance_overflow);
+  EXPECT_EQ(c.outcome.account, (Account{far, "F", kMax - 1, 1}));
+  EXPECT_TRUE(c.changes.empty());
+  ASSERT_EQ(c.follow_ups.size(), 1U);
+  EXPECT_EQ(c.follow_ups[0].reason, "balance_overflow");
+  EXPECT_EQ(c.follow_ups[0].acc_id, a);
+  EXPECT_EQ(st.transfers["t-o"], TransferState::credit_failed);
+}
+
+TEST_F(Rules, CreditDuplicatesByTransferState) {
+  st.put({far, "F", 0, 1});
+  Event credit;
+  credit.type = EventType::transfer_credit;
+  credit.acc_id = far;
+  credit.source_id = a;
+  credit.amount = 2;
+  credit.transfer_id = "t-d";
+  for (TransferState s : {TransferState::completed, TransferState::credit_failed, TransferState::refunded}) {
+    st.transfers["t-d"] = s;
+    Decision d = decide(st, credit, in_partition_of(far, 1), kPlacement);
+    EXPECT_TRUE(d.duplicate) << to_string(s);
+    EXPECT_TRUE(d.changes.empty());
+    EXPECT_TRUE(d.follow_ups.empty());
+  }
+  st.transfers["t-d"] = TransferState::pending;
+  EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status, Status::completed);
+  st.transfers.clear();  // the source's state lives in another instance's store
+  EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status, Status::completed);
+}
+
+TEST_F(Rules, RefundEdgeCases) {
+  Event refund;
+  refund.type = EventType::transfer_refund;
+  refund.acc_id = a;
+  refund.target_id = far;
+  refund.amount = 10;
+  refund.transfer_id = "t-r";
+  refund.reason = "target_not_found";
+  st.transfers["t-r"] = TransferState::credit_failed;
+  Decision missing = run(refund);
+  EXPECT_EQ(missing.outcome.status, Status::rejected);
+  EXPECT_EQ(missing.outcome.reason, Reason::account_not_found);
+  EXPECT_FALSE(missing.transfer_update);
+
+  st.put({a, "A", kMax - 5, 1});
+  Decision overflow = run(refund);
+  EXPECT_EQ(overflow.outcome.reason, Reason::balance_overflow);
+  EXPECT_TRUE(overflow.changes.empty());
+  EXPECT_EQ(st.transfers["t-r"], TransferState::credit_failed);
+}
+
+TEST_F(Rules, RebuildThatSeesTheCreditFirstDoesNotResendIt) {
+  // Rebuilding one store from the log may consume the target's partition before the source's:
+  // the credit is then projected before its transfer record.
+  st.put({a, "A", 100, 1});
+  st.put({far, "F", 0, 1});
+  Event credit;
+  credit.type = EventType::transfer_credit;
+  credit.acc_id = far;
+  credit.source_id = a;
+  credit.amount = 40;
+  credit.transfer_id = "t-x";
+  EXPECT_EQ(run(credit, in_partition_of(far, 0)).outcome.status, Status::completed);
+  Decision d = run(transfer(a, far, 40, "t-x"));
+  EXPECT_EQ(d.outcome.status, Status::completed);
+  EXPECT_TRUE(d.follow_ups.empty());
+  EXPECT_FALSE(d.transfer_update) << "never moves a transfer back to pending";
+  EXPECT_EQ(st.accounts[a].balance, 60);
+  EXPECT_EQ(st.accounts[far].balance, 40);
+  EXPECT_EQ(st.transfers["t-x"], TransferState::completed);
+}
+
+TEST(RulesNames, SnakeCase) {
+  EXPECT_EQ(to_string(Status::applied), "applied");
+  EXPECT_EQ(to_string(Status::rejected), "rejected");
+  EXPECT_EQ(to_string(Status::pending), "pending");
+  EXPECT_EQ(to_string(Status::completed), "completed");
+  EXPECT_EQ(to_string(Status::refunded), "refunded");
+  EXPECT_EQ(to_string(Reason::none), "none");
+  EXPECT_EQ(to_string(Reason::account_exists), "account_exists");
+  EXPECT_EQ(to_string(Reason::account_not_found), "account_not_found");
+  EXPECT_EQ(to_string(Reason::balance_overflow), "balance_overflow");
+  EXPECT_EQ(to_string(Reason::insufficient_funds), "insufficient_funds");
+  EXPECT_EQ(to_string(Reason::same_account), "same_account");
+  EXPECT_EQ(to_string(Reason::target_not_found), "target_not_found");
+  EXPECT_EQ(to_string(Reason::invalid_amount), "invalid_amount");
+  EXPECT_EQ(to_string(Reason::malformed_event), "malformed_event");
+  EXPECT_EQ(to_string(Reason::unknown_type), "unknown_type");
+  EXPECT_EQ(to_string(TransferState::credit_failed), "credit_failed");
+}
+
+TEST(RulesUndecodable, MapsDecodeErrors) {
+  const RecordPos pos{2, 99};
+  const std::pair<DecodeErrc, Reason> map[] = {{DecodeErrc::malformed_event, Reason::malformed_event},
+                                               {DecodeErrc::unknown_type, Reason::unknown_type},
+                                               {DecodeErrc::invalid_amount, Reason::invalid_amount}};
+  for (const auto& [code, reason] : map) {
+    Outcome o = undecodable_outcome(DecodeError{code, "msg", "cmd", "acc"}, pos);
+    EXPECT_EQ(o.status, Status::rejected);
+    EXPECT_EQ(o.reason, reason);
+    EXPECT_EQ(o.command_id, "cmd");
+    EXPECT_EQ(o.account_id, "acc");
+    EXPECT_EQ(o.pos, pos);
+    EXPECT_FALSE(o.account);
+  }
+}
+
+TEST(PlacementTest, UsesTheKafkaPartitioner) {
+  const Placement p{12};
+  EXPECT_EQ(p.partition_of("foobar"), 6);
+  EXPECT_EQ(Placement{}.partition_of("foobar"), 0);
+}
+
+}  // namespace
+}  // namespace xbanku::domain
