@@ -59,40 +59,59 @@ inline std::vector<domain::Event> make_workload(std::size_t count, std::size_t a
   return out;
 }
 
-// Creates `topic` (when missing) and appends `events` keyed by AccId, up to `window` in flight.
+namespace detail {
+
+inline boost::asio::awaitable<void> send_one(log::Producer& producer, const std::string& topic,
+                                             const std::string& key, const std::string& value,
+                                             std::size_t& acked, app::WaitGroup& group) {
+  auto d = co_await producer.send(topic, key, value);
+  if (d) ++acked;
+  group.done();
+}
+
+inline boost::asio::awaitable<void> produce_all(log::KafkaConfig cfg, std::string topic, int partitions,
+                                                const std::vector<std::string>& values,
+                                                const std::vector<std::string>& keys, std::size_t window,
+                                                std::size_t& acked) {
+  auto ex = co_await boost::asio::this_coro::executor;
+  // Named, not a braced temporary inside co_await: GCC 12 miscompiles the latter.
+  std::map<std::string, std::string> topic_config{{"max.message.bytes", std::string("4194304")}};
+  if (auto ec = co_await log::ensure_topic(ex, cfg, topic, partitions, std::move(topic_config))) {
+    throw std::runtime_error("ensure_topic: " + ec.message());
+  }
+  auto producer = log::Producer::create(ex, cfg);
+  if (!producer) throw std::runtime_error("producer: " + producer.error().message());
+  for (std::size_t start = 0; start < values.size(); start += window) {
+    app::WaitGroup group(ex);
+    for (std::size_t i = start; i < std::min(values.size(), start + window); ++i) {
+      group.add();
+      boost::asio::co_spawn(ex, send_one(**producer, topic, keys[i], values[i], acked, group),
+                            boost::asio::detached);
+    }
+    co_await group.wait();
+  }
+  co_await (*producer)->flush(std::chrono::seconds(10));
+}
+
+}  // namespace detail
+
+// Creates `topic` (when missing) and appends `values` keyed by `keys`, up to `window` in flight.
 // Returns the number of records Kafka acknowledged.
 inline std::size_t produce_all(const std::string& brokers, const std::string& topic, int partitions,
                                const std::vector<std::string>& values, const std::vector<std::string>& keys,
                                std::size_t window = 2000, std::map<std::string, std::string> overrides = {}) {
   boost::asio::io_context io(1);
   std::size_t acked = 0;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    auto ex = co_await boost::asio::this_coro::executor;
-    log::KafkaConfig cfg;
-    cfg.brokers = brokers;
-    cfg.delivery_timeout = std::chrono::seconds(30);
-    cfg.linger = std::chrono::milliseconds(5);
-    cfg.overrides = std::move(overrides);
-    if (auto ec = co_await log::ensure_topic(ex, cfg, topic, partitions, {{"max.message.bytes", "4194304"}})) {
-      throw std::runtime_error("ensure_topic: " + ec.message());
-    }
-    auto producer = log::Producer::create(ex, cfg);
-    if (!producer) throw std::runtime_error("producer: " + producer.error().message());
-    for (std::size_t start = 0; start < values.size(); start += window) {
-      app::WaitGroup group(ex);
-      for (std::size_t i = start; i < std::min(values.size(), start + window); ++i) {
-        group.add();
-        boost::asio::co_spawn(ex, [&, i]() -> boost::asio::awaitable<void> {
-          auto d = co_await (*producer)->send(topic, keys[i], values[i]);
-          if (d) ++acked;
-          group.done();
-        }, boost::asio::detached);
-      }
-      co_await group.wait();
-    }
-    co_await (*producer)->flush(std::chrono::seconds(10));
-  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  log::KafkaConfig cfg;
+  cfg.brokers = brokers;
+  cfg.delivery_timeout = std::chrono::seconds(30);
+  cfg.linger = std::chrono::milliseconds(5);
+  cfg.overrides = std::move(overrides);
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, detail::produce_all(cfg, topic, partitions, values, keys, window, acked),
+                        [&](std::exception_ptr e) { failure = e; });
   io.run();
+  if (failure) std::rethrow_exception(failure);
   return acked;
 }
 
