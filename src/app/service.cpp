@@ -238,7 +238,9 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   // ---- Health ----
   bool ready() const override {
-    if (!consumer_ || stopping_) return false;
+    // Before its first assignment the instance knows nothing of the group (a killed
+    // predecessor may still hold every partition until its session times out): not ready.
+    if (!consumer_ || stopping_ || !assigned_once_) return false;
     const auto assigned = consumer_->assignment();
     const auto lag = consumer_->lag(current_offsets(assigned));
     for (auto p : assigned) {
@@ -418,19 +420,35 @@ class Service final : public CommandService, public QueryService, public UpdateF
   }
 
   // Dead letters must reach `<topic>.dlq` before their batch commits (the commit moves the
-  // offset past them). While Kafka refuses, the projector waits: it could not fetch anyway.
+  // offset past them). While Kafka is unreachable the projector waits: it could not fetch
+  // anyway. A letter Kafka refuses for good (too large) is cut to kDeadLetterCut bytes with its
+  // original size in a header; if even that is refused it is logged and skipped, because
+  // nothing in the topic may stall the projector.
   awaitable<void> send_dead_letters(const std::vector<DeadLetter>& letters) {
+    constexpr std::size_t kDeadLetterCut = 64 * 1024;
     const std::string dlq = config_.topic + ".dlq";
     for (const auto& letter : letters) {
       const std::string partition = std::to_string(letter.partition), offset = std::to_string(letter.offset);
-      const std::array<log::Header, 4> headers{{{"xbanku-origin-topic", config_.topic},
-                                                {"xbanku-origin-partition", partition},
-                                                {"xbanku-origin-offset", offset},
-                                                {"xbanku-reason", letter.reason}}};
+      const std::string size = std::to_string(letter.value.size());
+      std::string_view value = letter.value;
+      std::vector<log::Header> headers{{"xbanku-origin-topic", config_.topic},
+                                       {"xbanku-origin-partition", partition},
+                                       {"xbanku-origin-offset", offset},
+                                       {"xbanku-reason", letter.reason}};
       spdlog::warn("projector: dead-lettering {}:{}: {}", letter.partition, letter.offset, letter.reason);
       for (auto backoff = 100ms;; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s)) {
-        auto sent = co_await producer_->send(dlq, letter.key, letter.value, headers);
+        auto sent = co_await producer_->send(dlq, letter.key, value, headers);
         if (sent) break;
+        if (sent.error() == errc::log_error) {
+          if (value.size() <= kDeadLetterCut) {
+            spdlog::critical("projector: Kafka refuses dead letter {}:{} ({}); skipped", letter.partition,
+                             letter.offset, sent.error().message());
+            break;
+          }
+          value = value.substr(0, kDeadLetterCut);
+          headers.push_back({"xbanku-truncated-from", size});
+          continue;
+        }
         spdlog::error("projector: dead letter not accepted ({}); retrying", sent.error().message());
         if (stopping_) co_return;  // not committed: the record is re-read after a restart
         co_await sleep(backoff);
@@ -470,9 +488,14 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   std::map<std::int32_t, std::int64_t> on_assign(const std::vector<std::int32_t>& partitions) {
     projection_.reset_offsets();
+    assigned_once_ = true;
     std::map<std::int32_t, std::int64_t> start;
-    for (auto p : partitions) start[p] = projection_.next_offset(p);
-    spdlog::info("projector: assigned partitions [{}], starting at stored offsets", fmt::join(partitions, ","));
+    std::string described;
+    for (auto p : partitions) {
+      start[p] = projection_.next_offset(p);
+      described += fmt::format("{}{}@{}", described.empty() ? "" : " ", p, start[p]);
+    }
+    spdlog::info("projector: assigned partitions, starting at the view's stored offsets: {}", described);
     return start;
   }
 
@@ -519,6 +542,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   asio::steady_timer stopped_;
   bool stopping_ = false;
   bool failed_ = false;
+  bool assigned_once_ = false;
 
   metrics::Registry registry_;
   std::map<std::string, metrics::Counter*, std::less<>> records_;

@@ -144,7 +144,7 @@ void decide_transfer(const State& st, const Event& e, RecordPos pos, const Place
     // The credit was already projected into this store: only possible when a rebuild consumes
     // the target's partition ahead of this one. Do not move the transfer back to pending nor
     // send a credit that is done; the debit above is still this record's effect.
-    d.outcome.status = *known == TransferState::completed ? Status::completed : Status::pending;
+    d.outcome.status = Status::pending;  // as on first projection: readers resolve it from the transfer state
     return;
   }
   d.outcome.status = Status::pending;

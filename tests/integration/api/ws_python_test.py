@@ -156,11 +156,15 @@ async def subscriber_sees_updates_in_order(port, accounts):
 async def non_reader_is_cut_off(service, accounts):
     port = service.port
     rss_before = rss_kib(service.proc.pid)
-    # max_queue=1 and a tiny read limit: the client stops reading its socket almost at once.
-    lazy = await websockets.connect(f"ws://127.0.0.1:{port}/ws", max_queue=1, read_limit=1024)
+    # max_queue=1 and a tiny receive buffer: the client stops reading its socket almost at once,
+    # so the server's per-connection queue is the only place updates can pile up.
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", port))
+    lazy = await websockets.connect(f"ws://127.0.0.1:{port}/ws", sock=raw, max_queue=1)
     await lazy.send(json.dumps({"id": "lazy", "op": "subscribe", "accounts": "*"}))
     connections_with_lazy = metric(port, "xbanku_ws_connections")
-    ids, errors, _ = await pipelined(port, accounts, 20000, 256)
+    ids, errors, _ = await pipelined(port, accounts, 50000, 256)
     cut = False
     deadline = time.time() + 30
     while time.time() < deadline:

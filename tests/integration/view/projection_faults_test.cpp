@@ -58,8 +58,8 @@ Totals totals(ServiceInstance& s) {
       auto v = h.json();
       for (const auto& e : v.at("events").as_array()) {
         const auto type = e.at("type").as_string();
-        if (type == "DepositEvent") t.deposits += e.at("amount").as_int64();
-        if (type == "WithdrawEvent") t.withdrawals += e.at("amount").as_int64();
+        if (type == "deposit") t.deposits += e.at("amount").as_int64();
+        if (type == "withdraw") t.withdrawals += e.at("amount").as_int64();
       }
       if (v.at("next").is_null()) break;
       cursor = json::value_to<std::string>(v.at("next"));
@@ -77,14 +77,18 @@ RunResult verify(const InstanceOptions& o, const std::string& redis = {}) {
 
 TEST(ProjectionFaults, CrashConsistencyUnderRandomSigkill) {
   auto options = fresh_instance("crash", 3);
+  // Static membership: a restarted instance takes its partitions back at once, so the kills
+  // land while it projects rather than while it waits for the dead member's session to end.
+  options.instance_id = "crash-" + unique_suffix();
   const auto events = make_workload(50'000, 400, 20261126);
   ASSERT_EQ(produce_events(kBrokers, options.topic, 3, events), events.size())
       << "could not pre-produce to the broker on " << kBrokers << " (scripts/services.sh up)";
 
   std::mt19937 rng(7);
-  std::uniform_int_distribution<int> pause_ms(300, 2500);
+  std::uniform_int_distribution<int> pause_ms(300, 3000);
   ServiceInstance service(options);
-  for (int kill = 0; kill < 10; ++kill) {
+  const int kills = std::getenv("XBANKU_TEST_KILLS") ? std::atoi(std::getenv("XBANKU_TEST_KILLS")) : 10;
+  for (int kill = 0; kill < kills; ++kill) {
     service.launch();
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
     ASSERT_TRUE(service.running()) << "xbanku exited by itself:\n" << service.output();
@@ -97,7 +101,10 @@ TEST(ProjectionFaults, CrashConsistencyUnderRandomSigkill) {
   KeepAliveClient http("127.0.0.1", service.port());
   std::size_t missing = 0;
   for (const auto& e : events) {
-    if (http.get("/commands/" + e.command_id).status != 200) ++missing;
+    auto r = http.get("/commands/" + e.command_id);
+    if (r.status != 200 && ++missing <= 3) {
+      ADD_FAILURE() << "no outcome for " << e.command_id << ": " << r.status << " " << r.body << r.error;
+    }
   }
   EXPECT_EQ(missing, 0u);
 
