@@ -19,6 +19,10 @@ kafka_up() {
   if pid_alive "$run/kafka.pid" && kafka_answers; then
     echo "kafka: already up on 127.0.0.1:$KAFKA_PORT (pid $(cat "$run/kafka.pid"))"; return 0
   fi
+  if ! pid_alive "$run/kafka.pid" && kafka_answers; then
+    echo "kafka: a broker not started from this checkout already answers on 127.0.0.1:$KAFKA_PORT; using it"
+    return 0
+  fi
   local libs="$cache/kafka/libs" data="$cache/kafka/data" logs="$cache/kafka/logs"
   if ! ls "$libs"/kafka_2.13-*.jar >/dev/null 2>&1; then
     echo "kafka: jars missing in $libs — run scripts/install-deps.sh" >&2; return 1
@@ -63,6 +67,10 @@ kafka_down() {
 
 redis_up() {
   if pid_alive "$run/redis.pid"; then echo "redis: already up on 127.0.0.1:$REDIS_PORT"; return 0; fi
+  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    echo "redis: a server not started from this checkout already answers on 127.0.0.1:$REDIS_PORT; using it"
+    return 0
+  fi
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
     --daemonize yes --pidfile "$run/redis.pid" --logfile "$cache/redis.log" --dir "$cache"
   for _ in $(seq 1 50); do

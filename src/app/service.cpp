@@ -73,8 +73,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
         config_(config),
         store_(std::move(store)),
         projection_(*store_, domain::Placement{partitions}),
-        relay_wake_(ex),
-        stopped_(ex) {
+        relay_wake_(ex) {
     auto& r = registry_;
     for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped"}) {
       records_[result] = &r.counter("xbanku_records_total", "Records folded into the view by result",
@@ -154,12 +153,6 @@ class Service final : public CommandService, public QueryService, public UpdateF
       decltype(registration) it;
       ~Unregister() { map.erase(it); }
     } unregister{waiters_, registration};
-
-    ++in_flight_;
-    struct InFlight {
-      Service& s;
-      ~InFlight() { --s.in_flight_; }
-    } in_flight{*this};
 
     const auto delivery = co_await producer_->send(config_.topic, event.acc_id, domain::encode(event));
     if (!delivery) {
@@ -242,6 +235,9 @@ class Service final : public CommandService, public QueryService, public UpdateF
     // predecessor may still hold every partition until its session times out): not ready.
     if (!consumer_ || stopping_ || !assigned_once_) return false;
     const auto assigned = consumer_->assignment();
+    // No partition (e.g. lost with the group coordinator) means nothing is served from here.
+    // An instance of a group with more members than partitions is never ready: it owns nothing.
+    if (assigned.empty()) return false;
     const auto lag = consumer_->lag(current_offsets(assigned));
     for (auto p : assigned) {
       auto it = lag.find(p);
@@ -296,7 +292,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
     co_await commit_kafka_offsets();
     co_await consumer_->close();
     spdlog::info("projector: stopped");
-    if (failed_) request_stop();
+    if (failed_) stop_background();
   }
 
   awaitable<void> run_relay() {
@@ -319,11 +315,21 @@ class Service final : public CommandService, public QueryService, public UpdateF
   }
 
   // ---- shutdown ----
+  // First stop the front door: the server stops accepting and gives in-flight requests their
+  // grace period, while the projector keeps running so their read-your-writes waits complete.
   void request_stop() {
+    if (draining_) return;
+    draining_ = true;
+    if (server_) server_->stop();
+  }
+
+  // Then, once the server is done, stop the loops: the projector finishes its batch, commits
+  // and leaves the group; the relay and the mirror end their round.
+  void stop_background() {
+    request_stop();
     if (stopping_) return;
     stopping_ = true;
     relay_wake_.cancel();
-    if (server_) server_->stop();
     if (mirror_) mirror_->stop();
     for (auto& [id, w] : waiters_) w->timer.cancel();  // answer 504 pending: the record is durable
   }
@@ -536,11 +542,10 @@ class Service final : public CommandService, public QueryService, public UpdateF
   std::unordered_multimap<std::string, Waiter*> waiters_;
   std::map<std::uint64_t, Listener> listeners_;
   std::uint64_t next_token_ = 0;
-  std::size_t in_flight_ = 0;
 
   asio::steady_timer relay_wake_;
-  asio::steady_timer stopped_;
-  bool stopping_ = false;
+  bool draining_ = false;  // the server is stopping; the loops still run
+  bool stopping_ = false;  // the loops stop
   bool failed_ = false;
   bool assigned_once_ = false;
 
@@ -611,7 +616,9 @@ awaitable<int> serve(const Config& config) {
   auto spawn = [&](std::string_view name, auto make) {
     tasks.add();
     asio::co_spawn(ex, make(), [&, name](std::exception_ptr e) {
-      if (log_exception(name, e)) service.request_stop();
+      log_exception(name, e);
+      // Whichever task ends first (the server after a signal, or a failing loop) stops the rest.
+      service.stop_background();
       tasks.done();
     });
   };

@@ -1,0 +1,159 @@
+// The physical limits the service is measured against (scripts/bench.sh), with the service's
+// own librdkafka settings:
+//   xbanku_kafka_baseline produce --topic T --records N [--accounts A] [--partitions P]
+//       appends a realistic command mix (creates, deposits, withdrawals, transfers over A
+//       accounts) with the idempotent producer, many records in flight: raw produce rate;
+//   xbanku_kafka_baseline consume --topic T
+//       reads every record of every partition to the end, no parsing: raw consume rate.
+// Prints one JSON object with the figures on stdout.
+
+#include "xbanku/app/wait_group.hpp"
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/log/admin.hpp"
+#include "xbanku/log/consumer.hpp"
+#include "xbanku/log/producer.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace xbanku;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string brokers = "127.0.0.1:9092";
+  std::string topic;
+  std::size_t records = 1'000'000;
+  std::size_t accounts = 100'000;
+  int partitions = 6;
+  std::size_t window = 20'000;
+};
+
+std::string account_id(std::mt19937_64& rng) {
+  return fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", rng() & 0xffffffff, rng() & 0xffff, rng() & 0xfff,
+                     rng() & 0xfff, rng() & 0xffffffffffffULL);
+}
+
+// Creates first, then 40% deposits, 25% withdrawals, 35% transfers over random accounts.
+std::vector<domain::Event> workload(const Options& o) {
+  std::mt19937_64 rng(1);
+  std::vector<std::string> ids;
+  std::vector<domain::Event> out;
+  out.reserve(o.records);
+  for (std::size_t i = 0; i < o.accounts && out.size() < o.records; ++i) {
+    ids.push_back(account_id(rng));
+    out.push_back({.type = domain::EventType::create, .acc_id = ids.back(), .acc_name = fmt::format("Bench {}", i)});
+  }
+  std::uniform_int_distribution<std::size_t> pick(0, ids.size() - 1);
+  while (out.size() < o.records) {
+    const auto k = rng() % 100;
+    domain::Event e{.type = k < 40 ? domain::EventType::deposit
+                               : k < 65 ? domain::EventType::withdraw : domain::EventType::transfer,
+                    .acc_id = ids[pick(rng)], .amount = static_cast<std::int64_t>(rng() % 5000 + 1)};
+    if (e.type == domain::EventType::transfer) e.target_id = ids[pick(rng)];
+    out.push_back(std::move(e));
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].command_id = fmt::format("bench-{}", i);
+  return out;
+}
+
+asio::awaitable<void> send_one(log::Producer& p, const std::string& topic, const std::string& key,
+                               const std::string& value, std::size_t& failed, app::WaitGroup& group) {
+  if (!co_await p.send(topic, key, value)) ++failed;
+  group.done();
+}
+
+asio::awaitable<int> produce(Options o) {
+  auto ex = co_await asio::this_coro::executor;
+  log::KafkaConfig cfg;
+  cfg.brokers = o.brokers;
+  cfg.delivery_timeout = std::chrono::seconds(60);
+  if (auto ec = co_await log::ensure_topic(ex, cfg, o.topic, o.partitions)) {
+    std::fprintf(stderr, "ensure_topic: %s\n", ec.message().c_str());
+    co_return 1;
+  }
+  const auto events = workload(o);
+  std::vector<std::string> values;
+  values.reserve(events.size());
+  for (const auto& e : events) values.push_back(domain::encode(e));
+  auto producer = log::Producer::create(ex, cfg);
+  if (!producer) co_return 1;
+  std::size_t failed = 0;
+  const auto started = Clock::now();
+  for (std::size_t start = 0; start < values.size(); start += o.window) {
+    app::WaitGroup group(ex);
+    for (std::size_t i = start; i < std::min(values.size(), start + o.window); ++i) {
+      group.add();
+      asio::co_spawn(ex, send_one(**producer, o.topic, events[i].acc_id, values[i], failed, group), asio::detached);
+    }
+    co_await group.wait();
+  }
+  const double s = std::chrono::duration<double>(Clock::now() - started).count();
+  std::printf(R"({"records":%zu,"failed":%zu,"seconds":%.3f,"records_per_s":%.0f})" "\n", values.size(), failed, s,
+              static_cast<double>(values.size()) / s);
+  co_return failed == 0 ? 0 : 1;
+}
+
+asio::awaitable<int> consume(Options o) {
+  auto ex = co_await asio::this_coro::executor;
+  log::KafkaConfig cfg;
+  cfg.brokers = o.brokers;
+  auto ends = co_await log::end_offsets(ex, cfg, o.topic);
+  if (!ends) co_return 1;
+  std::map<std::int32_t, std::int64_t> start;
+  std::int64_t total = 0;
+  for (const auto& [p, end] : *ends) {
+    start[p] = RD_KAFKA_OFFSET_BEGINNING;
+    total += end;
+  }
+  auto reader = log::PartitionReader::create(ex, cfg, o.topic, start);
+  if (!reader) co_return 1;
+  std::int64_t seen = 0;
+  std::size_t bytes = 0;
+  const auto started = Clock::now();
+  while (seen < total) {
+    auto batch = co_await (*reader)->next(std::chrono::milliseconds(500));
+    if (!batch) co_return 1;
+    for (const auto& r : batch->records()) bytes += r.value.size();
+    seen += static_cast<std::int64_t>(batch->size());
+  }
+  const double s = std::chrono::duration<double>(Clock::now() - started).count();
+  co_await (*reader)->close();
+  std::printf(R"({"records":%lld,"bytes":%zu,"seconds":%.3f,"records_per_s":%.0f})" "\n",
+              static_cast<long long>(seen), bytes, s, static_cast<double>(seen) / s);
+  co_return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App cli{"xbanku Kafka baselines"};
+  cli.require_subcommand(1);
+  auto* prod = cli.add_subcommand("produce", "append a command mix");
+  auto* cons = cli.add_subcommand("consume", "read every record, no parsing");
+  for (auto* sub : {prod, cons}) {
+    sub->add_option("--brokers", o.brokers);
+    sub->add_option("--topic", o.topic)->required();
+  }
+  prod->add_option("--records", o.records);
+  prod->add_option("--accounts", o.accounts);
+  prod->add_option("--partitions", o.partitions);
+  CLI11_PARSE(cli, argc, argv);
+  asio::io_context io(1);
+  int code = 1;
+  asio::co_spawn(io, prod->parsed() ? produce(o) : consume(o), [&](std::exception_ptr e, int rc) {
+    code = e ? 1 : rc;
+  });
+  io.run();
+  return code;
+}
