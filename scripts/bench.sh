@@ -87,7 +87,7 @@ echo "HTTP ingest: $http_ingest commands/s"
 
 echo "== 6. queries: wrk GET /accounts/{id} beside redis-benchmark GET"
 get_rps=$(wrk -t2 -c64 -d10s "http://127.0.0.1:$plain_port/accounts/$account" | awk '/Requests\/sec/ {print $2}')
-redis_rps=$(redis-benchmark -h 127.0.0.1 -p 6379 -t get -n 300000 -c 64 -q | awk '/GET/ {print $2}')
+redis_rps=$(redis-benchmark -h 127.0.0.1 -p 6379 -t get -n 300000 -c 64 --csv | awk -F'"' '$2 == "GET" {print $4}')
 echo "GET $get_rps req/s, redis-benchmark GET $redis_rps req/s"
 
 echo "== 7. restart-to-ready with the full store"

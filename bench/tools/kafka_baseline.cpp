@@ -18,6 +18,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
@@ -68,7 +70,9 @@ std::vector<domain::Event> workload(const Options& o) {
 
 asio::awaitable<void> send_one(log::Producer& p, const std::string& topic, const std::string& key,
                                const std::string& value, std::size_t& failed, app::WaitGroup& group) {
-  if (!co_await p.send(topic, key, value)) ++failed;
+  // Named result: GCC 12 miscompiles a co_await inside a condition (SIGILL in Release).
+  const auto sent = co_await p.send(topic, key, value);
+  if (!sent) ++failed;
   group.done();
 }
 
@@ -149,6 +153,7 @@ int main(int argc, char** argv) {
   prod->add_option("--accounts", o.accounts);
   prod->add_option("--partitions", o.partitions);
   CLI11_PARSE(cli, argc, argv);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("baseline"));  // stdout carries the JSON
   asio::io_context io(1);
   int code = 1;
   asio::co_spawn(io, prod->parsed() ? produce(o) : consume(o), [&](std::exception_ptr e, int rc) {

@@ -1,5 +1,6 @@
 #include "xbanku/app/console.hpp"
 
+#include "xbanku/app/kafka_settings.hpp"
 #include "xbanku/app/projection.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/domain/codec.hpp"
@@ -40,13 +41,6 @@ using asio::awaitable;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
 
-log::KafkaConfig kafka_config(const Config& c) {
-  log::KafkaConfig k;
-  k.brokers = c.brokers;
-  k.client_id = "xbanku-console";
-  k.delivery_timeout = c.delivery_timeout;
-  return k;
-}
 
 // Runs one coroutine on a fresh single-threaded io_context and returns its exit code.
 int run_main(awaitable<int> (*main)(const Config&), const Config& config) {
@@ -110,7 +104,7 @@ awaitable<boost::system::error_code> replay(const Config& config, view::Store& s
     if (end > 0 || follow) start[p] = RD_KAFKA_OFFSET_BEGINNING;
   }
   if (start.empty()) co_return boost::system::error_code{};
-  auto reader = log::PartitionReader::create(ex, kafka_config(config), config.topic, start);
+  auto reader = log::PartitionReader::create(ex, kafka_settings(config, "console"), config.topic, start);
   if (!reader) co_return reader.error();
 
   Projection projection(store, domain::Placement{partitions});
@@ -160,7 +154,7 @@ awaitable<boost::system::error_code> replay(const Config& config, view::Store& s
 
 awaitable<int> console_producer(const Config& config) {
   auto ex = co_await asio::this_coro::executor;
-  const auto kafka = kafka_config(config);
+  const auto kafka = kafka_settings(config, "console");
   if (auto ec = co_await log::ensure_topic(ex, kafka, config.topic, config.partitions)) {
     std::fprintf(stderr, "xbanku: cannot create or find topic %s on %s: %s\n", config.topic.c_str(),
                  config.brokers.c_str(), ec.message().c_str());
@@ -239,7 +233,7 @@ std::string describe(const domain::Outcome& o) {
 
 awaitable<int> console_consumer(const Config& config) {
   auto ex = co_await asio::this_coro::executor;
-  auto ends = co_await log::end_offsets(ex, kafka_config(config), config.topic);
+  auto ends = co_await log::end_offsets(ex, kafka_settings(config, "console"), config.topic);
   if (!ends) {
     std::fprintf(stderr, "xbanku: cannot read topic %s on %s: %s\n", config.topic.c_str(),
                  config.brokers.c_str(), ends.error().message().c_str());
@@ -322,7 +316,7 @@ awaitable<int> verify(const Config& config) {
   }
   auto offsets = (*live)->next_offsets();
   if (!offsets) co_return 2;
-  auto partitions = co_await log::partition_count(ex, kafka_config(config), config.topic);
+  auto partitions = co_await log::partition_count(ex, kafka_settings(config, "console"), config.topic);
   if (!partitions) {
     std::printf("verify: cannot read topic %s: %s\n", config.topic.c_str(), partitions.error().message().c_str());
     co_return 2;

@@ -3,6 +3,7 @@
 #include "xbanku/api/config.hpp"
 #include "xbanku/api/server.hpp"
 #include "xbanku/app/ports.hpp"
+#include "xbanku/app/kafka_settings.hpp"
 #include "xbanku/app/projection.hpp"
 #include "xbanku/app/wait_group.hpp"
 #include "xbanku/common/error.hpp"
@@ -56,13 +57,6 @@ std::exception_ptr log_exception(std::string_view what, std::exception_ptr e) {
   return e;
 }
 
-log::KafkaConfig kafka_config(const Config& c, std::string_view role) {
-  log::KafkaConfig k;
-  k.brokers = c.brokers;
-  k.client_id = fmt::format("xbanku-{}{}{}", role, c.instance_id.empty() ? "" : "-", c.instance_id);
-  k.delivery_timeout = c.delivery_timeout;
-  return k;
-}
 
 // The service: the ports the API calls, and the loops that keep the view up to date.
 class Service final : public CommandService, public QueryService, public UpdateFeed, public Health {
@@ -93,12 +87,12 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   // ---- start-up ----
   boost::system::error_code start() {
-    auto producer = log::Producer::create(ex_, kafka_config(config_, "producer"));
+    auto producer = log::Producer::create(ex_, kafka_settings(config_, "producer"));
     if (!producer) return producer.error();
     producer_ = std::move(*producer);
 
     log::ConsumerConfig cc;
-    cc.kafka = kafka_config(config_, "projector");
+    cc.kafka = kafka_settings(config_, "projector");
     cc.group = config_.group;
     cc.topic = config_.topic;
     cc.instance_id = config_.instance_id;
@@ -277,7 +271,8 @@ class Service final : public CommandService, public QueryService, public UpdateF
         const auto started = std::chrono::steady_clock::now();
         raw.clear();
         for (const auto& r : batch->records()) raw.push_back({r.partition, r.offset, r.key, r.value});
-        if (!co_await project(raw)) {
+        const bool committed = co_await project(raw);  // named: GCC 12 miscompiles co_await in a condition
+        if (!committed) {
           failed_ = true;
           break;  // a store failure stops the service; a restart replays from the stored offsets
         }
@@ -561,7 +556,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
 awaitable<int> serve(const Config& config) {
   auto ex = co_await asio::this_coro::executor;
-  const auto kafka = kafka_config(config, "admin");
+  const auto kafka = kafka_settings(config, "admin");
 
   // The topic, and the dead-letter topic next to it, exist before anyone produces.
   if (auto ec = co_await log::ensure_topic(ex, kafka, config.topic, config.partitions)) {
