@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks, each figure beside its physical limit measured in the same run:
 #   scripts/bench.sh [--records N]        (default 1,000,000)
-# Brings Kafka and Redis up itself, builds Release into build-release/, uses a fresh topic, and
+# Brings Kafka and Redis up itself, builds Release into build/, uses a fresh topic, and
 # writes every figure to bench/results/latest.json (with the commit and the machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +17,9 @@ accounts=$(( records / 10 < 100000 ? records / 10 : 100000 ))
 
 scripts/install-deps.sh
 scripts/tools-install.sh
-BUILD_DIR=build-release BUILD_TYPE=Release scripts/build.sh
+BUILD_TYPE=Release scripts/build.sh
 scripts/services.sh up
-bin=$root/build-release
+bin=$root/build
 py=$root/.cache/venv/bin/python
 run_id=$(date +%s)
 topic="xbanku-bench-$run_id"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/tools-install.sh
-BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" scripts/build.sh
+BUILD_TYPE="${BUILD_TYPE:-Release}" scripts/build.sh
 scripts/services.sh up
 status=0
 (cd build && ctest --output-on-failure --timeout 900 "$@") || status=$?
