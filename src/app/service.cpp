@@ -298,7 +298,8 @@ class Service final : public CommandService, public QueryService, public UpdateF
       } else if (!entries->empty()) {
         outbox_pending_->set(static_cast<double>(entries->size()));
         co_await relay(*entries);
-        continue;
+        // On a stop, one round is enough: what is left stays in RocksDB and is sent on restart.
+        if (!stopping_) continue;
       } else {
         outbox_pending_->set(0);
       }

@@ -33,7 +33,7 @@ TEST(BrokerOutage, CommandsAnswer503AndAreNotWritten) {
   const bool broker_back = services("up") == 0;
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.json().at("error").at("code").as_string(), "log_unavailable") << r.body;
-  EXPECT_LT(seconds, 7.0);  // delivery bound 2 s + librdkafka's late report, well under the 5 s wait
+  EXPECT_LT(seconds, 9.0);  // delivery bound 2 s + librdkafka 2.0.2's late report (see producer.cpp)
   std::printf("broker down: 503 after %.2f s\n", seconds);
   ASSERT_TRUE(broker_back) << "could not restart the broker";
 
