@@ -1,6 +1,7 @@
 #include "xbanku/api/http_handler.hpp"
 
 #include "xbanku/api/router.hpp"
+#include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/domain/uuid.hpp"
 
 #include <boost/beast/http/field.hpp>
@@ -8,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <exception>
 
 namespace xbanku::api {
@@ -62,11 +64,42 @@ std::optional<Reply> wait_param(std::string_view query, bool& wait) {
   return error_reply(400, "bad_request", "parameter \"wait\" must be true or false");
 }
 
+// X-Xbanku-Hops: set by an instance forwarding the request (DESIGN §8).
+std::optional<Reply> origin_header(const Request& req, app::Origin& origin) {
+  origin = {};
+  const auto it = req.find(cluster::kHopsHeader);
+  if (it == req.end()) return std::nullopt;
+  const std::string_view v = it->value();
+  int hops = 0;
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), hops);
+  if (ec != std::errc() || p != v.data() + v.size() || hops < 0 || hops > 16) {
+    return error_reply(400, "bad_request", "header X-Xbanku-Hops must be an integer from 0 to 16");
+  }
+  origin.hops = hops;
+  return std::nullopt;
+}
+
+std::optional<Reply> wait_ms_param(std::string_view query, std::chrono::milliseconds& wait) {
+  std::string value;
+  bool malformed = false;
+  wait = std::chrono::milliseconds(0);
+  if (!query_param(query, "wait_ms", value, malformed)) return std::nullopt;
+  long long ms = -1;
+  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+  if (malformed || ec != std::errc() || p != value.data() + value.size() || ms < 0 || ms > kMaxCommandWait.count()) {
+    return error_reply(400, "bad_request", "parameter \"wait_ms\" must be an integer from 0 to 60000");
+  }
+  wait = std::chrono::milliseconds(ms);
+  return std::nullopt;
+}
+
 boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, Services& s) {
   std::string id;
   if (!m.id.empty() && !percent_decode(m.id, id, false)) {
     co_return error_reply(400, "invalid_id", "the id in the path is not correctly percent-encoded");
   }
+  app::Origin origin;
+  if (auto err = origin_header(req, origin)) co_return std::move(*err);
   switch (m.route) {
     case Route::healthz: {
       json::object o;
@@ -74,21 +107,32 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
       co_return Reply{200, std::move(o), {}, {}, false, false};
     }
     case Route::account:
-      co_return co_await get_account(s, std::move(id));
+      co_return co_await get_account(s, std::move(id), origin);
     case Route::account_events: {
       std::size_t limit = 0;
       std::string after;
       if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
-      co_return co_await account_history(s, std::move(id), std::move(after), limit);
+      co_return co_await account_history(s, std::move(id), std::move(after), limit, origin);
     }
-    case Route::command:
-      co_return co_await get_command(s, std::move(id));
+    case Route::command: {
+      std::chrono::milliseconds wait{0};
+      if (auto err = wait_ms_param(m.query, wait)) co_return std::move(*err);
+      co_return co_await get_command(s, std::move(id), wait, origin);
+    }
+    case Route::transfer: {
+      std::string to;
+      bool malformed = false;
+      if (!query_param(m.query, "to", to, malformed) || malformed) {
+        co_return error_reply(400, "bad_request", "parameter \"to\" (the target account id) is required");
+      }
+      co_return co_await get_transfer(s, std::move(id), std::move(to), origin);
+    }
     case Route::accounts:
       if (req.method() == http::verb::get) {
         std::size_t limit = 0;
         std::string after;
         if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
-        co_return co_await list_accounts(s, std::move(after), limit);
+        co_return co_await list_accounts(s, std::move(after), limit, origin);
       }
       break;  // POST: a command, below
     case Route::account_deposit:

@@ -4,6 +4,7 @@
 #include "xbanku/domain/uuid.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/string.hpp>
 
 #include <charconv>
@@ -205,6 +206,42 @@ void copy_meta(Reply& r, const app::QueryResult<T>& q) {
   r.served_by = q.served_by;
 }
 
+// A query answered by another instance (relayed as it came), or by none (503).
+template <typename T>
+std::optional<Reply> answered_elsewhere(const app::QueryResult<T>& q) {
+  if (q.unavailable) {
+    Reply r = unavailable();
+    r.served_by = q.served_by;
+    return r;
+  }
+  if (!q.forwarded) return std::nullopt;
+  boost::system::error_code ec;
+  json::value body = json::parse(q.forwarded->body, ec);
+  if (ec || q.forwarded->status < 200 || q.forwarded->status > 599) {
+    return error_reply(502, "bad_gateway", "the instance owning this partition answered garbage");
+  }
+  Reply r{q.forwarded->status, std::move(body), {}, {}, false, false};
+  copy_meta(r, q);
+  r.retry_after = q.forwarded->status == 503;
+  return r;
+}
+
+// The enumerator whose to_string is `name`, searching 0..last.
+template <typename E>
+std::optional<E> enum_from_name(std::string_view name, E last) {
+  for (int i = 0; i <= static_cast<int>(last); ++i) {
+    if (domain::to_string(static_cast<E>(i)) == name) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<EventType> event_type_from_op(std::string_view op) {
+  for (int i = 0; i <= static_cast<int>(EventType::transfer_refund); ++i) {
+    if (op_name(static_cast<EventType>(i)) == op) return static_cast<EventType>(i);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 json::object error_body(std::string_view code, std::string_view message) {
@@ -305,25 +342,26 @@ boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind, std::st
   co_return r;
 }
 
-boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id) {
+boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id, app::Origin origin) {
   auto id = domain::canonical_uuid(raw_id);
   if (!id) co_return error_reply(400, "invalid_id", "the account id must be a UUID");
-  auto q = co_await s.queries.account(std::move(*id));
-  if (q.unavailable) co_return unavailable();
+  auto q = co_await s.queries.account(std::move(*id), origin);
+  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
   Reply r = q.value ? Reply{200, account_json(*q.value), {}, {}, false, false}
                     : error_reply(404, "account_not_found", "the account does not exist");
   copy_meta(r, q);
   co_return r;
 }
 
-boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after, std::size_t limit) {
+boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after, std::size_t limit,
+                                            app::Origin origin) {
   if (!after.empty()) {
     auto id = domain::canonical_uuid(after);
     if (!id) co_return error_reply(400, "invalid_id", "parameter \"after\" must be an account id (UUID)");
     after = std::move(*id);
   }
-  auto q = co_await s.queries.accounts(std::move(after), limit);
-  if (q.unavailable) co_return unavailable();
+  auto q = co_await s.queries.accounts(std::move(after), limit, origin);
+  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
   json::array items;
   json::value next = nullptr;
   if (q.value) {
@@ -340,12 +378,12 @@ boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after, std:
 }
 
 boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, std::string after,
-                                              std::size_t limit) {
+                                              std::size_t limit, app::Origin origin) {
   auto id = domain::canonical_uuid(raw_id);
   if (!id) co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   if (after.size() > kMaxCursorChars) co_return error_reply(400, "bad_request", "parameter \"after\" is too long");
-  auto q = co_await s.queries.history(std::move(*id), std::move(after), limit);
-  if (q.unavailable) co_return unavailable();
+  auto q = co_await s.queries.history(std::move(*id), std::move(after), limit, origin);
+  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
   if (!q.value) {
     Reply r = error_reply(404, "account_not_found", "the account does not exist");
     copy_meta(r, q);
@@ -376,12 +414,16 @@ boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, s
   co_return r;
 }
 
-boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id) {
+boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id, std::chrono::milliseconds wait,
+                                          app::Origin origin) {
   if (!valid_command_id(command_id)) {
     co_return error_reply(400, "invalid_id", "the command id must be 1 to 128 printable characters");
   }
-  auto q = co_await s.queries.command(command_id);
-  if (q.unavailable) co_return unavailable();
+  auto q = co_await s.queries.command(command_id, wait, origin);
+  if (auto r = answered_elsewhere(q)) {
+    r->command_id = command_id;
+    co_return std::move(*r);
+  }
   if (!q.value) {
     Reply r = error_reply(404, "command_not_found", "no command with this id has been projected");
     copy_meta(r, q);
@@ -395,10 +437,93 @@ boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id) {
   if (out.reason != Reason::none) o["reason"] = domain::to_string(out.reason);
   o["partition"] = out.pos.partition;
   o["offset"] = out.pos.offset;
+  if (!out.account_id.empty()) o["account_id"] = out.account_id;
+  if (out.account) o["account"] = account_json(*out.account);
   if (!out.transfer_id.empty()) o["transfer_id"] = out.transfer_id;
+  if (!out.from.empty()) o["from"] = out.from;
+  if (!out.to.empty()) o["to"] = out.to;
   Reply r{200, std::move(o), command_id, {}, false, false};
   copy_meta(r, q);
   co_return r;
+}
+
+boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id, std::string to,
+                                           app::Origin origin) {
+  if (transfer_id.empty() || transfer_id.size() > domain::kMaxTransferIdChars) {
+    co_return error_reply(400, "invalid_id", "the transfer id must be 1 to 128 characters");
+  }
+  auto target = domain::canonical_uuid(to);
+  if (!target) co_return error_reply(400, "invalid_id", "parameter \"to\" must be the target account id (UUID)");
+  auto q = co_await s.queries.transfer(transfer_id, std::move(*target), origin);
+  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
+  if (!q.value) {
+    Reply r = error_reply(404, "transfer_not_found", "the target's partition has not seen this transfer yet");
+    copy_meta(r, q);
+    co_return r;
+  }
+  json::object o;
+  o["transfer_id"] = transfer_id;
+  o["status"] = domain::to_string(*q.value);
+  Reply r{200, std::move(o), {}, {}, false, false};
+  copy_meta(r, q);
+  co_return r;
+}
+
+std::optional<domain::Account> account_from_json(const json::value& v) {
+  const json::object* o = v.if_object();
+  if (o == nullptr) return std::nullopt;
+  const json::value* id = o->if_contains("id");
+  const json::value* name = o->if_contains("name");
+  const json::value* balance = o->if_contains("balance");
+  const json::value* version = o->if_contains("version");
+  if (id == nullptr || !id->is_string() || name == nullptr || !name->is_string()) return std::nullopt;
+  if (balance == nullptr || !balance->is_int64() || version == nullptr) return std::nullopt;
+  domain::Account a;
+  a.id = std::string(id->get_string());
+  a.name = std::string(name->get_string());
+  a.balance = balance->get_int64();
+  if (version->is_uint64()) {
+    a.version = version->get_uint64();
+  } else if (version->is_int64() && version->get_int64() >= 0) {
+    a.version = static_cast<std::uint64_t>(version->get_int64());
+  } else {
+    return std::nullopt;
+  }
+  return a;
+}
+
+std::optional<domain::Outcome> outcome_from_json(const json::value& v) {
+  const json::object* o = v.if_object();
+  if (o == nullptr) return std::nullopt;
+  auto text = [o](std::string_view field) -> std::string_view {
+    const json::value* f = o->if_contains(field);
+    return f != nullptr && f->is_string() ? std::string_view(f->get_string()) : std::string_view{};
+  };
+  domain::Outcome out;
+  out.command_id = std::string(text("command_id"));
+  auto type = event_type_from_op(text("type"));
+  auto status = enum_from_name<Status>(text("status"), Status::refunded);
+  if (!type || !status) return std::nullopt;
+  out.type = *type;
+  out.status = *status;
+  if (auto reason = text("reason"); !reason.empty()) {
+    auto r = enum_from_name<Reason>(reason, Reason::unknown_type);
+    if (!r) return std::nullopt;
+    out.reason = *r;
+  }
+  const json::value* partition = o->if_contains("partition");
+  const json::value* offset = o->if_contains("offset");
+  if (partition == nullptr || !partition->is_int64() || offset == nullptr || !offset->is_int64()) return std::nullopt;
+  out.pos = {static_cast<std::int32_t>(partition->get_int64()), offset->get_int64()};
+  out.account_id = std::string(text("account_id"));
+  if (const json::value* account = o->if_contains("account")) {
+    out.account = account_from_json(*account);
+    if (!out.account) return std::nullopt;
+  }
+  out.transfer_id = std::string(text("transfer_id"));
+  out.from = std::string(text("from"));
+  out.to = std::string(text("to"));
+  return out;
 }
 
 }  // namespace xbanku::api

@@ -67,6 +67,10 @@ RouteMatch route(http::verb method, std::string_view target) noexcept {
     if (!two_only) return {};
     return make(Route::command, get, kGet, id, query);
   }
+  if (first == "transfers") {
+    if (!two_only) return {};
+    return make(Route::transfer, get, kGet, id, query);
+  }
   if (first != "accounts") return {};
   if (two_only) return make(Route::account, get, kGet, id, query);
   if (rest == "events") return make(Route::account_events, get, kGet, id, query);
@@ -84,6 +88,7 @@ std::string_view route_name(Route r) noexcept {
     case Route::account_deposit: return "/accounts/{id}/deposit";
     case Route::account_withdraw: return "/accounts/{id}/withdraw";
     case Route::transfers: return "/transfers";
+    case Route::transfer: return "/transfers/{transfer_id}";
     case Route::command: return "/commands/{command_id}";
     case Route::healthz: return "/healthz";
     case Route::readyz: return "/readyz";

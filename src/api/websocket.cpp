@@ -309,11 +309,11 @@ asio::awaitable<Reply> WsSession::perform(const std::string& op, const json::obj
   std::string value;
   if (op == "get") {
     if (auto err = string_field("account", value)) co_return std::move(*err);
-    co_return co_await get_account(s, std::move(value));
+    co_return co_await get_account(s, std::move(value), app::Origin{});
   }
   if (op == "command") {
     if (auto err = string_field("command_id", value)) co_return std::move(*err);
-    co_return co_await get_command(s, std::move(value));
+    co_return co_await get_command(s, std::move(value), std::chrono::milliseconds(0), app::Origin{});
   }
 
   CommandOptions options;

@@ -1,5 +1,6 @@
 #include "xbanku/app/config.hpp"
 
+#include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/mirror/redis_config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -118,8 +119,8 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
     if (!mirror::parse_redis_url(c.redis_url, &why)) return bad("--redis/REDIS_URL", why);
   }
   if (c.instance_id.size() > 200) return bad("--instance-id/XBANKU_INSTANCE_ID", "longer than 200 characters");
-  if (!c.advertise.empty() && !c.advertise.starts_with("http://")) {
-    return bad("--advertise/XBANKU_ADVERTISE", fmt::format("'{}' is not an http:// URL", c.advertise));
+  if (std::string host, port; !c.advertise.empty() && !cluster::split_peer_url(c.advertise, host, port)) {
+    return bad("--advertise/XBANKU_ADVERTISE", fmt::format("'{}' is not an http://host:port URL", c.advertise));
   }
   if (wait_ms < 1 || wait_ms > 600000) return bad("--command-wait-ms", "must be in 1..600000");
   if (delivery_ms < 100 || delivery_ms > 600000) return bad("--delivery-timeout-ms", "must be in 100..600000");

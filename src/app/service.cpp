@@ -1,11 +1,14 @@
 #include "xbanku/app/service.hpp"
 
 #include "xbanku/api/config.hpp"
+#include "xbanku/api/operations.hpp"
 #include "xbanku/api/server.hpp"
 #include "xbanku/app/ports.hpp"
 #include "xbanku/app/kafka_settings.hpp"
+#include "xbanku/app/membership.hpp"
 #include "xbanku/app/projection.hpp"
 #include "xbanku/app/wait_group.hpp"
+#include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/domain/codec.hpp"
 #include "xbanku/log/admin.hpp"
@@ -23,6 +26,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -45,6 +49,8 @@ constexpr auto kPollWait = 50ms;               // longest the projector waits fo
 constexpr auto kOffsetCommitInterval = 1s;     // Kafka's committed offsets are for lag tools only
 constexpr std::size_t kRelayBatch = 512;       // outbox entries sent per round
 constexpr auto kShutdownFlush = 5s;            // producer flush bound on a clean stop
+constexpr auto kForwardTimeout = 2s;           // a query forwarded to a partition's owner
+constexpr auto kOwnerRetry = 100ms;            // a read-your-writes wait looking for an owner
 
 std::exception_ptr log_exception(std::string_view what, std::exception_ptr e) {
   if (e) {
@@ -67,6 +73,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
         config_(config),
         store_(std::move(store)),
         projection_(*store_, domain::Placement{partitions}),
+        peers_(ex),
         relay_wake_(ex) {
     auto& r = registry_;
     for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped"}) {
@@ -80,16 +87,27 @@ class Service final : public CommandService, public QueryService, public UpdateF
     outbox_pending_ = &r.gauge("xbanku_outbox_pending", "Follow-up events not yet acknowledged by Kafka");
     mirror_lag_ = &r.gauge("xbanku_mirror_lag", "Accounts whose latest state Redis does not have yet");
     assigned_ = &r.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
+    for (const char* result : {"ok", "failed"}) {
+      forwards_[result] = &r.counter("xbanku_forwarded_requests_total",
+                                     "Queries and read-your-writes waits sent to another instance",
+                                     {{"result", result}});
+    }
     lag_help_ = "Records between the view's next offset and the partition's high watermark";
   }
 
   metrics::Registry& registry() { return registry_; }
 
   // ---- start-up ----
-  boost::system::error_code start() {
+  // `self` names this instance in X-Served-By and on `<topic>.members`; `url` is how peers
+  // reach it.
+  boost::system::error_code start(std::string self, std::string url) {
+    self_ = std::move(self);
+    url_ = std::move(url);
     auto producer = log::Producer::create(ex_, kafka_settings(config_, "producer"));
     if (!producer) return producer.error();
     producer_ = std::move(*producer);
+    membership_ = std::make_unique<Membership>(ex_, kafka_settings(config_, "members"), members_topic(config_),
+                                               self_, url_, *producer_);
 
     log::ConsumerConfig cc;
     cc.kafka = kafka_settings(config_, "projector");
@@ -127,7 +145,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   // ---- CommandService ----
   awaitable<CommandReply> execute(domain::Event event, bool wait) override {
     CommandReply reply;
-    reply.served_by = config_.instance_id;
+    reply.served_by = self_;
     if (stopping_) {
       reply.error = errc::shutting_down;
       co_return reply;
@@ -141,6 +159,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
     }
     // Register before producing: the projector may apply the record before the ack arrives.
     Waiter waiter(ex_, config_.command_wait);
+    const auto deadline = std::chrono::steady_clock::now() + config_.command_wait;
     auto registration = waiters_.emplace(event.command_id, &waiter);
     struct Unregister {
       std::unordered_multimap<std::string, Waiter*>& map;
@@ -158,8 +177,38 @@ class Service final : public CommandService, public QueryService, public UpdateF
       reply.kind = CommandReply::Kind::accepted;
       co_return reply;
     }
-    if (!waiter.outcome) {
-      co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
+    // Read-your-writes: here if this instance projects the partition, else at its owner (§8).
+    while (!waiter.outcome && !stopping_) {
+      if (assigned_parts_.contains(delivery->partition)) {
+        co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
+        break;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      if (auto owner = membership_->owner(delivery->partition); owner && owner->instance != self_) {
+        const auto target = fmt::format("/commands/{}?wait_ms={}", cluster::percent_encode(event.command_id),
+                                        remaining.count());
+        auto res = co_await peers_.get(owner->url, target, 1, remaining + kForwardTimeout);
+        count_forward(res.has_value() && (res->status == 200 || res->status == 404));
+        if (res && res->status == 200) {
+          boost::system::error_code ec;
+          const auto body = boost::json::parse(res->body, ec);
+          auto outcome = ec ? std::nullopt : api::outcome_from_json(body);
+          if (outcome) {
+            waiter.outcome = std::move(outcome);
+            reply.served_by = res->served_by;
+          } else {
+            spdlog::warn("forwarding: {} answered an unreadable outcome for {}", owner->instance, event.command_id);
+          }
+          break;
+        }
+        // 404: the owner waited until our deadline (or lost the partition meanwhile: go on).
+        if (res && res->status == 404 && std::chrono::steady_clock::now() + kOwnerRetry >= deadline) break;
+      }
+      // No owner known (a rebalance is under way), or it did not answer: look again shortly.
+      co_await sleep(std::min<std::chrono::milliseconds>(
+          kOwnerRetry, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
     }
     if (waiter.outcome) {
       reply.kind = CommandReply::Kind::projected;
@@ -171,49 +220,124 @@ class Service final : public CommandService, public QueryService, public UpdateF
   }
 
   // ---- QueryService ----
-  awaitable<QueryResult<domain::Account>> account(std::string id) override {
-    QueryResult<domain::Account> r;
-    r.served_by = config_.instance_id;
-    auto a = store_->account(id);
-    if (!a) throw boost::system::system_error(a.error(), "account read");
-    r.value = std::move(*a);
-    co_return r;
+  // A query for one partition is answered here when this instance serves it (assigned and
+  // caught up), else forwarded to the owner announced on `<topic>.members` — unless it was
+  // itself forwarded. If no owner answers, the local copy answers marked stale; without one,
+  // 503: a partition between owners never gives a wrong "not found".
+  awaitable<QueryResult<domain::Account>> account(std::string id, Origin origin) override {
+    const auto target = "/accounts/" + id;
+    const LocalRead<domain::Account> read = [&] {
+      auto a = store_->account(id);
+      if (!a) throw boost::system::system_error(a.error(), "account read");
+      return std::move(*a);
+    };
+    co_return co_await routed(partition_of(id), origin, target, read);
   }
 
-  awaitable<QueryResult<Page<domain::Account>>> accounts(std::string after, std::size_t limit) override {
+  awaitable<QueryResult<Page<domain::Account>>> accounts(std::string after, std::size_t limit,
+                                                          Origin origin) override {
     QueryResult<Page<domain::Account>> r;
-    r.served_by = config_.instance_id;
-    auto page = store_->accounts(after, limit);
-    if (!page) throw boost::system::system_error(page.error(), "accounts read");
-    r.value = Page<domain::Account>{std::move(page->items), std::move(page->next)};
-    co_return r;
-  }
-
-  awaitable<QueryResult<Page<HistoryItem>>> history(std::string id, std::string after,
-                                                    std::size_t limit) override {
-    QueryResult<Page<HistoryItem>> r;
-    r.served_by = config_.instance_id;
-    std::uint64_t after_seq = 0;
-    if (!after.empty()) after_seq = std::stoull(after);  // the API validated it as digits
-    auto page = store_->history(id, after_seq, limit);
-    if (!page) throw boost::system::system_error(page.error(), "history read");
-    if (!page->has_value()) co_return r;
-    Page<HistoryItem> out;
-    for (auto& item : (*page)->items) {
-      out.items.push_back(HistoryItem{std::move(item.entry), std::to_string(item.seq)});
+    r.served_by = self_;
+    // Which partitions this instance answers for, and which other instances to ask.
+    std::set<std::int32_t> local(serving_.begin(), serving_.end());
+    std::map<std::string, std::vector<std::int32_t>> remote;  // url → partitions
+    for (std::int32_t p = 0; p < partitions(); ++p) {
+      if (serving_.contains(p) || origin.forwarded()) continue;
+      auto owner = membership_->owner(p);
+      if (owner && owner->instance != self_) {
+        remote[owner->url].push_back(p);
+      } else {
+        local.insert(p);
+        r.stale = true;
+      }
     }
-    if ((*page)->next) out.next = std::to_string(*(*page)->next);
+    std::vector<domain::Account> merged;
+    bool more = false;
+    const auto query = fmt::format("/accounts?limit={}{}{}", limit, after.empty() ? "" : "&after=", after);
+    for (const auto& [url, parts] : remote) {
+      auto res = co_await peers_.get(url, query, origin.hops + 1, kForwardTimeout);
+      count_forward(res.has_value() && res->status == 200);
+      auto page = res && res->status == 200 ? parse_account_page(res->body) : std::nullopt;
+      if (!page) {
+        local.insert(parts.begin(), parts.end());  // fall back to our copy of those partitions
+        r.stale = true;
+        continue;
+      }
+      r.stale = r.stale || (res && res->stale);
+      more = more || page->next.has_value();
+      std::move(page->items.begin(), page->items.end(), std::back_inserter(merged));
+    }
+    auto own = local_accounts(after, limit, local);
+    more = more || own.next.has_value();
+    std::move(own.items.begin(), own.items.end(), std::back_inserter(merged));
+
+    std::sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    merged.erase(std::unique(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.id == b.id; }),
+                 merged.end());
+    Page<domain::Account> out;
+    if (merged.size() > limit) {
+      merged.resize(limit);
+      more = true;
+    }
+    if (more && !merged.empty()) out.next = merged.back().id;
+    out.items = std::move(merged);
     r.value = std::move(out);
     co_return r;
   }
 
-  awaitable<QueryResult<domain::Outcome>> command(std::string command_id) override {
+  awaitable<QueryResult<Page<HistoryItem>>> history(std::string id, std::string after, std::size_t limit,
+                                                    Origin origin) override {
+    const auto target = fmt::format("/accounts/{}/events?limit={}{}{}", id, limit, after.empty() ? "" : "&after=",
+                                    cluster::percent_encode(after));
+    const LocalRead<Page<HistoryItem>> read = [&]() -> std::optional<Page<HistoryItem>> {
+      std::uint64_t after_seq = 0;
+      if (!after.empty()) after_seq = std::stoull(after);  // the API validated it as digits
+      auto page = store_->history(id, after_seq, limit);
+      if (!page) throw boost::system::system_error(page.error(), "history read");
+      if (!page->has_value()) return std::nullopt;
+      Page<HistoryItem> out;
+      for (auto& item : (*page)->items) {
+        out.items.push_back(HistoryItem{std::move(item.entry), std::to_string(item.seq)});
+      }
+      if ((*page)->next) out.next = std::to_string(*(*page)->next);
+      return out;
+    };
+    co_return co_await routed(partition_of(id), origin, target, read);
+  }
+
+  awaitable<QueryResult<domain::Outcome>> command(std::string command_id, std::chrono::milliseconds wait,
+                                                  Origin origin) override {
     QueryResult<domain::Outcome> r;
-    r.served_by = config_.instance_id;
+    r.served_by = self_;
     auto o = store_->outcome(command_id);
     if (!o) throw boost::system::system_error(o.error(), "outcome read");
-    if (o->has_value()) r.value = resolve(std::move(**o));
-    co_return r;
+    if (o->has_value()) {
+      r.value = resolve(std::move(**o));
+    } else if (wait.count() > 0) {
+      // A read-your-writes wait forwarded by the instance that produced the command.
+      Waiter waiter(ex_, std::min(wait, api::kMaxCommandWait));
+      auto registration = waiters_.emplace(command_id, &waiter);
+      co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
+      waiters_.erase(registration);
+      r.value = std::move(waiter.outcome);
+    }
+    if (origin.forwarded()) co_return r;  // the asker combines the instances' answers
+    if (r.value) {
+      co_await resolve_across(*r.value);
+      co_return r;
+    }
+    co_return co_await command_elsewhere(command_id);
+  }
+
+  awaitable<QueryResult<domain::TransferState>> transfer(std::string transfer_id, std::string to,
+                                                         Origin origin) override {
+    const auto target = fmt::format("/transfers/{}?to={}", cluster::percent_encode(transfer_id), to);
+    const LocalRead<domain::TransferState> read = [&] {
+      auto t = store_->transfer(transfer_id);
+      if (!t) throw boost::system::system_error(t.error(), "transfer read");
+      return *t;
+    };
+    co_return co_await routed(partition_of(to), origin, target, read);
   }
 
   // ---- UpdateFeed ----
@@ -251,8 +375,8 @@ class Service final : public CommandService, public QueryService, public UpdateF
         parts += it == lag.end() ? fmt::format("\"{}\":null", p) : fmt::format("\"{}\":{}", p, it->second);
       }
     }
-    return fmt::format(R"({{"ready":{},"instance":"{}","lag":{{{}}}}})", ready() ? "true" : "false",
-                       config_.instance_id, parts);
+    return fmt::format(R"({{"ready":{},"instance":"{}","serving":[{}],"lag":{{{}}}}})", ready() ? "true" : "false",
+                       self_, fmt::join(serving_, ","), parts);
   }
 
   // ---- the loops ----
@@ -278,6 +402,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
         }
         batch_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
+      update_serving();
       if (std::chrono::steady_clock::now() - last_offset_commit >= kOffsetCommitInterval) {
         last_offset_commit = std::chrono::steady_clock::now();
         co_await commit_kafka_offsets();
@@ -285,7 +410,12 @@ class Service final : public CommandService, public QueryService, public UpdateF
       }
     }
     co_await commit_kafka_offsets();
+    // Retract our claims first: with static membership the group keeps our partitions until the
+    // session times out, and peers must not forward to an instance that is going away.
+    co_await membership_->announce_now({});
+    serving_.clear();
     co_await consumer_->close();
+    assigned_parts_.clear();
     spdlog::info("projector: stopped");
     if (failed_) stop_background();
   }
@@ -327,6 +457,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
     stopping_ = true;
     relay_wake_.cancel();
     if (mirror_) mirror_->stop();
+    membership_->stop();
     for (auto& [id, w] : waiters_) w->timer.cancel();  // answer 504 pending: the record is durable
   }
 
@@ -338,6 +469,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   void set_server(api::Server* server) { server_ = server; }
   mirror::Mirror* mirror() { return mirror_.get(); }
+  Membership& membership() { return *membership_; }
   bool failed() const { return failed_; }
 
  private:
@@ -362,6 +494,159 @@ class Service final : public CommandService, public QueryService, public UpdateF
       }
     }
     return o;
+  }
+
+  // ---- §8: routing between instances ----
+  template <typename T>
+  using LocalRead = std::function<std::optional<T>()>;  // nullopt = not found here
+
+  std::int32_t partitions() const noexcept { return projection_.placement().partitions; }
+  std::int32_t partition_of(std::string_view account) const noexcept {
+    return projection_.placement().partition_of(account);
+  }
+
+  void count_forward(bool ok) { forwards_[ok ? "ok" : "failed"]->inc(); }
+
+  template <typename T>
+  awaitable<QueryResult<T>> routed(std::int32_t partition, Origin origin, const std::string& target,
+                                   const LocalRead<T>& read) {
+    QueryResult<T> r;
+    r.served_by = self_;
+    if (serving_.contains(partition)) {
+      r.value = read();
+      co_return r;
+    }
+    if (auto owner = membership_->owner(partition); owner && owner->instance != self_ && !origin.forwarded()) {
+      auto res = co_await peers_.get(owner->url, target, origin.hops + 1, kForwardTimeout);
+      // The owner's own 503 means it is not serving yet either: fall back like for no answer.
+      const bool answered = res.has_value() && res->status != 503 && res->status < 500;
+      count_forward(answered);
+      if (answered) {
+        r.forwarded = Forwarded{res->status, std::move(res->body)};
+        r.served_by = std::move(res->served_by);
+        r.stale = res->stale;
+        co_return r;
+      }
+    }
+    r.value = read();
+    if (r.value) {
+      r.stale = true;
+    } else {
+      r.unavailable = true;
+    }
+    co_return r;
+  }
+
+  // Accounts after `after` in the given partitions of the local store (up to `limit`).
+  Page<domain::Account> local_accounts(const std::string& after, std::size_t limit,
+                                       const std::set<std::int32_t>& parts) const {
+    Page<domain::Account> out;
+    if (parts.empty()) return out;
+    const bool all = static_cast<std::int32_t>(parts.size()) == partitions();
+    std::string cursor = after;
+    while (true) {
+      auto page = store_->accounts(cursor, all ? limit : std::max<std::size_t>(limit, 256));
+      if (!page) throw boost::system::system_error(page.error(), "accounts read");
+      for (auto& a : page->items) {
+        if (!all && !parts.contains(partition_of(a.id))) continue;
+        if (out.items.size() == limit) {  // one more exists: there is a next page
+          out.next = out.items.back().id;
+          return out;
+        }
+        out.items.push_back(std::move(a));
+      }
+      if (!page->next) return out;
+      if (all) {
+        out.next = std::move(page->next);
+        return out;
+      }
+      cursor = std::move(*page->next);
+    }
+  }
+
+  static std::optional<Page<domain::Account>> parse_account_page(const std::string& body) {
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(body, ec);
+    const auto* o = ec ? nullptr : v.if_object();
+    const auto* items = o ? o->if_contains("accounts") : nullptr;
+    if (items == nullptr || !items->is_array()) return std::nullopt;
+    Page<domain::Account> page;
+    for (const auto& item : items->get_array()) {
+      auto a = api::account_from_json(item);
+      if (!a) return std::nullopt;
+      page.items.push_back(std::move(*a));
+    }
+    if (const auto* next = o->if_contains("next"); next != nullptr && next->is_string()) {
+      page.next = std::string(next->get_string());
+    }
+    return page;
+  }
+
+  // A cross-partition transfer completes in its target's partition; when another instance
+  // serves that partition, ask it (the refund, in the source's partition, is known here).
+  awaitable<void> resolve_across(domain::Outcome& o) {
+    if (o.type != domain::EventType::transfer || o.status != domain::Status::pending || o.transfer_id.empty() ||
+        o.to.empty()) {
+      co_return;
+    }
+    const auto q = partition_of(o.to);
+    if (serving_.contains(q)) {  // the outcome may come from another instance: read ours
+      o = resolve(std::move(o));
+      co_return;
+    }
+    auto owner = membership_->owner(q);
+    if (!owner || owner->instance == self_) co_return;
+    const auto target = fmt::format("/transfers/{}?to={}", cluster::percent_encode(o.transfer_id), o.to);
+    auto res = co_await peers_.get(owner->url, target, 1, kForwardTimeout);
+    count_forward(res.has_value() && (res->status == 200 || res->status == 404));
+    if (!res || res->status != 200) co_return;  // unknown there yet: still pending
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(res->body, ec);
+    const auto* body = ec ? nullptr : v.if_object();
+    const auto* status = body ? body->if_contains("status") : nullptr;
+    if (status != nullptr && status->is_string() && status->get_string() == "completed") {
+      o.status = domain::Status::completed;
+    }
+  }
+
+  // A command id does not name its partition: ask every other owner. "Not found" only when
+  // every partition's owner said so; an owner that cannot answer makes it 503.
+  awaitable<QueryResult<domain::Outcome>> command_elsewhere(const std::string& command_id) {
+    QueryResult<domain::Outcome> r;
+    r.served_by = self_;
+    std::set<std::int32_t> covered(serving_.begin(), serving_.end());
+    const auto target = "/commands/" + cluster::percent_encode(command_id);
+    for (const auto& owner : membership_->owners(partitions())) {
+      if (owner.instance == self_) continue;
+      auto res = co_await peers_.get(owner.url, target, 1, kForwardTimeout);
+      count_forward(res.has_value() && (res->status == 200 || res->status == 404));
+      if (!res || (res->status != 200 && res->status != 404)) continue;
+      if (res->status == 200) {
+        boost::system::error_code ec;
+        const auto v = boost::json::parse(res->body, ec);
+        auto outcome = ec ? std::nullopt : api::outcome_from_json(v);
+        if (!outcome) continue;
+        co_await resolve_across(*outcome);
+        r.value = std::move(outcome);
+        r.served_by = std::move(res->served_by);
+        co_return r;
+      }
+      for (std::int32_t p = 0; p < partitions(); ++p) {
+        if (auto o = membership_->owner(p); o && o->instance == owner.instance) covered.insert(p);
+      }
+    }
+    r.unavailable = static_cast<std::int32_t>(covered.size()) < partitions();
+    co_return r;
+  }
+
+  // A partition is served once the projector has caught up with it after its assignment.
+  void update_serving() {
+    if (serving_.size() == assigned_parts_.size()) return;
+    std::map<std::int32_t, std::int64_t> next;
+    for (auto p : assigned_parts_) next[p] = projection_.next_offset(p);
+    for (const auto& [p, lag] : consumer_->lag(next)) {
+      if (lag == 0 && serving_.insert(p).second) spdlog::info("projector: serving partition {}", p);
+    }
   }
 
   std::map<std::int32_t, std::int64_t> current_offsets(const std::vector<std::int32_t>& partitions) const {
@@ -491,6 +776,10 @@ class Service final : public CommandService, public QueryService, public UpdateF
   std::map<std::int32_t, std::int64_t> on_assign(const std::vector<std::int32_t>& partitions) {
     projection_.reset_offsets();
     assigned_once_ = true;
+    assigned_parts_.insert(partitions.begin(), partitions.end());
+    // Announced at once, before catching up: peers then forward to the instance that will serve
+    // these partitions soonest, and it answers stale or 503 until it does.
+    membership_->announce({assigned_parts_.begin(), assigned_parts_.end()});
     std::map<std::int32_t, std::int64_t> start;
     std::string described;
     for (auto p : partitions) {
@@ -504,6 +793,12 @@ class Service final : public CommandService, public QueryService, public UpdateF
   void on_revoke(const std::vector<std::int32_t>& partitions) {
     spdlog::info("projector: revoked partitions [{}]", fmt::join(partitions, ","));
     projection_.reset_offsets();
+    for (auto p : partitions) {
+      assigned_parts_.erase(p);
+      serving_.erase(p);
+    }
+    // Waiters stay: their records are answered by the next owner through the forwarding loop.
+    if (!stopping_) membership_->announce({assigned_parts_.begin(), assigned_parts_.end()});
   }
 
   awaitable<void> commit_kafka_offsets() {
@@ -528,11 +823,17 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   asio::any_io_executor ex_;
   const Config& config_;
+  std::string self_;  // instance name
+  std::string url_;   // advertised URL
   std::unique_ptr<view::Store> store_;
   Projection projection_;
   std::unique_ptr<log::Producer> producer_;
   std::unique_ptr<log::Consumer> consumer_;
   std::unique_ptr<mirror::Mirror> mirror_;
+  std::unique_ptr<Membership> membership_;
+  cluster::PeerClient peers_;
+  std::set<std::int32_t> assigned_parts_;  // given to us by the group
+  std::set<std::int32_t> serving_;         // assigned and caught up since: answered here
   api::Server* server_ = nullptr;
 
   std::unordered_multimap<std::string, Waiter*> waiters_;
@@ -552,6 +853,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   metrics::Gauge* outbox_pending_ = nullptr;
   metrics::Gauge* mirror_lag_ = nullptr;
   metrics::Gauge* assigned_ = nullptr;
+  std::map<std::string, metrics::Counter*, std::less<>> forwards_;
   std::string lag_help_;
 };
 
@@ -568,6 +870,13 @@ awaitable<int> serve(const Config& config) {
     spdlog::critical("cannot create or find topic {}.dlq: {}", config.topic, ec.message());
     co_return 1;
   }
+  // One record per instance survives compaction: its latest announcement.
+  std::map<std::string, std::string> compacted{{"cleanup.policy", "compact"}, {"segment.ms", "3600000"}};
+  const auto members_created = co_await log::ensure_topic(ex, kafka, members_topic(config), 1, compacted);
+  if (auto ec = members_created) {
+    spdlog::critical("cannot create or find topic {}: {}", members_topic(config), ec.message());
+    co_return 1;
+  }
   auto partitions = co_await log::partition_count(ex, kafka, config.topic);
   if (!partitions) {
     spdlog::critical("cannot read the partition count of {}: {}", config.topic, partitions.error().message());
@@ -580,22 +889,25 @@ awaitable<int> serve(const Config& config) {
     co_return 1;
   }
 
-  Service service(ex, config, std::move(*store), *partitions);
-  if (auto ec = service.start()) {
-    spdlog::critical("cannot start: {}", ec.message());
-    co_return 1;
-  }
-
+  // Listen first: with --listen host:0 the advertised URL needs the port the kernel chose.
   api::ApiConfig api_config;
   api_config.listen_host = config.listen_host;
   api_config.listen_port = config.listen_port;
   api_config.instance_id = config.instance_id;
+  Service service(ex, config, std::move(*store), *partitions);
   api::Server server(ex, api_config, service, service, service, service, service.registry());
   if (auto ec = server.listen()) {
     spdlog::critical("cannot listen on {}:{}: {}", config.listen_host, config.listen_port, ec.message());
     co_return 1;
   }
   service.set_server(&server);
+  std::string url = config.advertise;
+  if (url.ends_with(":0")) url = url.substr(0, url.size() - 1) + std::to_string(server.port());
+  const std::string self = config.instance_id.empty() ? url.substr(url.find("//") + 2) : config.instance_id;
+  if (auto ec = service.start(self, url)) {
+    spdlog::critical("cannot start: {}", ec.message());
+    co_return 1;
+  }
 
   asio::signal_set signals(ex, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -621,6 +933,7 @@ awaitable<int> serve(const Config& config) {
   spawn("http server", [&] { return server.run(); });
   spawn("projector", [&] { return service.run_projector(); });
   spawn("outbox relay", [&] { return service.run_relay(); });
+  spawn("membership", [&] { return service.membership().run(); });
   if (auto* m = service.mirror()) spawn("redis mirror", [m] { return m->run(); });
 
   co_await tasks.wait();

@@ -21,6 +21,7 @@ class XbankuCategory final : public boost::system::error_category {
       case errc::shutting_down: return "shutting down";
       case errc::mirror_unavailable: return "the Redis mirror is unavailable";
       case errc::invalid_config: return "invalid configuration";
+      case errc::peer_unreachable: return "another instance could not be reached";
     }
     return "unknown xbanku error";
   }

@@ -12,6 +12,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -57,16 +58,29 @@ struct CommandOptions {
                                                         std::string account,
                                                         const boost::json::object& args,
                                                         CommandOptions options);
-[[nodiscard]] boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id);
+// `origin` says whether another instance forwarded the request (DESIGN §8).
+[[nodiscard]] boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id, app::Origin origin);
 // `after` is an account id ("" = from the start); limit already validated (1..1000).
 [[nodiscard]] boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after,
-                                                          std::size_t limit);
+                                                          std::size_t limit, app::Origin origin);
 [[nodiscard]] boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id,
-                                                            std::string after, std::size_t limit);
-[[nodiscard]] boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id);
+                                                            std::string after, std::size_t limit,
+                                                            app::Origin origin);
+// `wait`: how long an unknown command is waited for (0 = answer at once).
+[[nodiscard]] boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id,
+                                                        std::chrono::milliseconds wait, app::Origin origin);
+// `to` (raw) names the transfer's target account, whose partition records the transfer's end.
+[[nodiscard]] boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id, std::string to,
+                                                         app::Origin origin);
 
 // {"id","name","balance","version"}
 [[nodiscard]] boost::json::object account_json(const domain::Account& a);
+// The inverses, for answers forwarded from another instance: account_json's object, and the
+// body of GET /commands/{id}. nullopt when the JSON does not have that shape.
+[[nodiscard]] std::optional<domain::Account> account_from_json(const boost::json::value& v);
+[[nodiscard]] std::optional<domain::Outcome> outcome_from_json(const boost::json::value& v);
+// The longest read-your-writes wait another instance may ask for (GET /commands/{id}?wait_ms=).
+inline constexpr std::chrono::milliseconds kMaxCommandWait{60000};
 // An idempotency key / command id: 1–128 bytes of printable ASCII (no spaces or controls).
 [[nodiscard]] bool valid_command_id(std::string_view) noexcept;
 // A page size "1".."1000"; nullopt otherwise.

@@ -20,6 +20,7 @@ enum class Route : std::uint8_t {
   account_deposit,   // /accounts/{id}/deposit         POST
   account_withdraw,  // /accounts/{id}/withdraw        POST
   transfers,         // /transfers                     POST
+  transfer,          // /transfers/{transfer_id}?to=   GET (a transfer at its target, §8)
   command,           // /commands/{command_id}         GET
   healthz,           // /healthz                       GET
   readyz,            // /readyz                        GET

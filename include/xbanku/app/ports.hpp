@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -56,14 +57,30 @@ struct Page {
   std::optional<std::string> next;  // cursor for the following page, if any
 };
 
+// Who asks (§8): a client (hops = 0) or another instance that forwarded the request
+// (hops = its X-Xbanku-Hops header). A forwarded request is answered by the instance it
+// reaches, never forwarded again, so forwarding cannot loop.
+struct Origin {
+  int hops = 0;
+  [[nodiscard]] bool forwarded() const noexcept { return hops > 0; }
+};
+
+// The owner's answer to a forwarded query, relayed as it came (status and JSON body).
+struct Forwarded {
+  unsigned status = 0;
+  std::string body;
+};
+
 // Query results: `stale` marks an answer from a local copy of a partition that currently has
-// no serving owner (§8); `unavailable` means no instance could answer (→ 503 Retry-After).
+// no serving owner (§8); `unavailable` means no instance could answer (→ 503 Retry-After);
+// `forwarded` holds the owner's answer when another instance served it.
 template <typename T>
 struct QueryResult {
-  std::optional<T> value;  // nullopt = not found (only when !unavailable)
+  std::optional<T> value;  // nullopt = not found (only when !unavailable and !forwarded)
   bool stale = false;
   bool unavailable = false;
   std::string served_by;
+  std::optional<Forwarded> forwarded;
 };
 
 struct HistoryItem {
@@ -74,15 +91,27 @@ struct HistoryItem {
 class QueryService {
  public:
   virtual ~QueryService() = default;
-  virtual boost::asio::awaitable<QueryResult<domain::Account>> account(std::string id) = 0;
+  virtual boost::asio::awaitable<QueryResult<domain::Account>> account(std::string id, Origin origin) = 0;
   // Accounts in id order strictly after `after` (empty = from the start); limit in 1..1000.
+  // A forwarded call answers for the partitions this instance serves only.
   virtual boost::asio::awaitable<QueryResult<Page<domain::Account>>> accounts(std::string after,
-                                                                              std::size_t limit) = 0;
+                                                                              std::size_t limit,
+                                                                              Origin origin) = 0;
   // nullopt value = the account does not exist.
   virtual boost::asio::awaitable<QueryResult<Page<HistoryItem>>> history(std::string id,
                                                                          std::string after,
-                                                                         std::size_t limit) = 0;
-  virtual boost::asio::awaitable<QueryResult<domain::Outcome>> command(std::string command_id) = 0;
+                                                                         std::size_t limit,
+                                                                         Origin origin) = 0;
+  // With `wait` > 0, an unknown command is waited for that long (an instance forwarding a
+  // read-your-writes wait to the partition's owner uses it).
+  virtual boost::asio::awaitable<QueryResult<domain::Outcome>> command(std::string command_id,
+                                                                       std::chrono::milliseconds wait,
+                                                                       Origin origin) = 0;
+  // A cross-partition transfer as its target's partition sees it (`to` names the target
+  // account, which places it). nullopt value = the credit has not arrived there yet.
+  virtual boost::asio::awaitable<QueryResult<domain::TransferState>> transfer(std::string transfer_id,
+                                                                              std::string to,
+                                                                              Origin origin) = 0;
 };
 
 // One account change applied by the view, pushed to WebSocket subscribers (§4).

@@ -19,6 +19,7 @@ enum class errc {
   shutting_down,          // the component is stopping and refuses new work
   mirror_unavailable,     // Redis could not be reached
   invalid_config,         // a configuration value was rejected
+  peer_unreachable,       // another instance could not be reached or answered garbage
 };
 
 [[nodiscard]] const boost::system::error_category& xbanku_category() noexcept;

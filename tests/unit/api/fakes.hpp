@@ -68,9 +68,14 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     co_return r;
   }
 
-  boost::asio::awaitable<app::QueryResult<domain::Account>> account(std::string id) override {
+  boost::asio::awaitable<app::QueryResult<domain::Account>> account(std::string id, app::Origin origin) override {
+    last_origin = origin;
     app::QueryResult<domain::Account> q;
     q.served_by = served_by;
+    if (forwarded) {
+      q.forwarded = forwarded;
+      co_return q;
+    }
     if (auto it = accts.find(id); it != accts.end()) q.value = it->second;
     q.stale = stale;
     q.unavailable = unavailable;
@@ -86,12 +91,16 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     co_return q;
   }
   boost::asio::awaitable<app::QueryResult<app::Page<domain::Account>>> accounts(std::string after,
-                                                                              std::size_t limit) override {
+                                                                              std::size_t limit,
+                                                                              app::Origin origin) override {
+    last_origin = origin;
     last_limit = limit;
     co_return co_await accounts_page(std::move(after), limit);
   }
   boost::asio::awaitable<app::QueryResult<app::Page<app::HistoryItem>>> history(std::string id, std::string after,
-                                                                              std::size_t limit) override {
+                                                                              std::size_t limit,
+                                                                              app::Origin origin) override {
+    last_origin = origin;
     app::QueryResult<app::Page<app::HistoryItem>> q;
     if (!accts.count(id)) co_return q;
     q.value.emplace();
@@ -105,12 +114,29 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     if (i < h.size()) q.value->next = q.value->items.back().cursor;
     co_return q;
   }
-  boost::asio::awaitable<app::QueryResult<domain::Outcome>> command(std::string command_id) override {
+  boost::asio::awaitable<app::QueryResult<domain::Outcome>> command(std::string command_id,
+                                                                   std::chrono::milliseconds wait,
+                                                                   app::Origin origin) override {
+    last_origin = origin;
+    last_wait = wait;
     app::QueryResult<domain::Outcome> q;
     if (auto it = outcomes.find(command_id); it != outcomes.end()) q.value = it->second;
     co_return q;
   }
+  boost::asio::awaitable<app::QueryResult<domain::TransferState>> transfer(std::string transfer_id, std::string to,
+                                                                           app::Origin origin) override {
+    last_origin = origin;
+    app::QueryResult<domain::TransferState> q;
+    if (auto it = transfers.find(transfer_id); it != transfers.end() && it->second.first == to) {
+      q.value = it->second.second;
+    }
+    co_return q;
+  }
 
+  std::map<std::string, std::pair<std::string, domain::TransferState>> transfers;  // id → (to, state)
+  std::optional<app::Forwarded> forwarded;  // set: account() answers as if another instance did
+  app::Origin last_origin;
+  std::chrono::milliseconds last_wait{0};
   bool stale = false;
   bool unavailable = false;
   std::size_t last_limit = 0;

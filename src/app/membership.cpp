@@ -1,0 +1,111 @@
+#include "xbanku/app/membership.hpp"
+
+#include "xbanku/common/error.hpp"
+#include "xbanku/log/consumer.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace xbanku::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string members_topic(const Config& config) { return config.topic + ".members"; }
+
+Membership::Membership(asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic, std::string self,
+                       std::string url, log::Producer& producer)
+    : ex_(ex),
+      kafka_(std::move(kafka)),
+      topic_(std::move(topic)),
+      self_(std::move(self)),
+      url_(std::move(url)),
+      producer_(producer),
+      wake_(ex) {}
+
+void Membership::stop() {
+  stopping_ = true;
+  wake_.cancel();
+}
+
+void Membership::announce(std::vector<std::int32_t> partitions) {
+  std::sort(partitions.begin(), partitions.end());
+  latest_ = std::move(partitions);
+  ++generation_;
+  asio::co_spawn(ex_, send_latest(), asio::detached);
+}
+
+asio::awaitable<void> Membership::announce_now(std::vector<std::int32_t> partitions) {
+  std::sort(partitions.begin(), partitions.end());
+  latest_ = std::move(partitions);
+  ++generation_;
+  cluster::Announcement a{self_, url_, latest_, now_ms()};
+  auto sent = co_await producer_.send(topic_, self_, cluster::encode(a));
+  if (!sent) spdlog::warn("membership: final announcement not sent: {}", sent.error().message());
+}
+
+// Retries until Kafka takes the announcement or a newer one supersedes it: peers forward to
+// whoever announced last, so a lost announcement would leave our partitions unreachable.
+asio::awaitable<void> Membership::send_latest() {
+  const auto generation = generation_;
+  for (auto backoff = 200ms; generation == generation_ && !stopping_; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s)) {
+    cluster::Announcement a{self_, url_, latest_, now_ms()};
+    auto sent = co_await producer_.send(topic_, self_, cluster::encode(a));
+    if (sent) {
+      spdlog::info("membership: announced {} owns [{}]", self_, fmt::join(a.partitions, ","));
+      co_return;
+    }
+    spdlog::warn("membership: announcement not accepted ({}); retrying", sent.error().message());
+    asio::steady_timer t(ex_, backoff);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> Membership::run() {
+  while (!stopping_) {
+    // A fresh reader from the beginning: compaction keeps the topic small (one record per member).
+    table_ = {};
+    auto reader = log::PartitionReader::create(ex_, kafka_, topic_, {{0, RD_KAFKA_OFFSET_BEGINNING}}, 1000);
+    if (!reader) {
+      spdlog::error("membership: cannot read {}: {}", topic_, reader.error().message());
+    } else {
+      while (!stopping_) {
+        auto batch = co_await (*reader)->next(100ms);
+        if (!batch) {
+          if (batch.error() != errc::shutting_down) spdlog::warn("membership: read failed: {}", batch.error().message());
+          break;
+        }
+        for (const auto& r : batch->records()) {
+          auto a = cluster::decode_announcement(r.key, r.value);
+          if (!a) {
+            spdlog::warn("membership: ignoring a record that is not an announcement at offset {}", r.offset);
+            continue;
+          }
+          table_.apply(std::move(*a), r.offset);
+        }
+      }
+      co_await (*reader)->close();
+    }
+    if (stopping_) break;
+    wake_.expires_after(1s);
+    co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace xbanku::app

@@ -1,0 +1,79 @@
+#include "xbanku/cluster/members.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <limits>
+
+namespace xbanku::cluster {
+
+namespace json = boost::json;
+
+std::string encode(const Announcement& a) {
+  json::array parts;
+  parts.reserve(a.partitions.size());
+  for (auto p : a.partitions) parts.emplace_back(p);
+  json::object o;
+  o["instance"] = a.instance;
+  o["url"] = a.url;
+  o["partitions"] = std::move(parts);
+  o["ts"] = a.ts;
+  return json::serialize(o);
+}
+
+std::optional<Announcement> decode_announcement(std::string_view key, std::string_view value) {
+  Announcement a;
+  a.instance = std::string(key);
+  if (value.empty()) return a;  // tombstone
+  boost::system::error_code ec;
+  const json::value v = json::parse(value, ec);
+  const json::object* o = ec ? nullptr : v.if_object();
+  if (o == nullptr) return std::nullopt;
+  const json::value* instance = o->if_contains("instance");
+  const json::value* url = o->if_contains("url");
+  const json::value* parts = o->if_contains("partitions");
+  if (instance == nullptr || !instance->is_string() || instance->get_string() != key) return std::nullopt;
+  if (url == nullptr || !url->is_string() || parts == nullptr || !parts->is_array()) return std::nullopt;
+  a.url = std::string(url->get_string());
+  for (const auto& p : parts->get_array()) {
+    if (!p.is_int64() || p.get_int64() < 0 || p.get_int64() > std::numeric_limits<std::int32_t>::max()) {
+      return std::nullopt;
+    }
+    a.partitions.push_back(static_cast<std::int32_t>(p.get_int64()));
+  }
+  std::sort(a.partitions.begin(), a.partitions.end());
+  if (const json::value* ts = o->if_contains("ts"); ts != nullptr && ts->is_int64()) a.ts = ts->get_int64();
+  return a;
+}
+
+void MemberTable::apply(Announcement a, std::int64_t offset) {
+  auto& m = members_[a.instance];
+  m.url = std::move(a.url);
+  m.partitions = std::move(a.partitions);
+  m.offset = offset;
+}
+
+std::optional<Owner> MemberTable::owner(std::int32_t partition) const {
+  const std::pair<const std::string, Member>* best = nullptr;
+  for (const auto& entry : members_) {
+    const auto& parts = entry.second.partitions;
+    if (!std::binary_search(parts.begin(), parts.end(), partition)) continue;
+    if (best == nullptr || entry.second.offset > best->second.offset) best = &entry;
+  }
+  if (best == nullptr) return std::nullopt;
+  return Owner{best->first, best->second.url};
+}
+
+std::vector<Owner> MemberTable::owners(std::int32_t partitions) const {
+  std::vector<Owner> out;
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    auto o = owner(p);
+    if (o && std::find(out.begin(), out.end(), *o) == out.end()) out.push_back(std::move(*o));
+  }
+  return out;
+}
+
+}  // namespace xbanku::cluster
