@@ -333,7 +333,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
                                                          Origin origin) override {
     const auto target = fmt::format("/transfers/{}?to={}", cluster::percent_encode(transfer_id), to);
     const LocalRead<domain::TransferState> read = [&] {
-      auto t = store_->transfer(transfer_id);
+      auto t = store_->transfer(domain::transfer_key(transfer_id, domain::TransferSide::target));
       if (!t) throw boost::system::system_error(t.error(), "transfer read");
       return *t;
     };
@@ -484,15 +484,19 @@ class Service final : public CommandService, public QueryService, public UpdateF
     co_await t.async_wait(asio::as_tuple(use_awaitable));
   }
 
-  // A cross-partition transfer's outcome stays `pending` in the source's record; its follow-up
-  // moves the transfer state, which is what a reader wants to see.
+  // A cross-partition transfer's outcome stays `pending` in the source's record; what a reader
+  // wants is where it ended: refunded (the source's side, in the source's partition) or
+  // completed (the target's side, in the target's partition — possibly another instance's).
   domain::Outcome resolve(domain::Outcome o) const {
-    if (o.type == domain::EventType::transfer && o.status == domain::Status::pending && !o.transfer_id.empty()) {
-      if (auto t = store_->transfer(o.transfer_id); t && t->has_value()) {
-        if (**t == domain::TransferState::completed) o.status = domain::Status::completed;
-        if (**t == domain::TransferState::refunded) o.status = domain::Status::refunded;
-      }
+    using domain::TransferSide;
+    using domain::TransferState;
+    if (o.type != domain::EventType::transfer || o.status != domain::Status::pending || o.transfer_id.empty()) {
+      return o;
     }
+    auto source = store_->transfer(domain::transfer_key(o.transfer_id, TransferSide::source));
+    auto target = store_->transfer(domain::transfer_key(o.transfer_id, TransferSide::target));
+    if (source && *source == TransferState::refunded) o.status = domain::Status::refunded;
+    if (target && *target == TransferState::completed) o.status = domain::Status::completed;
     return o;
   }
 

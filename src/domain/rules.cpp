@@ -48,6 +48,12 @@ std::int32_t Placement::partition_of(std::string_view account_id) const noexcept
   return partition_for_key(account_id, partitions);
 }
 
+std::string transfer_key(std::string_view transfer_id, TransferSide side) {
+  std::string key(side == TransferSide::source ? "s/" : "t/");
+  key += transfer_id;
+  return key;
+}
+
 std::string transfer_id_for(const Event& transfer, RecordPos pos) {
   // Deterministic, so a replay names the transfer the same way. A client's CommandId of the
   // form "<p>-<o>" could collide with a command-less (Go-format) transfer's id; the API makes
@@ -132,22 +138,15 @@ void decide_transfer(const State& st, const Event& e, RecordPos pos, const Place
     d.outcome.account = apply(d, std::move(*source), source_balance, e, pos, e.target_id, id);
     apply(d, std::move(*target), target_balance, e, pos, e.acc_id, id);
     d.outcome.status = Status::completed;
-    d.transfer_update.emplace(id, TransferState::completed);
+    d.transfer_update.emplace(transfer_key(id, TransferSide::source), TransferState::completed);
     return;
   }
 
   // The target lives in another partition: debit now; its partition's projector credits it
-  // (or refunds us) when the follow-up arrives there.
+  // (or refunds us) when the follow-up arrives there. A replay re-sends the credit; the
+  // target's side of the transfer makes the copy a duplicate there.
   d.outcome.account = apply(d, std::move(*source), source_balance, e, pos, e.target_id, id);
-  const auto known = st.transfer(id);
-  if (known) {
-    // The credit was already projected into this store: only possible when a rebuild consumes
-    // the target's partition ahead of this one. Do not move the transfer back to pending nor
-    // send a credit that is done; the debit above is still this record's effect.
-    d.outcome.status = Status::pending;  // as on first projection: readers resolve it from the transfer state
-    return;
-  }
-  d.outcome.status = Status::pending;
+  d.outcome.status = Status::pending;  // readers resolve it from the two sides' states
   Event credit;
   credit.type = EventType::transfer_credit;
   credit.acc_id = e.target_id;
@@ -156,14 +155,15 @@ void decide_transfer(const State& st, const Event& e, RecordPos pos, const Place
   credit.transfer_id = id;
   credit.ts = e.ts;
   d.follow_ups.push_back(std::move(credit));
-  d.transfer_update.emplace(id, TransferState::pending);
+  d.transfer_update.emplace(transfer_key(id, TransferSide::source), TransferState::pending);
 }
 
 void decide_credit(const State& st, const Event& e, RecordPos pos, Decision& d) {
   d.outcome.transfer_id = e.transfer_id;
   d.outcome.from = e.source_id;
   d.outcome.to = e.acc_id;
-  if (const auto known = st.transfer(e.transfer_id); known && *known != TransferState::pending) {
+  const auto target_key = transfer_key(e.transfer_id, TransferSide::target);
+  if (st.transfer(target_key)) {
     d.duplicate = true;  // redelivered or re-sent credit: it already landed (or failed) once
     return;
   }
@@ -186,20 +186,21 @@ void decide_credit(const State& st, const Event& e, RecordPos pos, Decision& d) 
     refund.reason = std::string(to_string(failure));
     refund.ts = e.ts;
     d.follow_ups.push_back(std::move(refund));
-    d.transfer_update.emplace(e.transfer_id, TransferState::credit_failed);
+    d.transfer_update.emplace(target_key, TransferState::credit_failed);
     return;
   }
   const std::int64_t balance = target->balance + e.amount;
   d.outcome.account = apply(d, std::move(*target), balance, e, pos, e.source_id, e.transfer_id);
   d.outcome.status = Status::completed;
-  d.transfer_update.emplace(e.transfer_id, TransferState::completed);
+  d.transfer_update.emplace(target_key, TransferState::completed);
 }
 
 void decide_refund(const State& st, const Event& e, RecordPos pos, Decision& d) {
   d.outcome.transfer_id = e.transfer_id;
   d.outcome.from = e.acc_id;
   d.outcome.to = e.target_id;
-  if (st.transfer(e.transfer_id) == TransferState::refunded) {
+  const auto source_key = transfer_key(e.transfer_id, TransferSide::source);
+  if (st.transfer(source_key) == TransferState::refunded) {
     d.duplicate = true;
     return;
   }
@@ -216,7 +217,7 @@ void decide_refund(const State& st, const Event& e, RecordPos pos, Decision& d) 
   const std::int64_t balance = source->balance + e.amount;
   d.outcome.account = apply(d, std::move(*source), balance, e, pos, e.target_id, e.transfer_id);
   d.outcome.status = Status::refunded;
-  d.transfer_update.emplace(e.transfer_id, TransferState::refunded);
+  d.transfer_update.emplace(source_key, TransferState::refunded);
 }
 
 }  // namespace

@@ -81,7 +81,8 @@ class KeepAliveClient {
  public:
   KeepAliveClient(std::string host, unsigned short port) : host_(std::move(host)), port_(port), stream_(io_) {}
 
-  HttpResponse request(boost::beast::http::verb method, const std::string& target, const std::string& body = {}) {
+  HttpResponse request(boost::beast::http::verb method, const std::string& target, const std::string& body = {},
+                       const std::map<std::string, std::string>& headers = {}) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       HttpResponse out;
       try {
@@ -93,6 +94,7 @@ class KeepAliveClient {
         }
         http::request<http::string_body> req{method, target, 11};
         req.set(http::field::host, host_);
+        for (const auto& [k, v] : headers) req.set(k, v);
         if (method == http::verb::post) {
           req.set(http::field::content_type, "application/json");
           req.body() = body;
@@ -115,7 +117,9 @@ class KeepAliveClient {
     }
     return {};
   }
-  HttpResponse get(const std::string& target) { return request(boost::beast::http::verb::get, target); }
+  HttpResponse get(const std::string& target, const std::map<std::string, std::string>& headers = {}) {
+    return request(boost::beast::http::verb::get, target, {}, headers);
+  }
 
  private:
   void reset() {

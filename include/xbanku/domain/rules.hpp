@@ -40,10 +40,18 @@ enum class Reason : std::uint8_t {
 [[nodiscard]] std::string_view to_string(Status) noexcept;
 [[nodiscard]] std::string_view to_string(Reason) noexcept;
 
-// Where a cross-partition transfer stands. Only ever moves forward:
-// pending → completed, or pending → credit_failed (refund emitted) → refunded.
+// Where a transfer stands, on one side. A transfer keeps one state per partition it touches,
+// each written and read only by that partition's records, so that folding the partitions in
+// any order — one instance or several, live or replayed — gives the same view:
+//   source side (the transfer record's partition): completed for a same-partition transfer;
+//     pending for a cross-partition one, → refunded when its refund arrives;
+//   target side (the credit's partition): completed, or credit_failed (refund emitted).
 enum class TransferState : std::uint8_t { pending, completed, credit_failed, refunded };
 [[nodiscard]] std::string_view to_string(TransferState) noexcept;
+
+enum class TransferSide : std::uint8_t { source, target };
+// The view's key for one side of a transfer: "s/<transfer id>" or "t/<transfer id>".
+[[nodiscard]] std::string transfer_key(std::string_view transfer_id, TransferSide side);
 
 struct RecordPos {
   std::int32_t partition = 0;
@@ -83,8 +91,8 @@ class State {
   virtual ~State() = default;
   [[nodiscard]] virtual std::optional<Account> account(std::string_view id) const = 0;
   [[nodiscard]] virtual bool command_seen(std::string_view command_id) const = 0;
-  [[nodiscard]] virtual std::optional<TransferState> transfer(
-      std::string_view transfer_id) const = 0;
+  // `key` is a transfer_key().
+  [[nodiscard]] virtual std::optional<TransferState> transfer(std::string_view key) const = 0;
 };
 
 struct Decision {
@@ -98,7 +106,7 @@ struct Decision {
   std::vector<std::pair<std::string, HistoryEntry>> history;
   // TransferCreditEvent / TransferRefundEvent to produce (via the outbox), keyed by acc_id.
   std::vector<Event> follow_ups;
-  // New state of a transfer (overwrite). Never moves a transfer backwards.
+  // New state of one side of a transfer (transfer_key → state; overwrite, never backwards).
   std::optional<std::pair<std::string, TransferState>> transfer_update;
 };
 

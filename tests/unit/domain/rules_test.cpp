@@ -195,7 +195,7 @@ TEST_F(Rules, TransferWithinThePartitionIsAtomic) {
   EXPECT_EQ(d.history[1].second.balance_after, 67);
   EXPECT_TRUE(d.follow_ups.empty());
   ASSERT_TRUE(d.transfer_update);
-  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"t-1", TransferState::completed}));
+  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/t-1", TransferState::completed}));
 }
 
 TEST_F(Rules, TransferRejections) {
@@ -242,7 +242,7 @@ TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
   EXPECT_EQ(credit.amount, 30);
   EXPECT_EQ(credit.transfer_id, "t-9");
   EXPECT_EQ(credit.command_id, "");
-  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"t-9", TransferState::pending}));
+  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/t-9", TransferState::pending}));
 
   Decision c = run(credit, in_partition_of(far, 3));
   EXPECT_EQ(c.outcome.status, Status::completed);
@@ -254,7 +254,8 @@ TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
   EXPECT_EQ(c.history[0].first, far);
   EXPECT_EQ(c.history[0].second.counterparty, a);
   EXPECT_TRUE(c.follow_ups.empty());
-  EXPECT_EQ(st.transfers["t-9"], TransferState::completed);
+  EXPECT_EQ(st.transfers["t/t-9"], TransferState::completed);
+  EXPECT_EQ(st.transfers["s/t-9"], TransferState::pending);  // the source's side never learns
 
   // Re-sent credit (outbox retry, redelivery): changes nothing.
   Decision again = run(credit, in_partition_of(far, 4));
@@ -273,7 +274,7 @@ TEST_F(Rules, CrossPartitionTransferToNobodyIsRefunded) {
   EXPECT_EQ(c.outcome.status, Status::rejected);
   EXPECT_EQ(c.outcome.reason, Reason::target_not_found);
   EXPECT_TRUE(c.changes.empty());
-  EXPECT_EQ(st.transfers["0-77"], TransferState::credit_failed);
+  EXPECT_EQ(st.transfers["t/0-77"], TransferState::credit_failed);
   ASSERT_EQ(c.follow_ups.size(), 1U);
   const Event& refund = c.follow_ups[0];
   EXPECT_EQ(refund.type, EventType::transfer_refund);
@@ -294,7 +295,8 @@ TEST_F(Rules, CrossPartitionTransferToNobodyIsRefunded) {
   ASSERT_EQ(r.history.size(), 1U);
   EXPECT_EQ(r.history[0].second.type, EventType::transfer_refund);
   EXPECT_EQ(r.history[0].second.counterparty, far_nobody);
-  EXPECT_EQ(st.transfers["0-77"], TransferState::refunded);
+  EXPECT_EQ(st.transfers["s/0-77"], TransferState::refunded);
+  EXPECT_EQ(st.transfers["t/0-77"], TransferState::credit_failed);
 
   EXPECT_TRUE(run(refund, RecordPos{0, 91}).duplicate);
   EXPECT_EQ(st.accounts[a].balance, 100);
@@ -316,10 +318,10 @@ TEST_F(Rules, CreditOverflowIsRefunded) {
   ASSERT_EQ(c.follow_ups.size(), 1U);
   EXPECT_EQ(c.follow_ups[0].reason, "balance_overflow");
   EXPECT_EQ(c.follow_ups[0].acc_id, a);
-  EXPECT_EQ(st.transfers["t-o"], TransferState::credit_failed);
+  EXPECT_EQ(st.transfers["t/t-o"], TransferState::credit_failed);
 }
 
-TEST_F(Rules, CreditDuplicatesByTransferState) {
+TEST_F(Rules, CreditDuplicatesByTheTargetSideOnly) {
   st.put({far, "F", 0, 1});
   Event credit;
   credit.type = EventType::transfer_credit;
@@ -327,17 +329,20 @@ TEST_F(Rules, CreditDuplicatesByTransferState) {
   credit.source_id = a;
   credit.amount = 2;
   credit.transfer_id = "t-d";
-  for (TransferState s : {TransferState::completed, TransferState::credit_failed, TransferState::refunded}) {
-    st.transfers["t-d"] = s;
+  for (TransferState s : {TransferState::completed, TransferState::credit_failed}) {
+    st.transfers["t/t-d"] = s;
     Decision d = decide(st, credit, in_partition_of(far, 1), kPlacement);
     EXPECT_TRUE(d.duplicate) << to_string(s);
     EXPECT_TRUE(d.changes.empty());
     EXPECT_TRUE(d.follow_ups.empty());
   }
-  st.transfers["t-d"] = TransferState::pending;
-  EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status, Status::completed);
-  st.transfers.clear();  // the source's state lives in another instance's store
-  EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status, Status::completed);
+  st.transfers.clear();
+  // The source's side, whatever it says (another partition, maybe folded first), is not read.
+  for (TransferState s : {TransferState::pending, TransferState::refunded}) {
+    st.transfers["s/t-d"] = s;
+    EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status, Status::completed)
+        << to_string(s);
+  }
 }
 
 TEST_F(Rules, RefundEdgeCases) {
@@ -348,7 +353,7 @@ TEST_F(Rules, RefundEdgeCases) {
   refund.amount = 10;
   refund.transfer_id = "t-r";
   refund.reason = "target_not_found";
-  st.transfers["t-r"] = TransferState::credit_failed;
+  st.transfers["t/t-r"] = TransferState::credit_failed;
   Decision missing = run(refund);
   EXPECT_EQ(missing.outcome.status, Status::rejected);
   EXPECT_EQ(missing.outcome.reason, Reason::account_not_found);
@@ -358,12 +363,12 @@ TEST_F(Rules, RefundEdgeCases) {
   Decision overflow = run(refund);
   EXPECT_EQ(overflow.outcome.reason, Reason::balance_overflow);
   EXPECT_TRUE(overflow.changes.empty());
-  EXPECT_EQ(st.transfers["t-r"], TransferState::credit_failed);
+  EXPECT_FALSE(st.transfers.contains("s/t-r"));
 }
 
-TEST_F(Rules, RebuildThatSeesTheCreditFirstDoesNotResendIt) {
-  // Rebuilding one store from the log may consume the target's partition before the source's:
-  // the credit is then projected before its transfer record.
+TEST_F(Rules, PartitionsFoldedInEitherOrderGiveTheSameView) {
+  // Rebuilding one store from the log, or taking over a partition after a failover, may fold
+  // the target's partition before the source's: the credit then comes before its transfer.
   st.put({a, "A", 100, 1});
   st.put({far, "F", 0, 1});
   Event credit;
@@ -374,14 +379,36 @@ TEST_F(Rules, RebuildThatSeesTheCreditFirstDoesNotResendIt) {
   credit.transfer_id = "t-x";
   EXPECT_EQ(run(credit, in_partition_of(far, 0)).outcome.status, Status::completed);
   Decision d = run(transfer(a, far, 40, "t-x"));
-  // The record's own outcome is the same whatever the replay order (pending); readers resolve
-  // it through the transfer state, which is already completed.
+  // The transfer record decides exactly as on first projection: pending, and the credit is
+  // sent again — the target's side makes that copy a duplicate.
   EXPECT_EQ(d.outcome.status, Status::pending);
-  EXPECT_TRUE(d.follow_ups.empty());
-  EXPECT_FALSE(d.transfer_update) << "never moves a transfer back to pending";
+  ASSERT_EQ(d.follow_ups.size(), 1U);
+  EXPECT_TRUE(run(d.follow_ups[0], in_partition_of(far, 1)).duplicate);
   EXPECT_EQ(st.accounts[a].balance, 60);
   EXPECT_EQ(st.accounts[far].balance, 40);
-  EXPECT_EQ(st.transfers["t-x"], TransferState::completed);
+  EXPECT_EQ(st.transfers["s/t-x"], TransferState::pending);
+  EXPECT_EQ(st.transfers["t/t-x"], TransferState::completed);
+
+  // A failed credit folded after the source's refund (possible in the same store) is not a
+  // duplicate: the target's partition records its outcome either way.
+  Event refund;
+  refund.type = EventType::transfer_refund;
+  refund.acc_id = a;
+  refund.target_id = far_nobody;
+  refund.amount = 5;
+  refund.transfer_id = "t-y";
+  refund.reason = "target_not_found";
+  st.transfers["s/t-y"] = TransferState::pending;
+  EXPECT_EQ(run(refund).outcome.status, Status::refunded);
+  Event failed_credit;
+  failed_credit.type = EventType::transfer_credit;
+  failed_credit.acc_id = far_nobody;
+  failed_credit.source_id = a;
+  failed_credit.amount = 5;
+  failed_credit.transfer_id = "t-y";
+  Decision c = run(failed_credit, in_partition_of(far_nobody, 7));
+  EXPECT_FALSE(c.duplicate);
+  EXPECT_EQ(c.outcome.reason, Reason::target_not_found);
 }
 
 TEST(RulesNames, SnakeCase) {

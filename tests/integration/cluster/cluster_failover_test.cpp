@@ -1,0 +1,401 @@
+// Several instances in one consumer group (DESIGN §8), each a real `xbanku` process with its
+// own port, data folder and --instance-id, sharing a 6-partition topic on the real broker.
+//   - a query sent to an instance that does not own the account is answered by the owner,
+//     and says so (X-Served-By);
+//   - a forwarded request is never forwarded again (the hop limit);
+//   - failover under load: 20,000 seeded commands over all three instances, one SIGKILLed
+//     mid-load and restarted with the same --instance-id; then every acknowledged command has
+//     one outcome, money is conserved, every instance gives the same answers, and
+//     --act=verify passes on each. The gap without an owner and the catch-up are printed.
+#include "support/service_instance.hpp"
+
+#include "xbanku/domain/rules.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace xbanku::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using boost::beast::http::verb;
+
+constexpr int kPartitions = 6;
+constexpr int kNodes = 3;
+const domain::Placement kPlacement{kPartitions};
+
+RunResult verify(const InstanceOptions& o) {
+  return run({xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic, "--data-dir", o.data_dir},
+             o.data_dir + ".verify.log", 300s);
+}
+
+std::string header(const HttpResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (boost::beast::iequals(k, name)) return v;
+  }
+  return {};
+}
+
+double metric(const ServiceInstance& node, const std::string& series) {
+  const auto body = node.get("/metrics").body;
+  const auto at = body.find(series + " ");
+  return at == std::string::npos ? 0.0 : std::stod(body.substr(at + series.size() + 1));
+}
+
+// The partitions an instance serves, from its /readyz ("serving": [...]); empty if it is down.
+std::set<int> serving(const ServiceInstance& node) {
+  std::set<int> out;
+  const auto r = http_request("127.0.0.1", node.port(), verb::get, "/readyz", {}, {}, 1s);
+  if (r.status == 0) return out;
+  const auto v = r.json();
+  if (const auto* o = v.if_object(); o != nullptr && o->contains("serving")) {
+    for (const auto& p : o->at("serving").as_array()) out.insert(static_cast<int>(p.as_int64()));
+  }
+  return out;
+}
+
+class Cluster : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const auto base = fresh_instance("cluster", kPartitions);
+    for (int i = 0; i < kNodes; ++i) {
+      auto o = base;
+      o.data_dir = base.data_dir + "-node" + std::to_string(i);
+      o.instance_id = "node-" + std::to_string(i);
+      nodes_.push_back(std::make_unique<ServiceInstance>(o));
+    }
+    for (auto& n : nodes_) n->launch();
+    // All three are ready once the group has split the six partitions between them.
+    ASSERT_TRUE(wait_until(
+        [] {
+          std::set<int> all;
+          for (auto& n : nodes_) {
+            auto s = serving(*n);
+            if (s.empty()) return false;
+            all.insert(s.begin(), s.end());
+          }
+          return all.size() == kPartitions;
+        },
+        90s, 100ms))
+        << nodes_[0]->output();
+  }
+  static void TearDownTestSuite() {
+    for (auto& n : nodes_) n->stop();
+    nodes_.clear();
+  }
+
+  static std::string create_account(ServiceInstance& via, const std::string& name) {
+    const auto r = via.post("/accounts", R"({"name":")" + name + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(r.json().at("id").as_string());
+  }
+
+  // The node that serves `partition`, and one that does not.
+  static std::pair<ServiceInstance*, ServiceInstance*> owner_and_other(int partition) {
+    ServiceInstance* owner = nullptr;
+    ServiceInstance* other = nullptr;
+    for (auto& n : nodes_) (serving(*n).contains(partition) ? owner : other) = n.get();
+    return {owner, other};
+  }
+
+  static std::vector<std::unique_ptr<ServiceInstance>> nodes_;
+};
+std::vector<std::unique_ptr<ServiceInstance>> Cluster::nodes_;
+
+TEST_F(Cluster, QueryToANonOwnerIsAnsweredByTheOwner) {
+  const auto id = create_account(*nodes_[0], "forwarded");
+  auto [owner, other] = owner_and_other(kPlacement.partition_of(id));
+  ASSERT_NE(owner, nullptr);
+  ASSERT_NE(other, nullptr);
+  const auto deposit = other->post("/accounts/" + id + "/deposit", R"({"amount":250})");
+  ASSERT_EQ(deposit.status, 200) << deposit.body;  // read-your-writes through the owner
+  EXPECT_EQ(deposit.json().at("balance").as_int64(), 250);
+
+  const double forwarded_before = metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})");
+  const auto r = other->get("/accounts/" + id);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json().at("balance").as_int64(), 250);
+  EXPECT_EQ(header(r, "X-Served-By"), owner->options().instance_id);
+  EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"), forwarded_before + 1);
+
+  const auto events = other->get("/accounts/" + id + "/events");
+  ASSERT_EQ(events.status, 200) << events.body;
+  EXPECT_EQ(events.json().at("events").as_array().size(), 2u);
+  EXPECT_EQ(header(events, "X-Served-By"), owner->options().instance_id);
+
+  // An account that does not exist, in the same (owner's) partition: the owner says so.
+  std::string absent;
+  for (int i = 0; absent.empty(); ++i) {
+    auto candidate = fmt::format("7d3c3f4e-1111-4222-8333-{:012}", i);
+    if (kPlacement.partition_of(candidate) == kPlacement.partition_of(id)) absent = candidate;
+  }
+  const auto missing = other->get("/accounts/" + absent);
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  EXPECT_EQ(header(missing, "X-Served-By"), owner->options().instance_id);
+}
+
+TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
+  const auto id = create_account(*nodes_[1], "hop limit");
+  auto [owner, other] = owner_and_other(kPlacement.partition_of(id));
+  ASSERT_NE(owner, nullptr);
+  ASSERT_NE(other, nullptr);
+  const double ok_before = metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})");
+  const double failed_before = metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})");
+  // As if another instance had forwarded it here: `other` must answer itself. It never owned
+  // this account's partition, so it has no copy: 503 with Retry-After, never a wrong 404.
+  const auto r = http_request("127.0.0.1", other->port(), verb::get, "/accounts/" + id, {},
+                              {{"X-Xbanku-Hops", "1"}});
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(header(r, "Retry-After"), "1");
+  EXPECT_EQ(header(r, "X-Served-By"), other->options().instance_id);
+  EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"), ok_before);
+  EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})"), failed_before);
+  // The owner answers a forwarded request for its own partition.
+  const auto direct = http_request("127.0.0.1", owner->port(), verb::get, "/accounts/" + id, {},
+                                   {{"X-Xbanku-Hops", "1"}});
+  EXPECT_EQ(direct.status, 200) << direct.body;
+  const auto bad = http_request("127.0.0.1", other->port(), verb::get, "/accounts/" + id, {},
+                                {{"X-Xbanku-Hops", "lots"}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+}
+
+// One command of the load, and what its sender was told.
+struct Sent {
+  std::string id;  // Idempotency-Key = CommandId
+  std::string kind, account, target;
+  std::int64_t amount = 0;
+  int status = 0;  // 0 = no answer (its instance died mid-request)
+};
+
+TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
+  constexpr std::size_t kCommands = 20000;
+  constexpr std::size_t kSeedAccounts = 300;
+  constexpr int kSenders = 6;  // two per instance
+  std::mt19937_64 rng(20261126);
+
+  // Money already in the view (earlier tests of this suite), so that the load's effect is exact.
+  std::int64_t balances_before = 0;
+  for (std::string after;;) {
+    const auto r = nodes_[0]->get("/accounts?limit=1000" + (after.empty() ? "" : "&after=" + after));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto v = r.json();
+    for (const auto& a : v.at("accounts").as_array()) balances_before += a.at("balance").as_int64();
+    if (v.at("next").is_null()) break;
+    after = std::string(v.at("next").as_string());
+  }
+
+  std::vector<std::string> accounts;
+  for (std::size_t i = 0; i < kSeedAccounts; ++i) {
+    accounts.push_back(create_account(*nodes_[i % kNodes], fmt::format("seed {}", i)));
+    ASSERT_FALSE(accounts.back().empty());
+  }
+  // The seeded mix: creates, deposits, withdrawals and transfers (same and cross partition).
+  std::vector<Sent> load(kCommands);
+  std::uniform_int_distribution<std::size_t> pick(0, accounts.size() - 1);
+  std::uniform_int_distribution<int> kind(0, 99);
+  std::uniform_int_distribution<std::int64_t> amount(1, 2000);
+  for (std::size_t i = 0; i < kCommands; ++i) {
+    Sent& s = load[i];
+    s.id = fmt::format("fo-{}", i);
+    s.account = accounts[pick(rng)];
+    s.amount = amount(rng);
+    const int k = kind(rng);
+    if (k < 3) {
+      s.kind = "create";
+    } else if (k < 45) {
+      s.kind = "deposit";
+    } else if (k < 65) {
+      s.kind = "withdraw";
+    } else {
+      s.kind = "transfer";
+      s.target = accounts[pick(rng)];
+      // 1 in 20 transfers goes to an account that does not exist: refunded when it lives in
+      // another partition (the credit fails there), rejected at once when in the same one.
+      if (k >= 97) s.target = fmt::format("00000000-0000-4000-8000-{:012}", i);
+    }
+  }
+
+  // Watches which partitions are served, every 50 ms, for the whole run.
+  std::atomic<bool> done{false};
+  double longest_gap_s = 0;
+  std::thread monitor([&] {
+    std::optional<std::chrono::steady_clock::time_point> gap_start;
+    while (!done) {
+      std::set<int> all;
+      for (auto& n : nodes_) {
+        auto s = serving(*n);
+        all.insert(s.begin(), s.end());
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (all.size() < kPartitions) {
+        if (!gap_start) gap_start = now;
+        longest_gap_s = std::max(longest_gap_s, std::chrono::duration<double>(now - *gap_start).count());
+      } else {
+        gap_start.reset();
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> finished{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&, t] {
+      std::vector<std::unique_ptr<KeepAliveClient>> clients;
+      for (auto& n : nodes_) clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
+      for (std::size_t i; (i = next++) < kCommands;) {
+        Sent& s = load[i];
+        std::string target, body;
+        if (s.kind == "create") {
+          target = "/accounts";
+          body = R"({"name":"load"})";
+        } else if (s.kind == "transfer") {
+          target = "/transfers";
+          body = fmt::format(R"({{"from":"{}","to":"{}","amount":{}}})", s.account, s.target, s.amount);
+        } else {
+          target = fmt::format("/accounts/{}/{}", s.account, s.kind);
+          body = fmt::format(R"({{"amount":{}}})", s.amount);
+        }
+        // Like a load balancer: this sender's instance first, the next one if it is down.
+        for (int attempt = 0; attempt < kNodes && s.status == 0; ++attempt) {
+          auto& client = *clients[(t + attempt) % kNodes];
+          const auto r = client.request(verb::post, target, body, {{"Idempotency-Key", s.id}});
+          s.status = r.status;
+        }
+        ++finished;
+      }
+    });
+  }
+
+  // Kill node 1 a third of the way in; restart it with the same --instance-id two thirds in.
+  auto& victim = *nodes_[1];
+  ASSERT_TRUE(wait_until([&] { return finished >= kCommands / 3; }, 600s, 10ms));
+  victim.kill9();
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return finished >= 2 * kCommands / 3; }, 600s, 10ms));
+  const auto relaunched_at = std::chrono::steady_clock::now();
+  victim.launch();
+  ASSERT_TRUE(wait_until([&] { return victim.get("/readyz").status == 200; }, 120s, 20ms)) << victim.output();
+  const double catch_up_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - relaunched_at).count();
+  for (auto& s : senders) s.join();
+  const double down_s = std::chrono::duration<double>(relaunched_at - killed_at).count();
+
+  // Quiesce: every instance serving, and no cross-partition transfer still on its way.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (auto& n : nodes_) {
+          if (n->get("/readyz").status != 200) return false;
+        }
+        return true;
+      },
+      120s, 100ms));
+  done = true;
+  monitor.join();
+
+  // 1. Every command that got an answer has exactly one outcome; none is left pending.
+  std::map<std::string, std::int64_t> expected_delta;  // from applied deposits and withdrawals
+  std::int64_t deposits = 0, withdrawals = 0;
+  std::size_t acknowledged = 0, unanswered = 0, transfers_completed = 0, transfers_refunded = 0, rejected = 0;
+  KeepAliveClient reader("127.0.0.1", nodes_[0]->port());
+  for (auto& s : load) {
+    if (s.status == 0) ++unanswered;
+    json::value outcome;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          const auto r = reader.get("/commands/" + s.id);
+          if (r.status == 404 && (s.status == 0 || s.status == 503)) return true;  // never written
+          if (r.status != 200) return false;
+          outcome = r.json();
+          return outcome.at("status").as_string() != "pending";
+        },
+        60s, 100ms))
+        << s.id << " answered " << s.status << " has no final outcome";
+    const bool answered = s.status >= 200 && s.status < 500 && s.status != 400;
+    if (answered || s.status == 504) {
+      ++acknowledged;
+      ASSERT_TRUE(outcome.is_object()) << s.id << " was answered " << s.status << " but has no outcome";
+    }
+    if (!outcome.is_object()) continue;
+    const auto status = outcome.at("status").as_string();
+    if (status == "rejected") ++rejected;
+    if (s.kind == "deposit" && status == "applied") deposits += s.amount;
+    if (s.kind == "withdraw" && status == "applied") withdrawals += s.amount;
+    if (s.kind == "transfer" && status == "completed") ++transfers_completed;
+    if (s.kind == "transfer" && status == "refunded") ++transfers_refunded;
+  }
+
+  // 2. Every account reads the same through each instance; money is conserved; no command
+  //    appears twice in any history.
+  std::vector<std::string> all_ids;
+  for (std::string after;;) {
+    const auto r = reader.get("/accounts?limit=1000" + (after.empty() ? "" : "&after=" + after));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto v = r.json();
+    for (const auto& a : v.at("accounts").as_array()) all_ids.emplace_back(a.at("id").as_string());
+    if (v.at("next").is_null()) break;
+    after = std::string(v.at("next").as_string());
+  }
+  std::int64_t balances = 0;
+  std::size_t duplicates = 0;
+  std::vector<std::unique_ptr<KeepAliveClient>> clients;
+  for (auto& n : nodes_) clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
+  for (const auto& id : all_ids) {
+    std::string first;
+    for (auto& c : clients) {
+      const auto r = c->get("/accounts/" + id);
+      ASSERT_EQ(r.status, 200) << id << ": " << r.body;
+      EXPECT_TRUE(header(r, "X-Stale").empty()) << id;
+      if (first.empty()) {
+        first = r.body;
+        balances += r.json().at("balance").as_int64();
+      } else {
+        EXPECT_EQ(r.body, first) << "instances disagree on " << id;
+      }
+    }
+    std::set<std::string> seen;
+    for (std::string after;;) {
+      const auto r = reader.get("/accounts/" + id + "/events?limit=1000" + (after.empty() ? "" : "&after=" + after));
+      ASSERT_EQ(r.status, 200) << r.body;
+      const auto v = r.json();
+      for (const auto& e : v.at("events").as_array()) {
+        const auto* cmd = e.as_object().if_contains("command_id");
+        // Within one account's history a command appears at most once.
+        if (cmd != nullptr && !seen.insert(std::string(cmd->as_string())).second) ++duplicates;
+      }
+      if (v.at("next").is_null()) break;
+      after = std::string(v.at("next").as_string());
+    }
+  }
+  EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(balances - balances_before, deposits - withdrawals)
+      << "before " << balances_before << " deposits " << deposits << " withdrawals " << withdrawals;
+
+  // 3. --act=verify on each instance (stopped: verify opens the store itself).
+  for (auto& n : nodes_) ASSERT_EQ(n->stop(), 0) << n->output();
+  for (auto& n : nodes_) {
+    const auto v = verify(n->options());
+    EXPECT_EQ(v.exit_code, 0) << n->options().instance_id << ":\n" << v.output;
+  }
+
+  std::printf(
+      "[failover] %zu commands, %zu acknowledged, %zu without an answer, %zu rejected; transfers %zu completed, "
+      "%zu refunded; %zu accounts; balances %lld - %lld before = deposits %lld - withdrawals %lld\n"
+      "[failover] node-1 down %.2f s; longest interval with a partition unserved %.2f s; "
+      "catch-up of the restarted node (launch to ready) %.2f s\n",
+      kCommands, acknowledged, unanswered, rejected, transfers_completed, transfers_refunded, all_ids.size(),
+      static_cast<long long>(balances), static_cast<long long>(balances_before), static_cast<long long>(deposits), static_cast<long long>(withdrawals), down_s,
+      longest_gap_s, catch_up_s);
+}
+
+}  // namespace
+}  // namespace xbanku::test
