@@ -180,8 +180,11 @@ class Service final : public CommandService, public QueryService, public UpdateF
     // Read-your-writes: here if this instance projects the partition, else at its owner (§8).
     while (!waiter.outcome && !stopping_) {
       if (assigned_parts_.contains(delivery->partition)) {
+        waiter.rerouted = false;
         co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
-        break;
+        if (!waiter.rerouted) break;  // projected, or the bound passed
+        waiter.timer.expires_at(deadline);  // the partition moved away: wait at its new owner
+        continue;
       }
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
@@ -477,6 +480,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
     Waiter(asio::any_io_executor ex, std::chrono::milliseconds bound) : timer(ex, bound) {}
     asio::steady_timer timer;
     std::optional<domain::Outcome> outcome;
+    bool rerouted = false;  // woken because its partition was revoked, not projected
   };
 
   awaitable<void> sleep(std::chrono::milliseconds d) {
@@ -801,8 +805,15 @@ class Service final : public CommandService, public QueryService, public UpdateF
       assigned_parts_.erase(p);
       serving_.erase(p);
     }
-    // Waiters stay: their records are answered by the next owner through the forwarding loop.
-    if (!stopping_) membership_->announce({assigned_parts_.begin(), assigned_parts_.end()});
+    if (stopping_) return;
+    membership_->announce({assigned_parts_.begin(), assigned_parts_.end()});
+    // Read-your-writes waits go on at the partitions' next owners (see execute()); a wait that
+    // another instance forwarded here ends now (404) and its asker looks for the new owner.
+    // Waits for partitions still ours just wait again.
+    for (auto& [id, w] : waiters_) {
+      w->rerouted = true;
+      w->timer.cancel();
+    }
   }
 
   awaitable<void> commit_kafka_offsets() {

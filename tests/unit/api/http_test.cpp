@@ -1,6 +1,8 @@
 // The HTTP API (DESIGN §3) end to end over a real socket, with fake ports.
 #include "harness.hpp"
 
+#include "xbanku/api/operations.hpp"
+
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
@@ -214,6 +216,82 @@ TEST_F(HttpApi, ReadYourWritesVariants) {
   r = request(s.port(), verb::get, "/accounts/" + id);
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(r.header("Retry-After"), "1");
+}
+
+// §8: the hop header reaches the query ports; an owner's answer is relayed as it came.
+TEST_F(HttpApi, ForwardingMetadata) {
+  const std::string id = create();
+  auto r = request(s.port(), verb::get, "/accounts/" + id, {}, {{"X-Xbanku-Hops", "1"}});
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(s.on_io([&] { return s.bank.last_origin.hops; }), 1);
+  r = request(s.port(), verb::get, "/accounts/" + id);
+  EXPECT_EQ(s.on_io([&] { return s.bank.last_origin.hops; }), 0);
+  for (const char* bad : {"-1", "x", "17", "1.5", ""}) {
+    r = request(s.port(), verb::get, "/accounts/" + id, {}, {{"X-Xbanku-Hops", bad}});
+    EXPECT_EQ(r.status, 400u) << bad;
+  }
+
+  s.on_io([&] {
+    s.bank.forwarded = app::Forwarded{409, R"({"error":{"code":"x","message":"y"}})"};
+    s.bank.served_by = "node-3";
+    return 0;
+  });
+  r = request(s.port(), verb::get, "/accounts/" + id);
+  EXPECT_EQ(r.status, 409u);
+  EXPECT_EQ(error_code_of(r), "x");
+  EXPECT_EQ(r.header("X-Served-By"), "node-3");
+  s.on_io([&] { s.bank.forwarded = app::Forwarded{200, "not json"}; return 0; });
+  r = request(s.port(), verb::get, "/accounts/" + id);
+  EXPECT_EQ(r.status, 502u);
+  EXPECT_EQ(error_code_of(r), "bad_gateway");
+  s.on_io([&] { s.bank.forwarded.reset(); return 0; });
+}
+
+TEST_F(HttpApi, CommandWaitAndTransferState) {
+  auto r = request(s.port(), verb::get, "/commands/abc?wait_ms=250");
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(s.on_io([&] { return s.bank.last_wait.count(); }), 250);
+  for (const char* bad : {"-1", "60001", "x", "1e3"}) {
+    r = request(s.port(), verb::get, std::string("/commands/abc?wait_ms=") + bad);
+    EXPECT_EQ(r.status, 400u) << bad;
+  }
+  s.on_io([&] {
+    s.bank.transfers["t-1"] = {std::string(kId), domain::TransferState::completed};
+    return 0;
+  });
+  r = request(s.port(), verb::get, "/transfers/t-1?to=" + std::string(kId));
+  ASSERT_EQ(r.status, 200u) << r.res.body();
+  EXPECT_EQ(r.body.at("status").as_string(), "completed");
+  EXPECT_EQ(request(s.port(), verb::get, "/transfers/t-2?to=" + std::string(kId)).status, 404u);
+  EXPECT_EQ(request(s.port(), verb::get, "/transfers/t-1").status, 400u);
+  EXPECT_EQ(request(s.port(), verb::get, "/transfers/t-1?to=nope").status, 400u);
+  EXPECT_EQ(request(s.port(), verb::post, "/transfers/t-1", "{}").status, 405u);
+}
+
+TEST(PeerCodec, OutcomeRoundTripsThroughTheCommandBody) {
+  domain::Outcome o;
+  o.status = domain::Status::pending;
+  o.command_id = "c-1";
+  o.type = domain::EventType::transfer;
+  o.pos = {4, 99};
+  o.account_id = std::string(kId);
+  o.account = domain::Account{std::string(kId), "Ann", 70, 3};
+  o.transfer_id = "c-1";
+  o.from = std::string(kId);
+  o.to = "11111111-2222-4333-8444-555555555555";
+  TestServer server;
+  server.on_io([&] { server.bank.outcomes["c-1"] = o; return 0; });
+  auto r = request(server.port(), verb::get, "/commands/c-1");
+  ASSERT_EQ(r.status, 200u) << r.res.body();
+  EXPECT_EQ(api::outcome_from_json(r.body), o);
+  o.status = domain::Status::rejected;
+  o.reason = domain::Reason::insufficient_funds;
+  o.account.reset();
+  server.on_io([&] { server.bank.outcomes["c-1"] = o; return 0; });
+  r = request(server.port(), verb::get, "/commands/c-1");
+  EXPECT_EQ(api::outcome_from_json(r.body), o);
+  EXPECT_FALSE(api::outcome_from_json(boost::json::parse(R"({"status":"weird"})")));
+  EXPECT_FALSE(api::account_from_json(boost::json::parse(R"({"id":"x","name":"y","balance":"1","version":1})")));
 }
 
 TEST_F(HttpApi, Validation) {
