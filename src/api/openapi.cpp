@@ -60,7 +60,7 @@ constexpr std::string_view kOpenApi = R"json({
     "/accounts/{id}": {
       "get": {
         "operationId": "getAccount",
-        "parameters": [{"$ref": "#/components/parameters/AccountId"}],
+        "parameters": [{"$ref": "#/components/parameters/AccountId"}, {"$ref": "#/components/parameters/Hops"}],
         "responses": {
           "200": {"description": "The account", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
@@ -171,10 +171,34 @@ constexpr std::string_view kOpenApi = R"json({
         "operationId": "getCommand",
         "summary": "The outcome of a command (by Idempotency-Key or X-Command-Id)",
         "parameters": [
-          {"name": "command_id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+          {"name": "command_id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
+          {"name": "wait_ms", "in": "query", "required": false, "description": "Wait this long for a command not projected yet (another instance forwarding a read-your-writes wait uses it)",
+           "schema": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 0}},
+          {"$ref": "#/components/parameters/Hops"}
         ],
         "responses": {
           "200": {"description": "The command's outcome", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CommandStatus"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "500": {"$ref": "#/components/responses/Internal"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
+    "/transfers/{transfer_id}": {
+      "get": {
+        "operationId": "getTransferAtTarget",
+        "summary": "A cross-partition transfer as its target's partition sees it: completed, or credit_failed (a refund is on its way). Instances use it to resolve a pending transfer.",
+        "parameters": [
+          {"name": "transfer_id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
+          {"name": "to", "in": "query", "required": true, "description": "The target account (it places the transfer's credit)", "schema": {"type": "string", "format": "uuid"}},
+          {"$ref": "#/components/parameters/Hops"}
+        ],
+        "responses": {
+          "200": {"description": "The target side's state", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["transfer_id", "status"], "properties": {
+              "transfer_id": {"type": "string"}, "status": {"type": "string", "enum": ["pending", "completed", "credit_failed", "refunded"]}}}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
@@ -228,6 +252,9 @@ constexpr std::string_view kOpenApi = R"json({
   },
   "components": {
     "parameters": {
+      "Hops": {"name": "X-Xbanku-Hops", "in": "header", "required": false,
+               "description": "Set by an instance forwarding a query to the partition's owner (0..16). A request carrying it is answered where it arrives, never forwarded again.",
+               "schema": {"type": "integer", "minimum": 0, "maximum": 16}},
       "AccountId": {"name": "id", "in": "path", "required": true, "description": "Account id; not a UUID → 400 invalid_id",
                     "schema": {"type": "string", "format": "uuid"}},
       "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false,
@@ -321,7 +348,11 @@ constexpr std::string_view kOpenApi = R"json({
           "reason": {"type": "string", "enum": ["account_exists", "account_not_found", "balance_overflow", "insufficient_funds", "same_account", "target_not_found", "invalid_amount", "malformed_event", "unknown_type"]},
           "partition": {"type": "integer", "format": "int32"},
           "offset": {"type": "integer", "format": "int64"},
-          "transfer_id": {"type": "string"}
+          "account_id": {"type": "string"},
+          "account": {"$ref": "#/components/schemas/Account"},
+          "transfer_id": {"type": "string"},
+          "from": {"type": "string"},
+          "to": {"type": "string"}
         }
       },
       "Accepted": {

@@ -432,7 +432,7 @@ TEST_F(HttpApi, OperationalEndpoints) {
   EXPECT_EQ(r.body.at("openapi").as_string(), "3.0.3");
   const auto& paths = r.body.at("paths").as_object();
   for (const char* p : {"/accounts", "/accounts/{id}", "/accounts/{id}/events", "/accounts/{id}/deposit",
-                        "/accounts/{id}/withdraw", "/transfers", "/commands/{command_id}", "/healthz",
+                        "/accounts/{id}/withdraw", "/transfers", "/transfers/{transfer_id}", "/commands/{command_id}", "/healthz",
                         "/readyz", "/metrics", "/openapi.json"}) {
     EXPECT_TRUE(paths.contains(p)) << p;
   }
