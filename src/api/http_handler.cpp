@@ -93,6 +93,28 @@ std::optional<Reply> wait_ms_param(std::string_view query, std::chrono::millisec
   return std::nullopt;
 }
 
+// `partitions=0,3,5` (a forwarded listing, DESIGN §8).
+std::optional<Reply> partitions_param(std::string_view query, std::vector<std::int32_t>& out) {
+  std::string value;
+  bool malformed = false;
+  out.clear();
+  if (!query_param(query, "partitions", value, malformed)) return std::nullopt;
+  std::string_view rest = value;
+  while (!malformed && !rest.empty()) {
+    const auto comma = rest.find(',');
+    const auto item = rest.substr(0, comma);
+    std::int32_t p = -1;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), p);
+    malformed = ec != std::errc() || end != item.data() + item.size() || p < 0 || out.size() >= 10000;
+    out.push_back(p);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  if (malformed || out.empty()) {
+    return error_reply(400, "bad_request", "parameter \"partitions\" must be a comma-separated list of partitions");
+  }
+  return std::nullopt;
+}
+
 boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, Services& s) {
   std::string id;
   if (!m.id.empty() && !percent_decode(m.id, id, false)) {
@@ -132,7 +154,8 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
         std::size_t limit = 0;
         std::string after;
         if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
-        co_return co_await list_accounts(s, std::move(after), limit, origin);
+        if (auto err = partitions_param(m.query, origin.partitions)) co_return std::move(*err);
+        co_return co_await list_accounts(s, std::move(after), limit, std::move(origin));
       }
       break;  // POST: a command, below
     case Route::account_deposit:

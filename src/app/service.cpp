@@ -242,10 +242,23 @@ class Service final : public CommandService, public QueryService, public UpdateF
     QueryResult<Page<domain::Account>> r;
     r.served_by = self_;
     // Which partitions this instance answers for, and which other instances to ask.
+    if (origin.forwarded()) {
+      // Another instance merges pages: answer for the partitions it expects us to serve, or not at all.
+      // Without a list, answer for every partition served here.
+      const std::set<std::int32_t> wanted = origin.partitions.empty()
+                                                ? serving_
+                                                : std::set<std::int32_t>(origin.partitions.begin(), origin.partitions.end());
+      if (!std::all_of(wanted.begin(), wanted.end(), [&](auto p) { return serving_.contains(p); })) {
+        r.unavailable = true;
+        co_return r;
+      }
+      r.value = local_accounts(after, limit, wanted);
+      co_return r;
+    }
     std::set<std::int32_t> local(serving_.begin(), serving_.end());
     std::map<std::string, std::vector<std::int32_t>> remote;  // url → partitions
     for (std::int32_t p = 0; p < partitions(); ++p) {
-      if (serving_.contains(p) || origin.forwarded()) continue;
+      if (serving_.contains(p)) continue;
       auto owner = membership_->owner(p);
       if (owner && owner->instance != self_) {
         remote[owner->url].push_back(p);
@@ -256,8 +269,9 @@ class Service final : public CommandService, public QueryService, public UpdateF
     }
     std::vector<domain::Account> merged;
     bool more = false;
-    const auto query = fmt::format("/accounts?limit={}{}{}", limit, after.empty() ? "" : "&after=", after);
     for (const auto& [url, parts] : remote) {
+      const auto query = fmt::format("/accounts?limit={}{}{}&partitions={}", limit, after.empty() ? "" : "&after=",
+                                     after, fmt::join(parts, ","));
       auto res = co_await peers_.get(url, query, origin.hops + 1, kForwardTimeout);
       count_forward(res.has_value() && res->status == 200);
       auto page = res && res->status == 200 ? parse_account_page(res->body) : std::nullopt;
@@ -324,7 +338,12 @@ class Service final : public CommandService, public QueryService, public UpdateF
       waiters_.erase(registration);
       r.value = std::move(waiter.outcome);
     }
-    if (origin.forwarded()) co_return r;  // the asker combines the instances' answers
+    if (origin.forwarded()) {
+      // The asker combines the instances' answers; our "not found" counts only for partitions
+      // we serve, so say we cannot answer while any of ours is still catching up.
+      r.unavailable = !r.value && serving_.size() < assigned_parts_.size();
+      co_return r;
+    }
     if (r.value) {
       co_await resolve_across(*r.value);
       co_return r;

@@ -62,6 +62,8 @@ struct Page {
 // reaches, never forwarded again, so forwarding cannot loop.
 struct Origin {
   int hops = 0;
+  // A forwarded account listing: the partitions the asker expects this instance to serve.
+  std::vector<std::int32_t> partitions;
   [[nodiscard]] bool forwarded() const noexcept { return hops > 0; }
 };
 

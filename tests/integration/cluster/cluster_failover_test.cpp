@@ -132,6 +132,12 @@ TEST_F(Cluster, QueryToANonOwnerIsAnsweredByTheOwner) {
   EXPECT_EQ(events.json().at("events").as_array().size(), 2u);
   EXPECT_EQ(header(events, "X-Served-By"), owner->options().instance_id);
 
+  // The account list merges every owner's page: the same through each instance.
+  const auto listed = nodes_[0]->get("/accounts?limit=1000");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_NE(listed.body.find(id), std::string::npos);
+  for (auto& n : nodes_) EXPECT_EQ(n->get("/accounts?limit=1000").body, listed.body) << n->options().instance_id;
+
   // An account that does not exist, in the same (owner's) partition: the owner says so.
   std::string absent;
   for (int i = 0; absent.empty(); ++i) {
@@ -166,6 +172,11 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
   const auto bad = http_request("127.0.0.1", other->port(), verb::get, "/accounts/" + id, {},
                                 {{"X-Xbanku-Hops", "lots"}});
   EXPECT_EQ(bad.status, 400) << bad.body;
+  // A forwarded listing for a partition `other` does not serve: 503, not a short page.
+  const auto list = http_request("127.0.0.1", other->port(), verb::get,
+                                 "/accounts?partitions=" + std::to_string(kPlacement.partition_of(id)), {},
+                                 {{"X-Xbanku-Hops", "1"}});
+  EXPECT_EQ(list.status, 503) << list.body;
 }
 
 // One command of the load, and what its sender was told.
