@@ -259,6 +259,8 @@ boost::system::error_code Server::listen() {
 
 std::uint16_t Server::port() const { return core_->bound_port; }
 
+std::size_t Server::client_subscribers() const { return core_->client_subscribers(); }
+
 asio::awaitable<void> Server::run() {
   std::shared_ptr<ServerCore> core = core_;
   const std::uint64_t token = core->feed.subscribe(

@@ -61,6 +61,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   void task_finished() noexcept;
   // Delivers an update to every WebSocket subscribed to its account (never blocks).
   void fan_out(const app::AccountUpdate& update);
+  // WebSocket clients (not other instances) subscribed to anything.
+  [[nodiscard]] std::size_t client_subscribers() const;
 };
 
 // Counts a coroutine in ServerCore::live_tasks for its lifetime.

@@ -6,6 +6,7 @@
 // holds more than ws_send_queue messages for it.
 #include "server_core.hpp"
 
+#include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/domain/uuid.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -44,9 +45,13 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
   asio::awaitable<void> run(Request req);
 
-  [[nodiscard]] bool wants(const std::string& account_id) const {
-    return all_ || accounts_.count(account_id) != 0;
+  [[nodiscard]] bool wants(const app::AccountUpdate& u) const {
+    // Another instance following our updates gets only what we project: no relaying loops.
+    if (peer_ && u.relayed) return false;
+    return all_ || accounts_.count(u.account.id) != 0;
   }
+  // A client (not another instance) with at least one subscription.
+  [[nodiscard]] bool client_subscriber() const noexcept { return !peer_ && subscription_count() > 0; }
 
   // Queues one outgoing message; never blocks. Past the bound the connection is closed (1008).
   void enqueue(Message msg) {
@@ -137,10 +142,12 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::size_t in_flight_ = 0;
   bool registered_ = false;  // in core_->ws_sessions
   bool all_ = false;
+  bool peer_ = false;  // opened by another instance (kHopsHeader on the upgrade request)
   std::unordered_set<std::string> accounts_;
 };
 
 asio::awaitable<void> WsSession::run(Request req) {
+  peer_ = req.find(cluster::kHopsHeader) != req.end();
   auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
   // Pings keep a quiet but live client connected; one that answers nothing for idle_timeout is
   // dropped.
@@ -386,7 +393,7 @@ void WsSession::on_subscription(const json::value& id, bool subscribe, const jso
 void ServerCore::fan_out(const app::AccountUpdate& update) {
   Message msg;  // serialized once, shared by every subscriber
   for (WsSession* s : ws_sessions) {
-    if (!s->wants(update.account.id)) continue;
+    if (!s->wants(update)) continue;
     if (!msg) {
       json::object o;
       o["op"] = "update";
@@ -397,6 +404,12 @@ void ServerCore::fan_out(const app::AccountUpdate& update) {
     }
     s->enqueue(msg);
   }
+}
+
+std::size_t ServerCore::client_subscribers() const {
+  std::size_t n = 0;
+  for (const WsSession* s : ws_sessions) n += s->client_subscriber() ? 1 : 0;
+  return n;
 }
 
 asio::awaitable<void> run_websocket(std::shared_ptr<ServerCore> core, beast::tcp_stream stream,

@@ -9,6 +9,7 @@
 #include "xbanku/app/projection.hpp"
 #include "xbanku/app/wait_group.hpp"
 #include "xbanku/cluster/peer_client.hpp"
+#include "xbanku/cluster/peer_feed.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/domain/codec.hpp"
 #include "xbanku/log/admin.hpp"
@@ -74,6 +75,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
         store_(std::move(store)),
         projection_(*store_, domain::Placement{partitions}),
         peers_(ex),
+        feed_tasks_(ex),
         relay_wake_(ex) {
     auto& r = registry_;
     for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped"}) {
@@ -492,6 +494,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   void set_server(api::Server* server) { server_ = server; }
   mirror::Mirror* mirror() { return mirror_.get(); }
   Membership& membership() { return *membership_; }
+  awaitable<void> run_update_relay() { return run_update_relay_loop(); }
   bool failed() const { return failed_; }
 
  private:
@@ -704,19 +707,89 @@ class Service final : public CommandService, public QueryService, public UpdateF
     consumed_->inc(records.size());
 
     if (!listeners_.empty()) {
-      for (const auto& [account, pos] : batch.changed()) {
-        const AccountUpdate update{account, pos};
-        // Copy: a listener may unsubscribe (close its session) while we iterate.
-        for (auto it = listeners_.begin(); it != listeners_.end();) {
-          auto current = it++;
-          current->second(update);
-        }
-      }
+      for (const auto& [account, pos] : batch.changed()) publish(AccountUpdate{account, pos});
     }
     for (const auto& id : folded.command_ids) wake(id);
     if (mirror_) mirror_->notify();
     relay_wake_.cancel();
     co_return true;
+  }
+
+  void publish(const AccountUpdate& update) {
+    // A listener may unsubscribe (close its session) while we iterate.
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+      auto current = it++;
+      current->second(update);
+    }
+  }
+
+  // ---- §8 for WebSocket subscribers: other instances' updates ----
+  // While a local client subscribes, follow every other owner's /ws (each sends only what it
+  // projects itself) and publish those updates here too, so that a subscriber sees the changes
+  // of every partition whichever instance it is connected to.
+  void start_feed(const std::string& url) {
+    auto feed = std::make_shared<cluster::PeerFeed>(ex_, url);
+    feeds_[url] = feed;
+    feed_tasks_.add();
+    asio::co_spawn(ex_, [this, feed]() -> awaitable<void> {
+      const auto on_frame = [this](std::string_view frame) { on_relayed(frame); };
+      const auto ec = co_await feed->run(on_frame, kForwardTimeout);
+      if (ec) {
+        spdlog::debug("updates: feed from {} ended: {}", feed->url(), ec.message());
+        if (!stopping_) co_await sleep(1s);  // reconnect at most once a second
+      }
+      if (auto it = feeds_.find(feed->url()); it != feeds_.end() && it->second == feed) feeds_.erase(it);
+      feed_tasks_.done();
+    }, asio::detached);
+  }
+
+  void on_relayed(std::string_view frame) {
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(frame, ec);
+    const auto* o = ec ? nullptr : v.if_object();
+    const auto* op = o ? o->if_contains("op") : nullptr;
+    if (op == nullptr || !op->is_string() || op->get_string() != "update") return;  // e.g. the subscribe reply
+    const auto* account = o->if_contains("account");
+    const auto* partition = o->if_contains("partition");
+    const auto* offset = o->if_contains("offset");
+    auto a = account ? api::account_from_json(*account) : std::nullopt;
+    if (!a || partition == nullptr || !partition->is_int64() || offset == nullptr || !offset->is_int64()) return;
+    AccountUpdate u{std::move(*a), {static_cast<std::int32_t>(partition->get_int64()), offset->get_int64()}, true};
+    // A new owner replays its partitions from its own stored offsets: drop what was already
+    // published from the old owner (a record's updates share its offset).
+    auto& [high, accounts] = relayed_high_[u.pos.partition];
+    if (u.pos.offset < high) return;
+    if (u.pos.offset > high) {
+      high = u.pos.offset;
+      accounts.clear();
+    } else if (std::find(accounts.begin(), accounts.end(), u.account.id) != accounts.end()) {
+      return;
+    }
+    accounts.push_back(u.account.id);
+    publish(u);
+  }
+
+  awaitable<void> run_update_relay_loop() {
+    asio::steady_timer tick(ex_);
+    while (!stopping_) {
+      std::set<std::string> wanted;
+      if (server_ != nullptr && server_->client_subscribers() > 0) {
+        for (const auto& owner : membership_->owners(partitions())) {
+          if (owner.instance != self_) wanted.insert(owner.url);
+        }
+      }
+      for (auto& [url, feed] : feeds_) {
+        if (!wanted.contains(url)) feed->stop();
+      }
+      for (const auto& url : wanted) {
+        if (!feeds_.contains(url)) start_feed(url);
+      }
+      tick.expires_after(250ms);
+      co_await tick.async_wait(asio::as_tuple(use_awaitable));
+    }
+    for (auto& [url, feed] : feeds_) feed->stop();
+    co_await feed_tasks_.wait();
+    spdlog::info("updates: stopped");
   }
 
   void wake(const std::string& command_id) {
@@ -868,6 +941,10 @@ class Service final : public CommandService, public QueryService, public UpdateF
   cluster::PeerClient peers_;
   std::set<std::int32_t> assigned_parts_;  // given to us by the group
   std::set<std::int32_t> serving_;         // assigned and caught up since: answered here
+  std::map<std::string, std::shared_ptr<cluster::PeerFeed>> feeds_;  // by peer URL
+  WaitGroup feed_tasks_;
+  // Per partition: the highest offset relayed, and the accounts already published at it.
+  std::map<std::int32_t, std::pair<std::int64_t, std::vector<std::string>>> relayed_high_;
   api::Server* server_ = nullptr;
 
   std::unordered_multimap<std::string, Waiter*> waiters_;
@@ -968,6 +1045,7 @@ awaitable<int> serve(const Config& config) {
   spawn("projector", [&] { return service.run_projector(); });
   spawn("outbox relay", [&] { return service.run_relay(); });
   spawn("membership", [&] { return service.membership().run(); });
+  spawn("update relay", [&] { return service.run_update_relay(); });
   if (auto* m = service.mirror()) spawn("redis mirror", [m] { return m->run(); });
 
   co_await tasks.wait();

@@ -50,6 +50,8 @@ class Server {
   void stop();
   // The bound port (useful with listen_port = 0); 0 before listen().
   [[nodiscard]] std::uint16_t port() const;
+  // WebSocket clients (not other instances, §8) subscribed to any account updates.
+  [[nodiscard]] std::size_t client_subscribers() const;
 
  private:
   std::shared_ptr<detail::ServerCore> core_;

@@ -120,6 +120,7 @@ class QueryService {
 struct AccountUpdate {
   domain::Account account;
   domain::RecordPos pos;
+  bool relayed = false;  // projected by another instance (§8), not sent on to other instances
 };
 
 class UpdateFeed {

@@ -11,11 +11,15 @@
 
 #include "xbanku/domain/rules.hpp"
 
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <random>
@@ -177,6 +181,100 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
                                  "/accounts?partitions=" + std::to_string(kPlacement.partition_of(id)), {},
                                  {{"X-Xbanku-Hops", "1"}});
   EXPECT_EQ(list.status, 503) << list.body;
+}
+
+// A WebSocket client whose frames are read by a thread into a queue, so that the test can wait
+// for one with a deadline.
+class WsClient {
+ public:
+  explicit WsClient(unsigned short port) : ws_(io_) {
+    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
+    ws_.next_layer().connect(ep);
+    ws_.handshake("127.0.0.1", "/ws");
+    reader_ = std::thread([this] {
+      try {
+        for (;;) {
+          boost::beast::flat_buffer buffer;
+          ws_.read(buffer);
+          std::lock_guard lock(mutex_);
+          frames_.push_back(json::parse(boost::beast::buffers_to_string(buffer.data())));
+          cv_.notify_all();
+        }
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  ~WsClient() {
+    boost::system::error_code ec;
+    ws_.next_layer().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    ws_.next_layer().close(ec);
+    reader_.join();
+  }
+  void send(const std::string& text) { ws_.write(boost::asio::buffer(text)); }
+  // The next frame matching `pred`, skipping others; nullopt after `timeout`.
+  template <typename Pred>
+  std::optional<json::value> next(Pred pred, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      while (!frames_.empty()) {
+        auto f = std::move(frames_.front());
+        frames_.pop_front();
+        if (pred(f)) return f;
+      }
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && frames_.empty()) return std::nullopt;
+    }
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  std::thread reader_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<json::value> frames_;
+};
+
+TEST_F(Cluster, ASubscriberSeesTheUpdatesOfEveryPartition) {
+  WsClient ws(nodes_[0]->port());
+  ws.send(R"({"id":1,"op":"subscribe","accounts":"*"})");
+  ASSERT_TRUE(ws.next([](const json::value& f) { return f.as_object().contains("ok"); }, 5s));
+  // One account on each instance's partitions, made through that instance.
+  std::vector<std::string> ids;
+  for (auto& n : nodes_) {
+    for (int i = 0;; ++i) {
+      ASSERT_LT(i, 200) << "no account landed on " << n->options().instance_id;
+      auto id = create_account(*n, "subscribed");
+      if (serving(*n).contains(kPlacement.partition_of(id))) {
+        ids.push_back(id);
+        break;
+      }
+    }
+  }
+  const auto update_of = [](const std::string& id, std::int64_t balance) {
+    return [id, balance](const json::value& f) {
+      const auto& o = f.as_object();
+      return o.contains("op") && o.at("op").as_string() == "update" && o.at("account").at("id").as_string() == id &&
+             o.at("account").at("balance").as_int64() == balance;
+    };
+  };
+  // Node 0 starts following the others once it has a subscriber: deposit until the first
+  // update comes through (a few hundred ms), then every later one must come, in order.
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::int64_t balance = 0;
+    bool seen = false;
+    for (int attempt = 0; attempt < 20 && !seen; ++attempt) {
+      const auto r = nodes_[i]->post("/accounts/" + ids[i] + "/deposit", R"({"amount":7})");
+      ASSERT_EQ(r.status, 200) << r.body;
+      balance += 7;
+      seen = ws.next(update_of(ids[i], balance), 500ms).has_value();
+    }
+    EXPECT_TRUE(seen) << "no update for " << nodes_[i]->options().instance_id;
+    for (int k = 0; k < 5; ++k) {
+      ASSERT_EQ(nodes_[i]->post("/accounts/" + ids[i] + "/deposit", R"({"amount":1})").status, 200);
+      EXPECT_TRUE(ws.next(update_of(ids[i], balance + k + 1), 5s)) << nodes_[i]->options().instance_id;
+    }
+  }
 }
 
 // One command of the load, and what its sender was told.
