@@ -6,10 +6,11 @@
 #include "xbanku/app/ports.hpp"
 #include "xbanku/app/kafka_settings.hpp"
 #include "xbanku/app/membership.hpp"
+#include "xbanku/app/queries.hpp"
+#include "xbanku/app/update_relay.hpp"
 #include "xbanku/app/projection.hpp"
 #include "xbanku/app/wait_group.hpp"
 #include "xbanku/cluster/peer_client.hpp"
-#include "xbanku/cluster/peer_feed.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/domain/codec.hpp"
 #include "xbanku/log/admin.hpp"
@@ -50,7 +51,6 @@ constexpr auto kPollWait = 50ms;               // longest the projector waits fo
 constexpr auto kOffsetCommitInterval = 1s;     // Kafka's committed offsets are for lag tools only
 constexpr std::size_t kRelayBatch = 512;       // outbox entries sent per round
 constexpr auto kShutdownFlush = 5s;            // producer flush bound on a clean stop
-constexpr auto kForwardTimeout = 2s;           // a query forwarded to a partition's owner
 constexpr auto kOwnerRetry = 100ms;            // a read-your-writes wait looking for an owner
 
 std::exception_ptr log_exception(std::string_view what, std::exception_ptr e) {
@@ -75,7 +75,6 @@ class Service final : public CommandService, public QueryService, public UpdateF
         store_(std::move(store)),
         projection_(*store_, domain::Placement{partitions}),
         peers_(ex),
-        feed_tasks_(ex),
         relay_wake_(ex) {
     auto& r = registry_;
     for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped"}) {
@@ -89,11 +88,6 @@ class Service final : public CommandService, public QueryService, public UpdateF
     outbox_pending_ = &r.gauge("xbanku_outbox_pending", "Follow-up events not yet acknowledged by Kafka");
     mirror_lag_ = &r.gauge("xbanku_mirror_lag", "Accounts whose latest state Redis does not have yet");
     assigned_ = &r.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
-    for (const char* result : {"ok", "failed"}) {
-      forwards_[result] = &r.counter("xbanku_forwarded_requests_total",
-                                     "Queries and read-your-writes waits sent to another instance",
-                                     {{"result", result}});
-    }
     lag_help_ = "Records between the view's next offset and the partition's high watermark";
   }
 
@@ -110,6 +104,15 @@ class Service final : public CommandService, public QueryService, public UpdateF
     producer_ = std::move(*producer);
     membership_ = std::make_unique<Membership>(ex_, kafka_settings(config_, "members"), members_topic(config_),
                                                self_, url_, *producer_);
+    queries_ = make_cluster_queries(QueryDeps{
+        *store_, *membership_, peers_, own_, projection_.placement(), self_,
+        [this](const std::string& command_id, std::chrono::milliseconds wait) {
+          return wait_for_outcome(command_id, wait);
+        },
+        registry_});
+    update_relay_ = std::make_unique<UpdateRelay>(
+        ex_, *membership_, partitions(), [this] { return server_ != nullptr && server_->client_subscribers() > 0; },
+        [this](const AccountUpdate& u) { publish(u); });
 
     log::ConsumerConfig cc;
     cc.kafka = kafka_settings(config_, "projector");
@@ -156,7 +159,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
     if (auto first = store_->outcome(event.command_id); first && first->has_value()) {
       reply.kind = CommandReply::Kind::projected;
       reply.where = {event.command_id, (*first)->pos.partition, (*first)->pos.offset};
-      reply.outcome = resolve(std::move(**first));
+      reply.outcome = queries_->resolve(std::move(**first));
       co_return reply;
     }
     // Register before producing: the projector may apply the record before the ack arrives.
@@ -181,7 +184,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
     }
     // Read-your-writes: here if this instance projects the partition, else at its owner (§8).
     while (!waiter.outcome && !stopping_) {
-      if (assigned_parts_.contains(delivery->partition)) {
+      if (own_.assigned.contains(delivery->partition)) {
         waiter.rerouted = false;
         co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
         if (!waiter.rerouted) break;  // projected, or the bound passed
@@ -195,7 +198,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
         const auto target = fmt::format("/commands/{}?wait_ms={}", cluster::percent_encode(event.command_id),
                                         remaining.count());
         auto res = co_await peers_.get(owner->url, target, 1, remaining + kForwardTimeout);
-        count_forward(res.has_value() && (res->status == 200 || res->status == 404));
+        queries_->count_forward(res.has_value() && (res->status == 200 || res->status == 404));
         if (res && res->status == 200) {
           boost::system::error_code ec;
           const auto body = boost::json::parse(res->body, ec);
@@ -224,144 +227,25 @@ class Service final : public CommandService, public QueryService, public UpdateF
     co_return reply;
   }
 
-  // ---- QueryService ----
-  // A query for one partition is answered here when this instance serves it (assigned and
-  // caught up), else forwarded to the owner announced on `<topic>.members` — unless it was
-  // itself forwarded. If no owner answers, the local copy answers marked stale; without one,
-  // 503: a partition between owners never gives a wrong "not found".
+  // ---- QueryService: see queries.hpp (made in start(), before any request is served) ----
   awaitable<QueryResult<domain::Account>> account(std::string id, Origin origin) override {
-    const auto target = "/accounts/" + id;
-    const LocalRead<domain::Account> read = [&] {
-      auto a = store_->account(id);
-      if (!a) throw boost::system::system_error(a.error(), "account read");
-      return std::move(*a);
-    };
-    co_return co_await routed(partition_of(id), origin, target, read);
+    return queries_->account(std::move(id), std::move(origin));
   }
-
   awaitable<QueryResult<Page<domain::Account>>> accounts(std::string after, std::size_t limit,
                                                           Origin origin) override {
-    QueryResult<Page<domain::Account>> r;
-    r.served_by = self_;
-    // Which partitions this instance answers for, and which other instances to ask.
-    if (origin.forwarded()) {
-      // Another instance merges pages: answer for the partitions it expects us to serve, or not at all.
-      // Without a list, answer for every partition served here.
-      const std::set<std::int32_t> wanted = origin.partitions.empty()
-                                                ? serving_
-                                                : std::set<std::int32_t>(origin.partitions.begin(), origin.partitions.end());
-      if (!std::all_of(wanted.begin(), wanted.end(), [&](auto p) { return serving_.contains(p); })) {
-        r.unavailable = true;
-        co_return r;
-      }
-      r.value = local_accounts(after, limit, wanted);
-      co_return r;
-    }
-    std::set<std::int32_t> local(serving_.begin(), serving_.end());
-    std::map<std::string, std::vector<std::int32_t>> remote;  // url → partitions
-    for (std::int32_t p = 0; p < partitions(); ++p) {
-      if (serving_.contains(p)) continue;
-      auto owner = membership_->owner(p);
-      if (owner && owner->instance != self_) {
-        remote[owner->url].push_back(p);
-      } else {
-        local.insert(p);
-        r.stale = true;
-      }
-    }
-    std::vector<domain::Account> merged;
-    bool more = false;
-    for (const auto& [url, parts] : remote) {
-      const auto query = fmt::format("/accounts?limit={}{}{}&partitions={}", limit, after.empty() ? "" : "&after=",
-                                     after, fmt::join(parts, ","));
-      auto res = co_await peers_.get(url, query, origin.hops + 1, kForwardTimeout);
-      count_forward(res.has_value() && res->status == 200);
-      auto page = res && res->status == 200 ? parse_account_page(res->body) : std::nullopt;
-      if (!page) {
-        local.insert(parts.begin(), parts.end());  // fall back to our copy of those partitions
-        r.stale = true;
-        continue;
-      }
-      r.stale = r.stale || (res && res->stale);
-      more = more || page->next.has_value();
-      std::move(page->items.begin(), page->items.end(), std::back_inserter(merged));
-    }
-    auto own = local_accounts(after, limit, local);
-    more = more || own.next.has_value();
-    std::move(own.items.begin(), own.items.end(), std::back_inserter(merged));
-
-    std::sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    merged.erase(std::unique(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.id == b.id; }),
-                 merged.end());
-    Page<domain::Account> out;
-    if (merged.size() > limit) {
-      merged.resize(limit);
-      more = true;
-    }
-    if (more && !merged.empty()) out.next = merged.back().id;
-    out.items = std::move(merged);
-    r.value = std::move(out);
-    co_return r;
+    return queries_->accounts(std::move(after), limit, std::move(origin));
   }
-
   awaitable<QueryResult<Page<HistoryItem>>> history(std::string id, std::string after, std::size_t limit,
                                                     Origin origin) override {
-    const auto target = fmt::format("/accounts/{}/events?limit={}{}{}", id, limit, after.empty() ? "" : "&after=",
-                                    cluster::percent_encode(after));
-    const LocalRead<Page<HistoryItem>> read = [&]() -> std::optional<Page<HistoryItem>> {
-      std::uint64_t after_seq = 0;
-      if (!after.empty()) after_seq = std::stoull(after);  // the API validated it as digits
-      auto page = store_->history(id, after_seq, limit);
-      if (!page) throw boost::system::system_error(page.error(), "history read");
-      if (!page->has_value()) return std::nullopt;
-      Page<HistoryItem> out;
-      for (auto& item : (*page)->items) {
-        out.items.push_back(HistoryItem{std::move(item.entry), std::to_string(item.seq)});
-      }
-      if ((*page)->next) out.next = std::to_string(*(*page)->next);
-      return out;
-    };
-    co_return co_await routed(partition_of(id), origin, target, read);
+    return queries_->history(std::move(id), std::move(after), limit, std::move(origin));
   }
-
   awaitable<QueryResult<domain::Outcome>> command(std::string command_id, std::chrono::milliseconds wait,
                                                   Origin origin) override {
-    QueryResult<domain::Outcome> r;
-    r.served_by = self_;
-    auto o = store_->outcome(command_id);
-    if (!o) throw boost::system::system_error(o.error(), "outcome read");
-    if (o->has_value()) {
-      r.value = resolve(std::move(**o));
-    } else if (wait.count() > 0) {
-      // A read-your-writes wait forwarded by the instance that produced the command.
-      Waiter waiter(ex_, std::min(wait, api::kMaxCommandWait));
-      auto registration = waiters_.emplace(command_id, &waiter);
-      co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
-      waiters_.erase(registration);
-      r.value = std::move(waiter.outcome);
-    }
-    if (origin.forwarded()) {
-      // The asker combines the instances' answers; our "not found" counts only for partitions
-      // we serve, so say we cannot answer while any of ours is still catching up.
-      r.unavailable = !r.value && serving_.size() < assigned_parts_.size();
-      co_return r;
-    }
-    if (r.value) {
-      co_await resolve_across(*r.value);
-      co_return r;
-    }
-    co_return co_await command_elsewhere(command_id);
+    return queries_->command(std::move(command_id), wait, std::move(origin));
   }
-
   awaitable<QueryResult<domain::TransferState>> transfer(std::string transfer_id, std::string to,
                                                          Origin origin) override {
-    const auto target = fmt::format("/transfers/{}?to={}", cluster::percent_encode(transfer_id), to);
-    const LocalRead<domain::TransferState> read = [&] {
-      auto t = store_->transfer(domain::transfer_key(transfer_id, domain::TransferSide::target));
-      if (!t) throw boost::system::system_error(t.error(), "transfer read");
-      return *t;
-    };
-    co_return co_await routed(partition_of(to), origin, target, read);
+    return queries_->transfer(std::move(transfer_id), std::move(to), std::move(origin));
   }
 
   // ---- UpdateFeed ----
@@ -375,17 +259,10 @@ class Service final : public CommandService, public QueryService, public UpdateF
   bool ready() const override {
     // Before its first assignment the instance knows nothing of the group (a killed
     // predecessor may still hold every partition until its session times out): not ready.
-    if (!consumer_ || stopping_ || !assigned_once_) return false;
-    const auto assigned = consumer_->assignment();
-    // No partition (e.g. lost with the group coordinator) means nothing is served from here.
-    // An instance of a group with more members than partitions is never ready: it owns nothing.
-    if (assigned.empty()) return false;
-    const auto lag = consumer_->lag(current_offsets(assigned));
-    for (auto p : assigned) {
-      auto it = lag.find(p);
-      if (it == lag.end() || it->second > 0) return false;  // unknown watermark = not caught up yet
-    }
-    return true;
+    // No partition (e.g. lost with the group coordinator, or more members than partitions)
+    // means nothing is served from here: not ready either.
+    if (!consumer_ || stopping_ || !assigned_once_ || own_.assigned.empty()) return false;
+    return own_.serving == own_.assigned;
   }
 
   std::string describe() const override {
@@ -400,7 +277,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
       }
     }
     return fmt::format(R"({{"ready":{},"instance":"{}","serving":[{}],"lag":{{{}}}}})", ready() ? "true" : "false",
-                       self_, fmt::join(serving_, ","), parts);
+                       self_, fmt::join(own_.serving, ","), parts);
   }
 
   // ---- the loops ----
@@ -437,9 +314,9 @@ class Service final : public CommandService, public QueryService, public UpdateF
     // Retract our claims first: with static membership the group keeps our partitions until the
     // session times out, and peers must not forward to an instance that is going away.
     co_await membership_->announce_now({});
-    serving_.clear();
+    own_.serving.clear();
     co_await consumer_->close();
-    assigned_parts_.clear();
+    own_.assigned.clear();
     spdlog::info("projector: stopped");
     if (failed_) stop_background();
   }
@@ -481,7 +358,8 @@ class Service final : public CommandService, public QueryService, public UpdateF
     stopping_ = true;
     relay_wake_.cancel();
     if (mirror_) mirror_->stop();
-    membership_->stop();
+    if (membership_) membership_->stop();
+    if (update_relay_) update_relay_->stop();
     for (auto& [id, w] : waiters_) w->timer.cancel();  // answer 504 pending: the record is durable
   }
 
@@ -494,7 +372,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   void set_server(api::Server* server) { server_ = server; }
   mirror::Mirror* mirror() { return mirror_.get(); }
   Membership& membership() { return *membership_; }
-  awaitable<void> run_update_relay() { return run_update_relay_loop(); }
+  UpdateRelay& update_relay() { return *update_relay_; }
   bool failed() const { return failed_; }
 
  private:
@@ -510,172 +388,24 @@ class Service final : public CommandService, public QueryService, public UpdateF
     co_await t.async_wait(asio::as_tuple(use_awaitable));
   }
 
-  // A cross-partition transfer's outcome stays `pending` in the source's record; what a reader
-  // wants is where it ended: refunded (the source's side, in the source's partition) or
-  // completed (the target's side, in the target's partition — possibly another instance's).
-  domain::Outcome resolve(domain::Outcome o) const {
-    using domain::TransferSide;
-    using domain::TransferState;
-    if (o.type != domain::EventType::transfer || o.status != domain::Status::pending || o.transfer_id.empty()) {
-      return o;
-    }
-    auto source = store_->transfer(domain::transfer_key(o.transfer_id, TransferSide::source));
-    auto target = store_->transfer(domain::transfer_key(o.transfer_id, TransferSide::target));
-    if (source && *source == TransferState::refunded) o.status = domain::Status::refunded;
-    if (target && *target == TransferState::completed) o.status = domain::Status::completed;
-    return o;
+  // Another instance's read-your-writes wait for a command it produced into our partition.
+  awaitable<std::optional<domain::Outcome>> wait_for_outcome(std::string command_id, std::chrono::milliseconds wait) {
+    Waiter waiter(ex_, wait);
+    auto registration = waiters_.emplace(command_id, &waiter);
+    co_await waiter.timer.async_wait(asio::as_tuple(use_awaitable));
+    waiters_.erase(registration);
+    co_return std::move(waiter.outcome);
   }
-
-  // ---- §8: routing between instances ----
-  template <typename T>
-  using LocalRead = std::function<std::optional<T>()>;  // nullopt = not found here
 
   std::int32_t partitions() const noexcept { return projection_.placement().partitions; }
-  std::int32_t partition_of(std::string_view account) const noexcept {
-    return projection_.placement().partition_of(account);
-  }
-
-  void count_forward(bool ok) { forwards_[ok ? "ok" : "failed"]->inc(); }
-
-  template <typename T>
-  awaitable<QueryResult<T>> routed(std::int32_t partition, Origin origin, const std::string& target,
-                                   const LocalRead<T>& read) {
-    QueryResult<T> r;
-    r.served_by = self_;
-    if (serving_.contains(partition)) {
-      r.value = read();
-      co_return r;
-    }
-    if (auto owner = membership_->owner(partition); owner && owner->instance != self_ && !origin.forwarded()) {
-      auto res = co_await peers_.get(owner->url, target, origin.hops + 1, kForwardTimeout);
-      // The owner's own 503 means it is not serving yet either: fall back like for no answer.
-      const bool answered = res.has_value() && res->status != 503 && res->status < 500;
-      count_forward(answered);
-      if (answered) {
-        r.forwarded = Forwarded{res->status, std::move(res->body)};
-        r.served_by = std::move(res->served_by);
-        r.stale = res->stale;
-        co_return r;
-      }
-    }
-    r.value = read();
-    if (r.value) {
-      r.stale = true;
-    } else {
-      r.unavailable = true;
-    }
-    co_return r;
-  }
-
-  // Accounts after `after` in the given partitions of the local store (up to `limit`).
-  Page<domain::Account> local_accounts(const std::string& after, std::size_t limit,
-                                       const std::set<std::int32_t>& parts) const {
-    Page<domain::Account> out;
-    if (parts.empty()) return out;
-    const bool all = static_cast<std::int32_t>(parts.size()) == partitions();
-    std::string cursor = after;
-    while (true) {
-      auto page = store_->accounts(cursor, all ? limit : std::max<std::size_t>(limit, 256));
-      if (!page) throw boost::system::system_error(page.error(), "accounts read");
-      for (auto& a : page->items) {
-        if (!all && !parts.contains(partition_of(a.id))) continue;
-        if (out.items.size() == limit) {  // one more exists: there is a next page
-          out.next = out.items.back().id;
-          return out;
-        }
-        out.items.push_back(std::move(a));
-      }
-      if (!page->next) return out;
-      if (all) {
-        out.next = std::move(page->next);
-        return out;
-      }
-      cursor = std::move(*page->next);
-    }
-  }
-
-  static std::optional<Page<domain::Account>> parse_account_page(const std::string& body) {
-    boost::system::error_code ec;
-    const auto v = boost::json::parse(body, ec);
-    const auto* o = ec ? nullptr : v.if_object();
-    const auto* items = o ? o->if_contains("accounts") : nullptr;
-    if (items == nullptr || !items->is_array()) return std::nullopt;
-    Page<domain::Account> page;
-    for (const auto& item : items->get_array()) {
-      auto a = api::account_from_json(item);
-      if (!a) return std::nullopt;
-      page.items.push_back(std::move(*a));
-    }
-    if (const auto* next = o->if_contains("next"); next != nullptr && next->is_string()) {
-      page.next = std::string(next->get_string());
-    }
-    return page;
-  }
-
-  // A cross-partition transfer completes in its target's partition; when another instance
-  // serves that partition, ask it (the refund, in the source's partition, is known here).
-  awaitable<void> resolve_across(domain::Outcome& o) {
-    if (o.type != domain::EventType::transfer || o.status != domain::Status::pending || o.transfer_id.empty() ||
-        o.to.empty()) {
-      co_return;
-    }
-    const auto q = partition_of(o.to);
-    if (serving_.contains(q)) {  // the outcome may come from another instance: read ours
-      o = resolve(std::move(o));
-      co_return;
-    }
-    auto owner = membership_->owner(q);
-    if (!owner || owner->instance == self_) co_return;
-    const auto target = fmt::format("/transfers/{}?to={}", cluster::percent_encode(o.transfer_id), o.to);
-    auto res = co_await peers_.get(owner->url, target, 1, kForwardTimeout);
-    count_forward(res.has_value() && (res->status == 200 || res->status == 404));
-    if (!res || res->status != 200) co_return;  // unknown there yet: still pending
-    boost::system::error_code ec;
-    const auto v = boost::json::parse(res->body, ec);
-    const auto* body = ec ? nullptr : v.if_object();
-    const auto* status = body ? body->if_contains("status") : nullptr;
-    if (status != nullptr && status->is_string() && status->get_string() == "completed") {
-      o.status = domain::Status::completed;
-    }
-  }
-
-  // A command id does not name its partition: ask every other owner. "Not found" only when
-  // every partition's owner said so; an owner that cannot answer makes it 503.
-  awaitable<QueryResult<domain::Outcome>> command_elsewhere(const std::string& command_id) {
-    QueryResult<domain::Outcome> r;
-    r.served_by = self_;
-    std::set<std::int32_t> covered(serving_.begin(), serving_.end());
-    const auto target = "/commands/" + cluster::percent_encode(command_id);
-    for (const auto& owner : membership_->owners(partitions())) {
-      if (owner.instance == self_) continue;
-      auto res = co_await peers_.get(owner.url, target, 1, kForwardTimeout);
-      count_forward(res.has_value() && (res->status == 200 || res->status == 404));
-      if (!res || (res->status != 200 && res->status != 404)) continue;
-      if (res->status == 200) {
-        boost::system::error_code ec;
-        const auto v = boost::json::parse(res->body, ec);
-        auto outcome = ec ? std::nullopt : api::outcome_from_json(v);
-        if (!outcome) continue;
-        co_await resolve_across(*outcome);
-        r.value = std::move(outcome);
-        r.served_by = std::move(res->served_by);
-        co_return r;
-      }
-      for (std::int32_t p = 0; p < partitions(); ++p) {
-        if (auto o = membership_->owner(p); o && o->instance == owner.instance) covered.insert(p);
-      }
-    }
-    r.unavailable = static_cast<std::int32_t>(covered.size()) < partitions();
-    co_return r;
-  }
 
   // A partition is served once the projector has caught up with it after its assignment.
   void update_serving() {
-    if (serving_.size() == assigned_parts_.size()) return;
-    std::map<std::int32_t, std::int64_t> next;
-    for (auto p : assigned_parts_) next[p] = projection_.next_offset(p);
-    for (const auto& [p, lag] : consumer_->lag(next)) {
-      if (lag == 0 && serving_.insert(p).second) spdlog::info("projector: serving partition {}", p);
+    if (own_.serving.size() == own_.assigned.size()) return;
+    for (auto p : own_.assigned) {
+      const auto end = log_end_at_assignment_.find(p);
+      if (end == log_end_at_assignment_.end() || projection_.next_offset(p) < end->second) continue;
+      if (own_.serving.insert(p).second) spdlog::info("projector: serving partition {}", p);
     }
   }
 
@@ -723,81 +453,12 @@ class Service final : public CommandService, public QueryService, public UpdateF
     }
   }
 
-  // ---- §8 for WebSocket subscribers: other instances' updates ----
-  // While a local client subscribes, follow every other owner's /ws (each sends only what it
-  // projects itself) and publish those updates here too, so that a subscriber sees the changes
-  // of every partition whichever instance it is connected to.
-  void start_feed(const std::string& url) {
-    auto feed = std::make_shared<cluster::PeerFeed>(ex_, url);
-    feeds_[url] = feed;
-    feed_tasks_.add();
-    asio::co_spawn(ex_, [this, feed]() -> awaitable<void> {
-      const auto on_frame = [this](std::string_view frame) { on_relayed(frame); };
-      const auto ec = co_await feed->run(on_frame, kForwardTimeout);
-      if (ec) {
-        spdlog::debug("updates: feed from {} ended: {}", feed->url(), ec.message());
-        if (!stopping_) co_await sleep(1s);  // reconnect at most once a second
-      }
-      if (auto it = feeds_.find(feed->url()); it != feeds_.end() && it->second == feed) feeds_.erase(it);
-      feed_tasks_.done();
-    }, asio::detached);
-  }
-
-  void on_relayed(std::string_view frame) {
-    boost::system::error_code ec;
-    const auto v = boost::json::parse(frame, ec);
-    const auto* o = ec ? nullptr : v.if_object();
-    const auto* op = o ? o->if_contains("op") : nullptr;
-    if (op == nullptr || !op->is_string() || op->get_string() != "update") return;  // e.g. the subscribe reply
-    const auto* account = o->if_contains("account");
-    const auto* partition = o->if_contains("partition");
-    const auto* offset = o->if_contains("offset");
-    auto a = account ? api::account_from_json(*account) : std::nullopt;
-    if (!a || partition == nullptr || !partition->is_int64() || offset == nullptr || !offset->is_int64()) return;
-    AccountUpdate u{std::move(*a), {static_cast<std::int32_t>(partition->get_int64()), offset->get_int64()}, true};
-    // A new owner replays its partitions from its own stored offsets: drop what was already
-    // published from the old owner (a record's updates share its offset).
-    auto& [high, accounts] = relayed_high_[u.pos.partition];
-    if (u.pos.offset < high) return;
-    if (u.pos.offset > high) {
-      high = u.pos.offset;
-      accounts.clear();
-    } else if (std::find(accounts.begin(), accounts.end(), u.account.id) != accounts.end()) {
-      return;
-    }
-    accounts.push_back(u.account.id);
-    publish(u);
-  }
-
-  awaitable<void> run_update_relay_loop() {
-    asio::steady_timer tick(ex_);
-    while (!stopping_) {
-      std::set<std::string> wanted;
-      if (server_ != nullptr && server_->client_subscribers() > 0) {
-        for (const auto& owner : membership_->owners(partitions())) {
-          if (owner.instance != self_) wanted.insert(owner.url);
-        }
-      }
-      for (auto& [url, feed] : feeds_) {
-        if (!wanted.contains(url)) feed->stop();
-      }
-      for (const auto& url : wanted) {
-        if (!feeds_.contains(url)) start_feed(url);
-      }
-      tick.expires_after(250ms);
-      co_await tick.async_wait(asio::as_tuple(use_awaitable));
-    }
-    for (auto& [url, feed] : feeds_) feed->stop();
-    co_await feed_tasks_.wait();
-    spdlog::info("updates: stopped");
-  }
-
   void wake(const std::string& command_id) {
     auto [begin, end] = waiters_.equal_range(command_id);
     if (begin == end) return;
     auto outcome = store_->outcome(command_id);
     if (!outcome || !outcome->has_value()) return;
-    const auto resolved = resolve(std::move(**outcome));
+    const auto resolved = queries_->resolve(std::move(**outcome));
     for (auto it = begin; it != end; ++it) {
       if (!it->second->outcome) {
         it->second->outcome = resolved;
@@ -876,10 +537,10 @@ class Service final : public CommandService, public QueryService, public UpdateF
   std::map<std::int32_t, std::int64_t> on_assign(const std::vector<std::int32_t>& partitions) {
     projection_.reset_offsets();
     assigned_once_ = true;
-    assigned_parts_.insert(partitions.begin(), partitions.end());
+    own_.assigned.insert(partitions.begin(), partitions.end());
     // Announced at once, before catching up: peers then forward to the instance that will serve
     // these partitions soonest, and it answers stale or 503 until it does.
-    membership_->announce({assigned_parts_.begin(), assigned_parts_.end()});
+    membership_->announce({own_.assigned.begin(), own_.assigned.end()});
     std::map<std::int32_t, std::int64_t> start;
     std::string described;
     for (auto p : partitions) {
@@ -887,18 +548,40 @@ class Service final : public CommandService, public QueryService, public UpdateF
       described += fmt::format("{}{}@{}", described.empty() ? "" : " ", p, start[p]);
     }
     spdlog::info("projector: assigned partitions, starting at the view's stored offsets: {}", described);
+    asio::co_spawn(ex_, learn_log_ends(++assign_generation_), asio::detached);
     return start;
+  }
+
+  // A partition is served once the projector reaches the end its log had at assignment, as the
+  // broker reports it: librdkafka's cached high watermark can read 0 before the first fetch.
+  awaitable<void> learn_log_ends(std::uint64_t generation) {
+    const auto kafka = kafka_settings(config_, "admin");
+    for (auto backoff = 200ms; generation == assign_generation_ && !stopping_; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s)) {
+      auto ends = co_await log::end_offsets(ex_, kafka, config_.topic);
+      if (generation != assign_generation_) co_return;  // a newer assignment asks for itself
+      if (ends) {
+        for (auto p : own_.assigned) {
+          if (auto it = ends->find(p); it != ends->end()) log_end_at_assignment_[p] = it->second;
+        }
+        update_serving();
+        co_return;
+      }
+      spdlog::warn("projector: cannot read the log's end offsets ({}); retrying", ends.error().message());
+      co_await sleep(backoff);
+    }
   }
 
   void on_revoke(const std::vector<std::int32_t>& partitions) {
     spdlog::info("projector: revoked partitions [{}]", fmt::join(partitions, ","));
     projection_.reset_offsets();
+    ++assign_generation_;
     for (auto p : partitions) {
-      assigned_parts_.erase(p);
-      serving_.erase(p);
+      own_.assigned.erase(p);
+      own_.serving.erase(p);
+      log_end_at_assignment_.erase(p);
     }
     if (stopping_) return;
-    membership_->announce({assigned_parts_.begin(), assigned_parts_.end()});
+    membership_->announce({own_.assigned.begin(), own_.assigned.end()});
     // Read-your-writes waits go on at the partitions' next owners (see execute()); a wait that
     // another instance forwarded here ends now (404) and its asker looks for the new owner.
     // Waits for partitions still ours just wait again.
@@ -939,12 +622,11 @@ class Service final : public CommandService, public QueryService, public UpdateF
   std::unique_ptr<mirror::Mirror> mirror_;
   std::unique_ptr<Membership> membership_;
   cluster::PeerClient peers_;
-  std::set<std::int32_t> assigned_parts_;  // given to us by the group
-  std::set<std::int32_t> serving_;         // assigned and caught up since: answered here
-  std::map<std::string, std::shared_ptr<cluster::PeerFeed>> feeds_;  // by peer URL
-  WaitGroup feed_tasks_;
-  // Per partition: the highest offset relayed, and the accounts already published at it.
-  std::map<std::int32_t, std::pair<std::int64_t, std::vector<std::string>>> relayed_high_;
+  Ownership own_;
+  std::map<std::int32_t, std::int64_t> log_end_at_assignment_;  // per assigned partition, once known
+  std::uint64_t assign_generation_ = 0;
+  std::unique_ptr<ClusterQueries> queries_;
+  std::unique_ptr<UpdateRelay> update_relay_;
   api::Server* server_ = nullptr;
 
   std::unordered_multimap<std::string, Waiter*> waiters_;
@@ -964,7 +646,6 @@ class Service final : public CommandService, public QueryService, public UpdateF
   metrics::Gauge* outbox_pending_ = nullptr;
   metrics::Gauge* mirror_lag_ = nullptr;
   metrics::Gauge* assigned_ = nullptr;
-  std::map<std::string, metrics::Counter*, std::less<>> forwards_;
   std::string lag_help_;
 };
 
@@ -1045,7 +726,7 @@ awaitable<int> serve(const Config& config) {
   spawn("projector", [&] { return service.run_projector(); });
   spawn("outbox relay", [&] { return service.run_relay(); });
   spawn("membership", [&] { return service.membership().run(); });
-  spawn("update relay", [&] { return service.run_update_relay(); });
+  spawn("update relay", [&] { return service.update_relay().run(); });
   if (auto* m = service.mirror()) spawn("redis mirror", [m] { return m->run(); });
 
   co_await tasks.wait();
