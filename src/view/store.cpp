@@ -8,6 +8,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
@@ -208,12 +209,6 @@ rocksdb::ColumnFamilyOptions cf_options(Cf c, const std::shared_ptr<rocksdb::Cac
   return o;
 }
 
-struct StrHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 template <typename V>
 using StrMap = std::unordered_map<std::string, V, StrHash, std::equal_to<>>;
 using StrSet = std::unordered_set<std::string, StrHash, std::equal_to<>>;
@@ -243,6 +238,18 @@ struct Batch::Impl {
 
   Store::Impl* store;
   rocksdb::WriteBatch wb;
+  // Writes are staged here and reach `wb` at commit sorted by (column family, key): the
+  // memtable is a skiplist that remembers where the previous insert landed (its "splice"), so
+  // keys inserted in order are found from there in a few steps, while random keys (UUIDs,
+  // command ids) each cost a full descent with a cache miss per level. That descent was the
+  // projector's largest single cost. The sort is stable, so two writes of one key keep their
+  // order and the later one still wins (it gets the higher sequence number in the batch).
+  struct Staged {
+    Cf cf;
+    std::uint32_t key_off, key_len, value_off, value_len;
+  };
+  std::vector<Staged> staged;
+  std::string arena;  // staged keys and values, back to back
   // Accounts read or changed in this batch: the overlay AND a read-through cache, so a hot
   // account costs one RocksDB lookup per batch. Dirty ones are written once, at commit.
   struct Cached {
@@ -264,8 +271,38 @@ struct Batch::Impl {
   }
 
   void put(Cf c) {
-    const rocksdb::Status st = wb.Put(store->h(c), slice(key), slice(value));
-    if (!st.ok() && !error) error = failed(st, "batch put", c, key);
+    // A WriteBatch is limited to 4 GiB as well; beyond that the offsets would wrap.
+    if (arena.size() + key.size() + value.size() > std::numeric_limits<std::uint32_t>::max()) {
+      if (!error) error = failed(rocksdb::Status::MemoryLimit("batch over 4 GiB"), "batch put", c, key);
+      return;
+    }
+    const auto key_off = static_cast<std::uint32_t>(arena.size());
+    arena.append(key);
+    const auto value_off = static_cast<std::uint32_t>(arena.size());
+    arena.append(value);
+    staged.push_back({c, key_off, static_cast<std::uint32_t>(key.size()), value_off,
+                      static_cast<std::uint32_t>(value.size())});
+  }
+
+  [[nodiscard]] std::string_view staged_key(const Staged& e) const noexcept {
+    return {arena.data() + e.key_off, e.key_len};
+  }
+
+  // Moves the staged writes into `wb` in (CF, key) order (see `staged`).
+  void flush_staged() {
+    std::stable_sort(staged.begin(), staged.end(), [this](const Staged& a, const Staged& b) {
+      if (a.cf != b.cf) return a.cf < b.cf;
+      return staged_key(a) < staged_key(b);
+    });
+    for (const Staged& e : staged) {
+      const std::string_view k = staged_key(e);
+      const rocksdb::Status st =
+          wb.Put(store->h(e.cf), slice(k), rocksdb::Slice(arena.data() + e.value_off, e.value_len));
+      if (!st.ok()) {
+        if (!error) error = failed(st, "batch put", e.cf, k);
+        return;
+      }
+    }
   }
 
   void put_outcome(const domain::Outcome& o) {
@@ -289,12 +326,25 @@ Batch::~Batch() = default;
 std::optional<domain::Account> Batch::account(std::string_view id) const {
   Impl& b = *impl_;
   if (auto it = b.accounts.find(id); it != b.accounts.end()) return it->second.account;
+  {
+    const std::lock_guard lock(b.store->cache_mu);
+    if (auto it = b.store->account_cache.find(id); it != b.store->account_cache.end()) {
+      domain::Account a{std::string(id), it->second.name, it->second.balance, it->second.version};
+      return b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(a), false})
+          .first->second.account;
+    }
+  }
   auto r = get_decoded<domain::Account>(
       *b.store, Cf::accounts, id,
       [id](std::string_view v) { return codec::decode_account(id, v); });
   if (!r) {
     if (!b.error) b.error = r.error();
     return std::nullopt;
+  }
+  // One writer: nothing committed between the read and now, so this is the committed state.
+  if (*r) {
+    const std::lock_guard lock(b.store->cache_mu);
+    b.store->cache_account(**r);
   }
   // Cache the answer (a miss too: the rules ask again, e.g. a create then its deposits).
   const auto it = b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(*r), false}).first;
@@ -380,12 +430,16 @@ const std::vector<std::pair<domain::Account, domain::RecordPos>>& Batch::changed
   return impl_->changed;
 }
 std::size_t Batch::records() const noexcept { return impl_->records; }
-std::size_t Batch::approximate_bytes() const noexcept { return impl_->wb.GetDataSize(); }
+std::size_t Batch::approximate_bytes() const noexcept {
+  return impl_->wb.GetDataSize() + impl_->arena.size() + impl_->staged.size() * sizeof(Impl::Staged);
+}
 error_code Batch::error() const noexcept { return impl_->error; }
 
 void Batch::clear() {
   Impl& b = *impl_;
   b.wb.Clear();
+  b.staged.clear();
+  b.arena.clear();
   b.accounts.clear();
   b.commands.clear();
   b.transfers.clear();
@@ -654,7 +708,12 @@ result<std::uint64_t> Store::owed_count() const {
 
 // ---- Store: writes -------------------------------------------------------------------------
 
-Batch Store::begin() { return Batch(std::make_unique<Batch::Impl>(*impl_)); }
+Batch Store::begin() {
+  // The projector's thread: RocksDB's default perf level (counters) costs a thread-local
+  // lookup on every memtable insert and read; nothing here reads perf_context.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  return Batch(std::make_unique<Batch::Impl>(*impl_));
+}
 
 error_code Store::commit(Batch& batch) {
   Batch::Impl& b = *batch.impl_;
@@ -678,8 +737,18 @@ error_code Store::commit(Batch& batch) {
     b.put(Cf::offsets);
   }
   if (b.error) return b.error;
+  b.flush_staged();
+  if (b.error) return b.error;
   const std::lock_guard lock(impl_->write_mu);
-  if (!check(impl_->db->Write(impl_->write_options, &b.wb), "commit")) return store_error();
+  const bool written = check(impl_->db->Write(impl_->write_options, &b.wb), "commit");
+  const std::lock_guard cache_lock(impl_->cache_mu);
+  if (!written) {
+    impl_->account_cache.clear();  // the caller rebuilds from the stored state
+    return store_error();
+  }
+  for (const auto& [id, cached] : b.accounts) {
+    if (cached.dirty && cached.account) impl_->cache_account(*cached.account);
+  }
   return {};
 }
 

@@ -69,6 +69,9 @@ struct StoreOptions {
   std::filesystem::path dir;
   bool sync_writes = false;  // WAL on, fsync off: survives kill -9 of the process
   std::size_t block_cache_bytes = std::size_t{64} << 20;
+  // Committed account states kept in memory for the projector's reads (about 150 bytes each);
+  // 0 turns the cache off.
+  std::size_t account_cache_entries = std::size_t{1} << 18;
 };
 
 struct AccountPage {
