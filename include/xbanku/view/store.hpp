@@ -71,7 +71,9 @@ namespace xbanku::view {
 struct StoreOptions {
   std::filesystem::path dir;
   bool sync_writes = false;  // false: no WAL, a crash replays from Kafka; true: fsynced WAL
-  std::size_t block_cache_bytes = std::size_t{64} << 20;
+  // Holds the bloom filters and indexes of the point-lookup column families (~1.3 bytes per
+  // key) and hot data blocks; 32 MiB leaves room under the 256 MiB peak-RSS goal at 1M records.
+  std::size_t block_cache_bytes = std::size_t{32} << 20;
   // Committed account states kept in memory for the projector's reads (about 150 bytes each);
   // 0 turns the cache off.
   std::size_t account_cache_entries = std::size_t{1} << 18;
