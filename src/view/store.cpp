@@ -8,6 +8,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
@@ -118,9 +119,12 @@ rocksdb::CompressionType pick_compression(bool bottommost) {
   const auto has = [&](rocksdb::CompressionType t) {
     return std::find(supported.begin(), supported.end(), t) != supported.end();
   };
-  // ZSTD for the cold bottom level (most of the data), LZ4 above it: cheap to decompress on
-  // the read path, which matters more than the last few percent of space.
-  if (bottommost && has(rocksdb::kZSTD)) return rocksdb::kZSTD;
+  // LZ4 on every level, the bottom one included: cheap to decompress on the read path, and
+  // cheap to compress. ZSTD at the bottom level cost more CPU than anything but the projector
+  // itself while catching up (with level_compaction_dynamic_level_bytes every compaction
+  // writes the bottom level), and on a small box compaction competes with the projector and
+  // the broker for the cores. The space it saved is not worth that.
+  (void)bottommost;
   if (has(rocksdb::kLZ4Compression)) return rocksdb::kLZ4Compression;
   if (has(rocksdb::kSnappyCompression)) return rocksdb::kSnappyCompression;
   return rocksdb::kNoCompression;
@@ -133,13 +137,36 @@ rocksdb::DBOptions db_options() {
   // Two background threads (flush + compaction) leave the projector's core alone on a small box.
   o.max_background_jobs = 2;
   o.bytes_per_sync = 1 << 20;
-  // Each column family has its own memtable but they share the WAL: a WAL file can only go
-  // once every CF with data in it has flushed. Rarely written CFs (offsets, transfers) would
-  // pin WAL files forever; this cap forces them to flush.
-  o.max_total_wal_size = std::uint64_t{256} << 20;
-  // Caps all memtables together, whatever each CF's write_buffer_size.
-  o.db_write_buffer_size = std::size_t{256} << 20;
-  o.manual_wal_flush = false;  // each Write reaches the OS: a commit survives kill -9
+  // No write-ahead log (every write uses WriteOptions::disableWAL), and flushes are atomic
+  // across column families. Why exactly-once still holds:
+  //  - The view is a deterministic function of the log: each commit writes one record batch's
+  //    view changes, outcomes, outbox entries AND the partitions' next offsets in ONE
+  //    WriteBatch, applied atomically to the memtables (a batch is never half visible).
+  //  - atomic_flush: every flush (memtable full, db_write_buffer_size, shutdown) switches the
+  //    memtables of ALL column families at one point of the write sequence, with no batch
+  //    in progress, and records the resulting files in one MANIFEST entry: all or none. So
+  //    what is on disk is always the state after some whole commit, offsets included. (Without
+  //    it, the offsets CF could reach disk ahead of the accounts it describes, and a crash
+  //    would then skip records: that is why the WAL may only go together with this option.)
+  //  - A crash (kill -9, power loss) loses the commits since the last flush, all of them
+  //    together; on restart the projector reads the stored next offsets, which belong to the
+  //    same state, and replays the lost records from Kafka. They fold into the same state
+  //    again, since the fold only reads that state and the records. Follow-ups re-emitted by
+  //    the replay are deduplicated by TransferId on arrival (as a re-sent outbox entry always
+  //    was); lost outbox deletions and mirror marks only cause such re-sends and re-mirrors.
+  //  - A clean stop loses nothing: Close() flushes the memtables (avoid_flush_during_shutdown
+  //    is false), so a clean restart consumes nothing twice.
+  // Before, the WAL (without fsync) made a commit survive kill -9 but not a power loss; the
+  // replay above was already the recovery for the latter. What the WAL cost: a copy and a
+  // CRC of every batch and a write(2), about 5-7% of the projector's CPU; what is given up:
+  // after a crash, catch-up replays up to the size of the memtables (~a few 100k records).
+  o.atomic_flush = true;
+  o.avoid_flush_during_shutdown = false;
+  // One writer (the projector) at a time: no need for concurrent memtable inserts.
+  o.allow_concurrent_memtable_write = false;
+  // Caps all memtables together, whatever each CF's write_buffer_size (a flush of all CFs
+  // when reached, see atomic_flush). Memtables are most of the peak RSS.
+  o.db_write_buffer_size = std::size_t{64} << 20;
   o.unordered_write = false;   // readers must never see half a batch
   o.avoid_unnecessary_blocking_io = true;  // obsolete files are purged in the background
   o.keep_log_file_num = 4;
@@ -168,10 +195,12 @@ std::size_t write_buffer_of(Cf c) {
   switch (c) {
     case Cf::history:
     case Cf::outcomes:
-      return std::size_t{64} << 20;  // the two that grow with every record
+      // The two that grow with every record. Smaller than the 64 MiB they had: a skiplist
+      // insert costs a cache miss per level, and the memtables are most of the peak RSS.
+      return std::size_t{16} << 20;
     case Cf::accounts:
     case Cf::outcomes_by_pos:
-      return std::size_t{32} << 20;
+      return std::size_t{8} << 20;
     default:
       return std::size_t{4} << 20;  // small CFs; small memtables keep queue tombstones short-lived
   }
@@ -208,12 +237,6 @@ rocksdb::ColumnFamilyOptions cf_options(Cf c, const std::shared_ptr<rocksdb::Cac
   return o;
 }
 
-struct StrHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 template <typename V>
 using StrMap = std::unordered_map<std::string, V, StrHash, std::equal_to<>>;
 using StrSet = std::unordered_set<std::string, StrHash, std::equal_to<>>;
@@ -243,6 +266,18 @@ struct Batch::Impl {
 
   Store::Impl* store;
   rocksdb::WriteBatch wb;
+  // Writes are staged here and reach `wb` at commit sorted by (column family, key): the
+  // memtable is a skiplist that remembers where the previous insert landed (its "splice"), so
+  // keys inserted in order are found from there in a few steps, while random keys (UUIDs,
+  // command ids) each cost a full descent with a cache miss per level. That descent was the
+  // projector's largest single cost. The sort is stable, so two writes of one key keep their
+  // order and the later one still wins (it gets the higher sequence number in the batch).
+  struct Staged {
+    Cf cf;
+    std::uint32_t key_off, key_len, value_off, value_len;
+  };
+  std::vector<Staged> staged;
+  std::string arena;  // staged keys and values, back to back
   // Accounts read or changed in this batch: the overlay AND a read-through cache, so a hot
   // account costs one RocksDB lookup per batch. Dirty ones are written once, at commit.
   struct Cached {
@@ -264,8 +299,38 @@ struct Batch::Impl {
   }
 
   void put(Cf c) {
-    const rocksdb::Status st = wb.Put(store->h(c), slice(key), slice(value));
-    if (!st.ok() && !error) error = failed(st, "batch put", c, key);
+    // A WriteBatch is limited to 4 GiB as well; beyond that the offsets would wrap.
+    if (arena.size() + key.size() + value.size() > std::numeric_limits<std::uint32_t>::max()) {
+      if (!error) error = failed(rocksdb::Status::MemoryLimit("batch over 4 GiB"), "batch put", c, key);
+      return;
+    }
+    const auto key_off = static_cast<std::uint32_t>(arena.size());
+    arena.append(key);
+    const auto value_off = static_cast<std::uint32_t>(arena.size());
+    arena.append(value);
+    staged.push_back({c, key_off, static_cast<std::uint32_t>(key.size()), value_off,
+                      static_cast<std::uint32_t>(value.size())});
+  }
+
+  [[nodiscard]] std::string_view staged_key(const Staged& e) const noexcept {
+    return {arena.data() + e.key_off, e.key_len};
+  }
+
+  // Moves the staged writes into `wb` in (CF, key) order (see `staged`).
+  void flush_staged() {
+    std::stable_sort(staged.begin(), staged.end(), [this](const Staged& a, const Staged& b) {
+      if (a.cf != b.cf) return a.cf < b.cf;
+      return staged_key(a) < staged_key(b);
+    });
+    for (const Staged& e : staged) {
+      const std::string_view k = staged_key(e);
+      const rocksdb::Status st =
+          wb.Put(store->h(e.cf), slice(k), rocksdb::Slice(arena.data() + e.value_off, e.value_len));
+      if (!st.ok()) {
+        if (!error) error = failed(st, "batch put", e.cf, k);
+        return;
+      }
+    }
   }
 
   void put_outcome(const domain::Outcome& o) {
@@ -289,12 +354,25 @@ Batch::~Batch() = default;
 std::optional<domain::Account> Batch::account(std::string_view id) const {
   Impl& b = *impl_;
   if (auto it = b.accounts.find(id); it != b.accounts.end()) return it->second.account;
+  {
+    const std::lock_guard lock(b.store->cache_mu);
+    if (auto it = b.store->account_cache.find(id); it != b.store->account_cache.end()) {
+      domain::Account a{std::string(id), it->second.name, it->second.balance, it->second.version};
+      return b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(a), false})
+          .first->second.account;
+    }
+  }
   auto r = get_decoded<domain::Account>(
       *b.store, Cf::accounts, id,
       [id](std::string_view v) { return codec::decode_account(id, v); });
   if (!r) {
     if (!b.error) b.error = r.error();
     return std::nullopt;
+  }
+  // One writer: nothing committed between the read and now, so this is the committed state.
+  if (*r) {
+    const std::lock_guard lock(b.store->cache_mu);
+    b.store->cache_account(**r);
   }
   // Cache the answer (a miss too: the rules ask again, e.g. a create then its deposits).
   const auto it = b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(*r), false}).first;
@@ -380,12 +458,16 @@ const std::vector<std::pair<domain::Account, domain::RecordPos>>& Batch::changed
   return impl_->changed;
 }
 std::size_t Batch::records() const noexcept { return impl_->records; }
-std::size_t Batch::approximate_bytes() const noexcept { return impl_->wb.GetDataSize(); }
+std::size_t Batch::approximate_bytes() const noexcept {
+  return impl_->wb.GetDataSize() + impl_->arena.size() + impl_->staged.size() * sizeof(Impl::Staged);
+}
 error_code Batch::error() const noexcept { return impl_->error; }
 
 void Batch::clear() {
   Impl& b = *impl_;
   b.wb.Clear();
+  b.staged.clear();
+  b.arena.clear();
   b.accounts.clear();
   b.commands.clear();
   b.transfers.clear();
@@ -413,10 +495,17 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
   auto impl = std::make_unique<Impl>();
   impl->options = opts;
   impl->write_options.sync = opts.sync_writes;
-  impl->write_options.disableWAL = false;
+  // No WAL (see db_options()), unless every commit is to be fsynced: RocksDB only syncs a WAL.
+  impl->write_options.disableWAL = !opts.sync_writes;
 
   const rocksdb::DBOptions dbo = db_options();
-  const auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  // Few shards: an LRU shard evicts at once any block larger than its share of the capacity,
+  // and with the default (64 shards of 1 MiB for 64 MiB) the full bloom filter of a large SST
+  // (~1.25 bytes per key) was such a block, so every command_seen() miss re-read and
+  // re-checksummed it from the file: ~30% of the projector's time at 1M records. Four shards
+  // keep filters of files up to a few million keys cached; one writer thread and a few
+  // readers do not need more shards for lock contention.
+  const auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes, /*num_shard_bits=*/2);
   const std::string path = opts.dir.string();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -483,8 +572,8 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
     }
     if (!check(it->status(), "scan outbox")) return store_error();
   }
-  spdlog::info("view store: opened {} (sync_writes={}, block cache {} MiB)", path,
-               opts.sync_writes, opts.block_cache_bytes >> 20);
+  spdlog::info("view store: opened {} (sync_writes={} i.e. WAL {}, block cache {} MiB)", path,
+               opts.sync_writes, opts.sync_writes ? "on" : "off", opts.block_cache_bytes >> 20);
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -654,7 +743,12 @@ result<std::uint64_t> Store::owed_count() const {
 
 // ---- Store: writes -------------------------------------------------------------------------
 
-Batch Store::begin() { return Batch(std::make_unique<Batch::Impl>(*impl_)); }
+Batch Store::begin() {
+  // The projector's thread: RocksDB's default perf level (counters) costs a thread-local
+  // lookup on every memtable insert and read; nothing here reads perf_context.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  return Batch(std::make_unique<Batch::Impl>(*impl_));
+}
 
 error_code Store::commit(Batch& batch) {
   Batch::Impl& b = *batch.impl_;
@@ -678,8 +772,18 @@ error_code Store::commit(Batch& batch) {
     b.put(Cf::offsets);
   }
   if (b.error) return b.error;
+  b.flush_staged();
+  if (b.error) return b.error;
   const std::lock_guard lock(impl_->write_mu);
-  if (!check(impl_->db->Write(impl_->write_options, &b.wb), "commit")) return store_error();
+  const bool written = check(impl_->db->Write(impl_->write_options, &b.wb), "commit");
+  const std::lock_guard cache_lock(impl_->cache_mu);
+  if (!written) {
+    impl_->account_cache.clear();  // the caller rebuilds from the stored state
+    return store_error();
+  }
+  for (const auto& [id, cached] : b.accounts) {
+    if (cached.dirty && cached.account) impl_->cache_account(*cached.account);
+  }
   return {};
 }
 

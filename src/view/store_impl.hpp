@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace xbanku::view {
@@ -38,6 +39,20 @@ bool check(const rocksdb::Status& s, std::string_view what);
 // Printable form of a key for logs and differences (text as is, binary as hex).
 [[nodiscard]] std::string printable(std::string_view key);
 
+struct StrHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+// An account's committed state without its id (the id is the map key).
+struct CommittedAccount {
+  std::string name;
+  std::int64_t balance = 0;
+  std::uint64_t version = 0;
+};
+
 struct Store::Impl {
   StoreOptions options;
   rocksdb::DB* db = nullptr;
@@ -51,6 +66,28 @@ struct Store::Impl {
   mutable std::atomic<std::uint64_t> outbox_floor{0};
   // Serializes commit() with mark_mirrored()'s read-compare-delete.
   std::mutex write_mu;
+
+  // Committed account states the projector has read or written: most records touch an account
+  // some earlier batch touched, and a RocksDB point read walks every memtable and L0 file that
+  // may hold the key (it was the projector's second cost after memtable inserts). Only the
+  // projector reads it (Batch::account) and only commit() changes accounts, so it is always
+  // exactly what RocksDB holds; a failed commit clears it. Bounded by
+  // StoreOptions::account_cache_entries: when full it is emptied and refills from RocksDB (a
+  // cheap policy that keeps memory bounded; hot accounts come back within a batch).
+  std::mutex cache_mu;
+  std::unordered_map<std::string, CommittedAccount, StrHash, std::equal_to<>> account_cache;
+
+  void cache_account(const domain::Account& a) {  // cache_mu held
+    if (options.account_cache_entries == 0) return;
+    auto it = account_cache.find(a.id);
+    if (it == account_cache.end()) {
+      if (account_cache.size() >= options.account_cache_entries) account_cache.clear();
+      it = account_cache.try_emplace(a.id).first;
+    }
+    it->second.name = a.name;
+    it->second.balance = a.balance;
+    it->second.version = a.version;
+  }
 
   Impl() = default;
   Impl(const Impl&) = delete;

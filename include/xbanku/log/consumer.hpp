@@ -75,7 +75,11 @@ struct ConsumerConfig {
   // session_timeout keeps the partitions, and close() does not leave the group).
   std::string instance_id;
   std::chrono::milliseconds session_timeout{10000};
-  std::size_t max_batch = 5000;
+  // Records per next(). While catching up, bigger batches than the former 5,000 mean fewer
+  // commits and keys that land closer together in the memtables (view::Batch sorts them);
+  // 20,000 was no faster than 10,000 on 1M records and cost ~35 MB more peak RSS. A caught-up
+  // consumer gets whatever arrived, so this adds no latency.
+  std::size_t max_batch = 10000;
 };
 
 struct RebalanceHandler {
@@ -140,7 +144,7 @@ class PartitionReader {
   // without a consumer group. Pair with end_offsets() (admin.hpp) to replay "to the end".
   [[nodiscard]] static boost::system::result<std::unique_ptr<PartitionReader>> create(
       boost::asio::any_io_executor ex, const KafkaConfig& cfg, std::string topic,
-      const std::map<std::int32_t, std::int64_t>& start_offsets, std::size_t max_batch = 5000);
+      const std::map<std::int32_t, std::int64_t>& start_offsets, std::size_t max_batch = 10000);
 
   ~PartitionReader();  // destroys the client off-thread
   PartitionReader(const PartitionReader&) = delete;

@@ -33,9 +33,12 @@
 // Values are binary with a format version byte: far cheaper than JSON on the projector's hot
 // path and compact in the block cache; a corrupt value decodes to an error, never a crash.
 //
-// Durability: WAL on, fsync off by default (`sync_writes`): a commit survives kill -9 of the
-// process (the WAL is in the OS page cache), not a power loss; after a power loss the view
-// is at an earlier consistent point and the projector replays from the stored offsets.
+// Durability: by default no WAL, atomic flushes (`sync_writes` = false): a commit reaches disk
+// with the next flush of the memtables, all column families at once. A crash (kill -9 or power
+// loss) leaves the view at an earlier consistent point — the state after some whole commit,
+// with the next offsets that go with it — and the projector replays the rest from Kafka
+// (store.cpp, db_options(), says why this keeps exactly-once). A clean close flushes.
+// `sync_writes` = true: WAL on and fsynced on every commit, so a commit survives a crash.
 //
 // Threads: reads are thread-safe and are point lookups or short range scans served from the
 // memtables and the block cache, cheap enough for the io thread. Writes have ONE writer (the
@@ -67,8 +70,13 @@ namespace xbanku::view {
 
 struct StoreOptions {
   std::filesystem::path dir;
-  bool sync_writes = false;  // WAL on, fsync off: survives kill -9 of the process
-  std::size_t block_cache_bytes = std::size_t{64} << 20;
+  bool sync_writes = false;  // false: no WAL, a crash replays from Kafka; true: fsynced WAL
+  // Holds the bloom filters and indexes of the point-lookup column families (~1.3 bytes per
+  // key) and hot data blocks; 32 MiB leaves room under the 256 MiB peak-RSS goal at 1M records.
+  std::size_t block_cache_bytes = std::size_t{32} << 20;
+  // Committed account states kept in memory for the projector's reads (about 150 bytes each);
+  // 0 turns the cache off.
+  std::size_t account_cache_entries = std::size_t{1} << 18;
 };
 
 struct AccountPage {
