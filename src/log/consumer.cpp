@@ -2,7 +2,9 @@
 
 #include "xbanku/common/error.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -171,14 +173,22 @@ struct ConsumerCore {
                                                             std::chrono::milliseconds max_wait) {
     const auto deadline = steady_clock::now() + max_wait;
     Batch batch;
+    bool waited = false;
     for (;;) {
       if (self->closed) co_return make_error_code(errc::shutting_down);
       if (auto r = self->drain(batch); !r) co_return r.error();
-      if (!batch.empty() || !batch.errors_.empty()) co_return batch;
+      if (!batch.empty() || !batch.errors_.empty()) {
+        // While catching up records are always queued, so without this the caller's loop
+        // (poll, fold, commit, poll...) never suspended and starved every other handler on
+        // the executor: /readyz and queries took seconds to answer during a catch-up.
+        if (!waited) co_await asio::post(self->ex, asio::use_awaitable);
+        co_return batch;
+      }
       const auto now = steady_clock::now();
       if (now >= deadline) co_return batch;
       const auto ec = co_await self->waker->wait(deadline - now);
       if (ec == asio::error::operation_aborted) co_return make_error_code(errc::shutting_down);
+      waited = true;
     }
   }
 
