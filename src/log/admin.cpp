@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 namespace xbanku::log {
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -43,6 +45,28 @@ boost::system::result<int> blocking_partition_count(rd_kafka_t* rk, const std::s
     return make_error_code(errc::log_error);
   }
   return md->topics[0].partition_cnt;
+}
+
+// Blocking: until every partition of a new topic answers a watermark query from its leader
+// (bounded by request_timeout).
+error_code wait_for_leaders(const KafkaConfig& cfg, const std::string& topic, int partitions) {
+  auto rk = admin_client(cfg);
+  if (!rk) return rk.error();
+  const auto deadline = steady_clock::now() + cfg.request_timeout;
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    for (;;) {
+      std::int64_t lo = 0;
+      std::int64_t hi = 0;
+      const auto err = rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &lo, &hi, 1000);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (steady_clock::now() >= deadline) {
+        spdlog::error("kafka: new topic {}[{}] has no leader yet: {}", topic, p, rd_kafka_err2str(err));
+        return make_error_code(errc::timeout);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a blocking-pool thread
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -94,6 +118,7 @@ asio::awaitable<error_code> ensure_topic(asio::any_io_executor ex, KafkaConfig c
   rd_kafka_CreateTopics(rk->get(), topics, 1, opts.get(), q.get());
 
   const auto deadline = steady_clock::now() + cfg.request_timeout + kMargin;
+  bool created = false;
   for (;;) {
     const EventPtr ev{rd_kafka_queue_poll(q.get(), 0)};
     if (ev && rd_kafka_event_type(ev.get()) == RD_KAFKA_EVENT_CREATETOPICS_RESULT) {
@@ -116,8 +141,19 @@ asio::awaitable<error_code> ensure_topic(asio::any_io_executor ex, KafkaConfig c
                                                         : errc::log_error);
         }
         spdlog::info("kafka: created topic '{}' with {} partitions", topic, partitions);
+        created = true;
       }
-      co_return error_code{};
+      if (!created) co_return error_code{};
+      // The controller answers before the broker leads the new partitions; until it does, a
+      // produce fails with NOT_LEADER (which librdkafka 2.0.2's idempotent producer handles
+      // badly, see producer.cpp) and watermark queries fail. Return once they are led.
+      // (A result, not a bare error_code: Asio would take that for the completion's error.)
+      auto wait = [cfg, topic, partitions]() -> boost::system::result<void> {
+        if (auto ec = wait_for_leaders(cfg, topic, partitions)) return ec;
+        return {};
+      };
+      const auto led = co_await run_blocking(std::move(wait));
+      co_return led ? error_code{} : led.error();
     }
     if (ev) {
       spdlog::debug("kafka: ignoring admin event {}", rd_kafka_event_name(ev.get()));
