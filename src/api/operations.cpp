@@ -382,6 +382,10 @@ boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, s
   auto id = domain::canonical_uuid(raw_id);
   if (!id) co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   if (after.size() > kMaxCursorChars) co_return error_reply(400, "bad_request", "parameter \"after\" is too long");
+  // History cursors are sequence numbers: anything else did not come from a previous page.
+  if (!after.empty() && (after.size() > 19 || after.find_first_not_of("0123456789") != std::string::npos)) {
+    co_return error_reply(400, "bad_request", "parameter \"after\" must be the cursor of a previous page");
+  }
   auto q = co_await s.queries.history(std::move(*id), std::move(after), limit, origin);
   if (auto r = answered_elsewhere(q)) co_return std::move(*r);
   if (!q.value) {

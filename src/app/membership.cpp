@@ -37,18 +37,23 @@ Membership::Membership(asio::any_io_executor ex, log::KafkaConfig kafka, std::st
       self_(std::move(self)),
       url_(std::move(url)),
       producer_(producer),
-      wake_(ex) {}
+      wake_(ex),
+      retry_(ex),
+      senders_(ex) {}
 
 void Membership::stop() {
   stopping_ = true;
   wake_.cancel();
+  retry_.cancel();
 }
 
 void Membership::announce(std::vector<std::int32_t> partitions) {
   std::sort(partitions.begin(), partitions.end());
   latest_ = std::move(partitions);
   ++generation_;
-  asio::co_spawn(ex_, send_latest(), asio::detached);
+  retry_.cancel();  // an older announcement still retrying gives up now
+  senders_.add();
+  asio::co_spawn(ex_, send_latest(), [this](std::exception_ptr) { senders_.done(); });
 }
 
 asio::awaitable<void> Membership::announce_now(std::vector<std::int32_t> partitions) {
@@ -72,8 +77,9 @@ asio::awaitable<void> Membership::send_latest() {
       co_return;
     }
     spdlog::warn("membership: announcement not accepted ({}); retrying", sent.error().message());
-    asio::steady_timer t(ex_, backoff);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (generation != generation_ || stopping_) break;
+    retry_.expires_after(backoff);
+    co_await retry_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
@@ -106,6 +112,7 @@ asio::awaitable<void> Membership::run() {
     wake_.expires_after(1s);
     co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+  co_await senders_.wait();
 }
 
 }  // namespace xbanku::app

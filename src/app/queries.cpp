@@ -43,8 +43,8 @@ class Queries final : public ClusterQueries {
     r.served_by = deps_.self;
     // Which partitions this instance answers for, and which other instances to ask.
     if (origin.forwarded()) {
-      // Another instance merges pages: answer for the partitions it expects us to serve, or not at all.
-      // Without a list, answer for every partition served here.
+      // Another instance merges pages: answer for the partitions it expects us to serve (all we
+      // serve when it names none), or not at all.
       const std::set<std::int32_t> wanted = origin.partitions.empty()
                                                 ? own_.serving
                                                 : std::set<std::int32_t>(origin.partitions.begin(), origin.partitions.end());
@@ -158,7 +158,6 @@ class Queries final : public ClusterQueries {
     co_return co_await routed(partition_of(to), origin, target, read);
   }
 
-
   domain::Outcome resolve(domain::Outcome o) const override {
     using domain::TransferSide;
     using domain::TransferState;
@@ -175,7 +174,6 @@ class Queries final : public ClusterQueries {
   void count_forward(bool ok) override { (ok ? forwarded_ok_ : forwarded_failed_)->inc(); }
 
  private:
-
   template <typename T>
   using LocalRead = std::function<std::optional<T>()>;  // nullopt = not found here
 
@@ -183,7 +181,6 @@ class Queries final : public ClusterQueries {
   std::int32_t partition_of(std::string_view account) const noexcept {
     return deps_.placement.partition_of(account);
   }
-
 
   template <typename T>
   awaitable<QueryResult<T>> routed(std::int32_t partition, Origin origin, const std::string& target,
@@ -316,8 +313,6 @@ class Queries final : public ClusterQueries {
     r.unavailable = static_cast<std::int32_t>(covered.size()) < partitions();
     co_return r;
   }
-
-  // A partition is served once the projector has caught up with it after its assignment.
 
   static metrics::Counter& counter(metrics::Registry& r, const char* result) {
     return r.counter("xbanku_forwarded_requests_total", "Queries and read-your-writes waits sent to another instance",

@@ -75,6 +75,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
         store_(std::move(store)),
         projection_(*store_, domain::Placement{partitions}),
         peers_(ex),
+        background_(ex),
         relay_wake_(ex) {
     auto& r = registry_;
     for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped"}) {
@@ -363,6 +364,9 @@ class Service final : public CommandService, public QueryService, public UpdateF
     for (auto& [id, w] : waiters_) w->timer.cancel();  // answer 504 pending: the record is durable
   }
 
+  // Detached work of the service itself (learn_log_ends), which must end before it is destroyed.
+  awaitable<void> wait_background() { co_await background_.wait(); }
+
   awaitable<void> flush_producer() {
     if (auto ec = co_await producer_->flush(kShutdownFlush)) {
       spdlog::warn("shutdown: producer flush: {}", ec.message());
@@ -548,7 +552,8 @@ class Service final : public CommandService, public QueryService, public UpdateF
       described += fmt::format("{}{}@{}", described.empty() ? "" : " ", p, start[p]);
     }
     spdlog::info("projector: assigned partitions, starting at the view's stored offsets: {}", described);
-    asio::co_spawn(ex_, learn_log_ends(++assign_generation_), asio::detached);
+    background_.add();
+    asio::co_spawn(ex_, learn_log_ends(++assign_generation_), [this](std::exception_ptr) { background_.done(); });
     return start;
   }
 
@@ -625,6 +630,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   Ownership own_;
   std::map<std::int32_t, std::int64_t> log_end_at_assignment_;  // per assigned partition, once known
   std::uint64_t assign_generation_ = 0;
+  WaitGroup background_;
   std::unique_ptr<ClusterQueries> queries_;
   std::unique_ptr<UpdateRelay> update_relay_;
   api::Server* server_ = nullptr;
@@ -730,6 +736,7 @@ awaitable<int> serve(const Config& config) {
   if (auto* m = service.mirror()) spawn("redis mirror", [m] { return m->run(); });
 
   co_await tasks.wait();
+  co_await service.wait_background();
   signals.cancel();
   co_await service.flush_producer();
   spdlog::info("xbanku stopped");

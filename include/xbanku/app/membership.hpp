@@ -5,6 +5,7 @@
 // Thread-safety: single-executor, like the rest of the service.
 
 #include "xbanku/app/config.hpp"
+#include "xbanku/app/wait_group.hpp"
 #include "xbanku/cluster/members.hpp"
 #include "xbanku/log/kafka_config.hpp"
 #include "xbanku/log/producer.hpp"
@@ -29,7 +30,8 @@ class Membership {
   Membership(boost::asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic, std::string self,
              std::string url, log::Producer& producer);
 
-  // Tails `<topic>.members` from its beginning until stop(); read errors are retried.
+  // Tails `<topic>.members` from its beginning until stop(); read errors are retried. Returns
+  // once the announcements still being sent are done.
   boost::asio::awaitable<void> run();
   void stop();
 
@@ -56,7 +58,9 @@ class Membership {
   std::vector<std::int32_t> latest_;  // what to announce
   std::uint64_t generation_ = 0;      // bumped by announce(); a sender stops when outdated
   bool stopping_ = false;
-  boost::asio::steady_timer wake_;
+  boost::asio::steady_timer wake_;   // the reader's pause between retries
+  boost::asio::steady_timer retry_;  // the senders' back-off; stop() and announce() cut it short
+  WaitGroup senders_;
 };
 
 }  // namespace xbanku::app

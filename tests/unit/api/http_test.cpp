@@ -109,6 +109,8 @@ TEST_F(HttpApi, DepositWithdrawHistory) {
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.body.at("events").as_array().size(), 2u);  // withdraw, big deposit
   EXPECT_TRUE(r.body.at("next").is_null());
+  EXPECT_EQ(request(s.port(), verb::get, "/accounts/" + id + "/events?after=abc").status, 400u);
+  EXPECT_EQ(request(s.port(), verb::get, "/accounts/" + id + "/events?after=99999999999999999999").status, 400u);
 
   r = request(s.port(), verb::get, "/accounts/11111111-2222-4333-8444-555555555555/events");
   EXPECT_EQ(r.status, 404u);
