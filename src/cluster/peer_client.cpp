@@ -69,8 +69,6 @@ struct PeerClient::Pool {
 PeerClient::PeerClient(asio::any_io_executor ex) : ex_(std::move(ex)), pool_(std::make_unique<Pool>()) {}
 PeerClient::~PeerClient() = default;
 
-void PeerClient::close() { pool_->idle.clear(); }
-
 asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(std::string url, std::string target,
                                                                     int hops,
                                                                     std::chrono::milliseconds timeout) {

@@ -43,7 +43,6 @@ class Membership {
   [[nodiscard]] std::optional<cluster::Owner> owner(std::int32_t partition) const { return table_.owner(partition); }
   [[nodiscard]] std::vector<cluster::Owner> owners(std::int32_t partitions) const { return table_.owners(partitions); }
   [[nodiscard]] const std::string& self() const noexcept { return self_; }
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
 
  private:
   boost::asio::awaitable<void> send_latest();

@@ -44,7 +44,6 @@ class MemberTable {
   [[nodiscard]] std::optional<Owner> owner(std::int32_t partition) const;
   // The distinct owners of partitions [0, partitions), in partition order.
   [[nodiscard]] std::vector<Owner> owners(std::int32_t partitions) const;
-  [[nodiscard]] std::size_t size() const noexcept { return members_.size(); }
 
  private:
   struct Member {

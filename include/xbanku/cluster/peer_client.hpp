@@ -48,9 +48,6 @@ class PeerClient {
   [[nodiscard]] boost::asio::awaitable<boost::system::result<PeerResponse>> get(
       std::string url, std::string target, int hops, std::chrono::milliseconds timeout);
 
-  // Closes idle connections (on shutdown).
-  void close();
-
  private:
   struct Pool;
   boost::asio::any_io_executor ex_;
