@@ -36,7 +36,13 @@ boost::system::result<ConfPtr> make_conf(const KafkaConfig& cfg,
   const KafkaSettings base{{"bootstrap.servers", cfg.brokers},
                            {"client.id", cfg.client_id},
                            // Latency of a command is a round trip; Nagle would add up to 40 ms.
-                           {"socket.nagle.disable", "true"}};
+                           {"socket.nagle.disable", "true"},
+                           // Back on a returning broker within a second, not librdkafka's
+                           // default of up to 10 s: a producer still backing off when the
+                           // broker is back fails every command meanwhile (seen in
+                           // broker_outage_test: 503 after readyz was 200 again).
+                           {"reconnect.backoff.ms", "100"},
+                           {"reconnect.backoff.max.ms", "1000"}};
   for (const auto& settings : {base, module_settings}) {
     for (const auto& [name, value] : settings) {
       if (!set(name, value)) return make_error_code(errc::invalid_config);
