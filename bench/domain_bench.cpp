@@ -73,7 +73,9 @@ class MapState final : public domain::State {
     auto it = accounts.find(id);
     return it == accounts.end() ? std::nullopt : std::optional(it->second);
   }
-  bool command_seen(std::string_view) const override { return false; }
+  std::optional<domain::Request> first_request(const domain::CommandKey&) const override {
+    return std::nullopt;
+  }
   std::optional<domain::TransferState> transfer(std::string_view) const override { return std::nullopt; }
 };
 

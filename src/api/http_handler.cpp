@@ -1,5 +1,6 @@
 #include "xbanku/api/http_handler.hpp"
 
+#include "xbanku/api/json_input.hpp"
 #include "xbanku/api/router.hpp"
 #include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/domain/uuid.hpp"
@@ -115,7 +116,8 @@ std::optional<Reply> partitions_param(std::string_view query, std::vector<std::i
   return std::nullopt;
 }
 
-boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, Services& s) {
+boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, Services& s,
+                                       const std::string& request_id) {
   std::string id;
   if (!m.id.empty() && !percent_decode(m.id, id, false)) {
     co_return error_reply(400, "invalid_id", "the id in the path is not correctly percent-encoded");
@@ -176,19 +178,20 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
     co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   }
   CommandOptions options;
+  options.request_id = request_id;
   if (auto err = wait_param(m.query, options.wait)) co_return std::move(*err);
   if (const auto it = req.find("Idempotency-Key"); it != req.end()) {
     if (!valid_command_id(it->value())) {
       co_return error_reply(400, "bad_request", "header Idempotency-Key must be 1 to 128 printable characters");
     }
     options.command_id = std::string(it->value());
+    options.client_key = true;
   } else {
     options.command_id = domain::new_uuid();
   }
-  boost::system::error_code ec;
-  json::value body = json::parse(req.body(), ec);
-  if (ec) co_return error_reply(400, "bad_request", "the body is not valid JSON: " + ec.message());
-  const json::object* obj = body.if_object();
+  auto body = parse_client_json(req.body(), "the body");
+  if (!body) co_return error_reply(400, "bad_request", body.error());
+  const json::object* obj = body->if_object();
   if (obj == nullptr) co_return error_reply(400, "bad_request", "the body must be a JSON object");
 
   CommandKind kind = CommandKind::create;
@@ -251,7 +254,7 @@ boost::asio::awaitable<Response> handle(const Request& req, Services& s, std::st
       res.body() = s.health.describe();
       res.prepare_payload();
     } else {
-      Reply r = co_await dispatch(req, m, s);
+      Reply r = co_await dispatch(req, m, s, request_id);
       res = make_response(r, req.version(), request_id);
     }
   } catch (const std::exception& e) {

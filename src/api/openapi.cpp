@@ -33,6 +33,7 @@ constexpr std::string_view kOpenApi = R"json({
           "400": {"$ref": "#/components/responses/BadRequest"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "409": {"$ref": "#/components/responses/Conflict"},
+          "422": {"$ref": "#/components/responses/KeyReused"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "500": {"$ref": "#/components/responses/Internal"},
@@ -108,6 +109,7 @@ constexpr std::string_view kOpenApi = R"json({
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "409": {"$ref": "#/components/responses/Conflict"},
+          "422": {"$ref": "#/components/responses/KeyReused"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "500": {"$ref": "#/components/responses/Internal"},
@@ -133,6 +135,7 @@ constexpr std::string_view kOpenApi = R"json({
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "409": {"$ref": "#/components/responses/Conflict"},
+          "422": {"$ref": "#/components/responses/KeyReused"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "500": {"$ref": "#/components/responses/Internal"},
@@ -158,6 +161,7 @@ constexpr std::string_view kOpenApi = R"json({
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "409": {"$ref": "#/components/responses/Conflict"},
+          "422": {"$ref": "#/components/responses/KeyReused"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "500": {"$ref": "#/components/responses/Internal"},
@@ -258,7 +262,7 @@ constexpr std::string_view kOpenApi = R"json({
       "AccountId": {"name": "id", "in": "path", "required": true, "description": "Account id; not a UUID → 400 invalid_id",
                     "schema": {"type": "string", "format": "uuid"}},
       "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false,
-                         "description": "Becomes the command id: repeating a request with the same key returns the first outcome and applies nothing twice. Without it the server makes a fresh id.",
+                         "description": "Becomes the command id, bound to this request (type, accounts, amount, name): repeating the same request with the same key returns the first outcome and applies nothing twice; another request under a key already used is 422 idempotency_key_reused and applies nothing. A key's scope is the partition of the account the command names first (and the principal). A create that names no id gets one derived from the key, so its retries are the same request. Without a key the server makes a fresh id. Keys are 1-128 printable ASCII characters; they never name transfers (a transfer's id is its record's position).",
                          "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
       "Wait": {"name": "wait", "in": "query", "required": false,
                "description": "true (default): answer once the command is projected; false: answer 202 once Kafka has acknowledged it",
@@ -277,13 +281,14 @@ constexpr std::string_view kOpenApi = R"json({
           "id": {"type": "string", "format": "uuid"},
           "name": {"type": "string", "minLength": 1, "maxLength": 200},
           "balance": {"type": "integer", "format": "int64", "description": "Minor units (cents)"},
-          "version": {"type": "integer", "format": "int64", "minimum": 1, "description": "Number of records applied to the account"}
+          "version": {"type": "integer", "format": "int64", "minimum": 1, "description": "Number of records applied to the account"},
+          "owner": {"type": "string", "description": "The principal that created it (with authentication only)"}
         }
       },
       "CreateAccount": {
         "type": "object", "required": ["name"],
         "properties": {
-          "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "1–200 characters after trimming (400 invalid_name)"},
+          "name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "1–200 characters after trimming, with no control characters and no bidirectional overrides or isolates (400 invalid_name)"},
           "id": {"type": "string", "format": "uuid", "description": "Optional; the server makes one when absent (400 invalid_id if not a UUID)"}
         }
       },
@@ -304,7 +309,7 @@ constexpr std::string_view kOpenApi = R"json({
       "Transfer": {
         "type": "object", "required": ["transfer_id", "status", "from", "to"],
         "properties": {
-          "transfer_id": {"type": "string"},
+          "transfer_id": {"type": "string", "description": "<partition>-<offset> of the transfer's record"},
           "status": {"type": "string", "enum": ["completed", "pending", "refunded"]},
           "from": {"type": "string", "format": "uuid"},
           "to": {"type": "string", "format": "uuid"}
@@ -329,6 +334,8 @@ constexpr std::string_view kOpenApi = R"json({
           "command_id": {"type": "string"},
           "transfer_id": {"type": "string"},
           "ts": {"type": "integer", "format": "int64", "description": "Milliseconds since the epoch"},
+          "principal": {"type": "string", "description": "Who asked (with authentication)"},
+          "request_id": {"type": "string", "description": "The X-Request-Id of the request that wrote the record"},
           "cursor": {"type": "string"}
         }
       },
@@ -345,14 +352,17 @@ constexpr std::string_view kOpenApi = R"json({
           "command_id": {"type": "string"},
           "type": {"type": "string"},
           "status": {"type": "string", "enum": ["applied", "rejected", "pending", "completed", "refunded"]},
-          "reason": {"type": "string", "enum": ["account_exists", "account_not_found", "balance_overflow", "insufficient_funds", "same_account", "target_not_found", "invalid_amount", "malformed_event", "unknown_type"]},
+          "reason": {"type": "string", "enum": ["account_exists", "account_not_found", "balance_overflow", "insufficient_funds", "same_account", "target_not_found", "invalid_amount", "malformed_event", "unknown_type", "misplaced_record", "idempotency_key_reused"]},
           "partition": {"type": "integer", "format": "int32"},
           "offset": {"type": "integer", "format": "int64"},
           "account_id": {"type": "string"},
           "account": {"$ref": "#/components/schemas/Account"},
           "transfer_id": {"type": "string"},
           "from": {"type": "string"},
-          "to": {"type": "string"}
+          "to": {"type": "string"},
+          "amount": {"type": "integer", "format": "int64", "description": "What the command asked to move"},
+          "name": {"type": "string", "description": "The name a create asked for"},
+          "principal": {"type": "string", "description": "The key's principal (with authentication)"}
         }
       },
       "Accepted": {
@@ -375,7 +385,7 @@ constexpr std::string_view kOpenApi = R"json({
           "error": {
             "type": "object", "required": ["code", "message"],
             "properties": {
-              "code": {"type": "string", "enum": ["bad_request", "invalid_amount", "invalid_id", "invalid_name", "not_found", "method_not_allowed", "payload_too_large", "header_too_large", "unsupported_media_type", "account_exists", "account_not_found", "target_not_found", "command_not_found", "balance_overflow", "insufficient_funds", "same_account", "log_unavailable", "log_uncertain", "shutting_down", "unavailable", "overloaded", "upgrade_required", "internal"]},
+              "code": {"type": "string", "enum": ["bad_request", "invalid_amount", "invalid_id", "invalid_name", "not_found", "method_not_allowed", "payload_too_large", "header_too_large", "unsupported_media_type", "account_exists", "account_not_found", "target_not_found", "command_not_found", "balance_overflow", "insufficient_funds", "same_account", "idempotency_key_reused", "log_unavailable", "log_uncertain", "shutting_down", "unavailable", "overloaded", "upgrade_required", "internal"]},
               "message": {"type": "string", "description": "Human-readable; names the offending field"}
             }
           }
@@ -388,12 +398,14 @@ constexpr std::string_view kOpenApi = R"json({
                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
       "Pending": {"description": "The read-your-writes wait timed out: the command is durable; GET /commands/{command_id} tells its fate",
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pending"}}}},
-      "BadRequest": {"description": "Malformed JSON, a missing or mistyped field (bad_request), a bad amount (invalid_amount), a non-UUID id (invalid_id), a bad name (invalid_name), a bad query parameter or Idempotency-Key",
+      "BadRequest": {"description": "Malformed JSON, a key given twice in one object, a missing or mistyped field (bad_request), a bad amount (invalid_amount), a non-UUID id (invalid_id), a bad name (invalid_name), a bad query parameter or Idempotency-Key",
                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "NotFound": {"description": "account_not_found, target_not_found or command_not_found",
                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Conflict": {"description": "account_exists, balance_overflow, insufficient_funds or same_account",
                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "KeyReused": {"description": "idempotency_key_reused: the Idempotency-Key was already used for a different request; nothing was applied",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "MethodNotAllowed": {"description": "method_not_allowed", "headers": {"Allow": {"$ref": "#/components/headers/Allow"}},
                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "PayloadTooLarge": {"description": "payload_too_large: the body is over 64 KiB",

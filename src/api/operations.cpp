@@ -20,6 +20,10 @@ using domain::Status;
 
 namespace {
 
+constexpr std::string_view kKeyReusedMessage =
+    "this Idempotency-Key was already used for a different request; use a new key for a new "
+    "request (the first request's outcome is at GET /commands/{key})";
+
 std::string field_message(std::string_view field, std::string_view what) {
   std::string m = "field \"";
   m += field;
@@ -39,6 +43,8 @@ unsigned status_for(Reason r) noexcept {
     case Reason::invalid_amount:
     case Reason::malformed_event:
     case Reason::unknown_type: return 400;
+    case Reason::idempotency_key_reused: return 422;
+    case Reason::misplaced_record:  // only records from other writers; the API places its own
     case Reason::none: break;
   }
   return 500;
@@ -55,6 +61,8 @@ std::string_view message_for(Reason r) noexcept {
     case Reason::invalid_amount: return "field \"amount\" must be an integer from 1 to 10^15";
     case Reason::malformed_event: return "the command was malformed";
     case Reason::unknown_type: return "the command type is unknown";
+    case Reason::idempotency_key_reused: return kKeyReusedMessage;
+    case Reason::misplaced_record: return "the record is not in its account's partition";
     case Reason::none: break;
   }
   return "the command was rejected";
@@ -104,6 +112,8 @@ Validated validate(CommandKind kind, std::string_view account, const json::objec
                    const CommandOptions& o) {
   domain::Event e;
   e.command_id = o.command_id;
+  e.principal = o.principal;
+  e.request_id = o.request_id;
   e.ts = now_ms();
   std::optional<Reply> err;
   switch (kind) {
@@ -113,16 +123,28 @@ Validated validate(CommandKind kind, std::string_view account, const json::objec
       if (name == nullptr) return error_reply(400, "bad_request", field_message("name", "is required"));
       const json::string* s = name->if_string();
       if (s == nullptr) return error_reply(400, "bad_request", field_message("name", "must be a string"));
-      auto normalized = domain::normalize_acc_name(std::string_view(*s));
-      if (!normalized) {
+      if (const auto why = domain::acc_name_error(std::string_view(*s))) {
+        switch (*why) {
+          case domain::TextError::control:
+            return error_reply(400, "invalid_name",
+                               field_message("name", "must not contain control characters"));
+          case domain::TextError::bidi_control:
+            return error_reply(
+                400, "invalid_name",
+                field_message("name", "must not contain bidirectional overrides or isolates"));
+          case domain::TextError::length: break;
+        }
         return error_reply(400, "invalid_name",
                            field_message("name", "must be 1 to 200 characters of UTF-8 after trimming"));
       }
-      e.acc_name = std::move(*normalized);
+      e.acc_name = *domain::normalize_acc_name(std::string_view(*s));
       if (const json::value* id = args.if_contains(o.create_id_field); id != nullptr && !id->is_null()) {
         auto canonical = uuid_field(args, o.create_id_field, err);
         if (!canonical) return std::move(*err);
         e.acc_id = std::move(*canonical);
+      } else if (o.client_key) {
+        // A retry of this create must be the same request: derive the id from the key.
+        e.acc_id = domain::keyed_uuid(e.principal, e.command_id);
       } else {
         e.acc_id = domain::new_uuid();
       }
@@ -266,6 +288,7 @@ json::object account_json(const domain::Account& a) {
   o["name"] = a.name;
   o["balance"] = a.balance;
   o["version"] = a.version;
+  if (!a.owner.empty()) o["owner"] = a.owner;
   return o;
 }
 
@@ -299,13 +322,21 @@ boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind, std::st
   switch (cr.kind) {
     case app::CommandReply::Kind::projected:
       s.metrics.latency(true, seconds);
-      if (cr.outcome) {
+      if (cr.outcome && domain::request_of(*cr.outcome) != domain::request_of(copy)) {
+        // The key's first record asked for something else: its outcome is not this request's.
+        r = error_reply(422, "idempotency_key_reused", kKeyReusedMessage);
+        s.metrics.command(copy.type, "key_reused");
+      } else if (cr.outcome) {
         r = from_outcome(copy, *cr.outcome);
         s.metrics.command(copy.type, domain::to_string(cr.outcome->status));
       } else {
         r = error_reply(500, "internal", "internal error");
         s.metrics.command(copy.type, "failed");
       }
+      break;
+    case app::CommandReply::Kind::key_reused:
+      r = error_reply(422, "idempotency_key_reused", kKeyReusedMessage);
+      s.metrics.command(copy.type, "key_reused");
       break;
     case app::CommandReply::Kind::accepted:
       s.metrics.latency(false, seconds);
@@ -446,6 +477,10 @@ boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id, s
   if (!out.transfer_id.empty()) o["transfer_id"] = out.transfer_id;
   if (!out.from.empty()) o["from"] = out.from;
   if (!out.to.empty()) o["to"] = out.to;
+  // What the command asked for (its key is bound to it, DESIGN §2).
+  if (out.amount != 0) o["amount"] = out.amount;
+  if (!out.name.empty()) o["name"] = out.name;
+  if (!out.principal.empty()) o["principal"] = out.principal;
   Reply r{200, std::move(o), command_id, {}, false, false};
   copy_meta(r, q);
   co_return r;
@@ -493,6 +528,10 @@ std::optional<domain::Account> account_from_json(const json::value& v) {
   } else {
     return std::nullopt;
   }
+  if (const json::value* owner = o->if_contains("owner")) {
+    if (!owner->is_string()) return std::nullopt;
+    a.owner = std::string(owner->get_string());
+  }
   return a;
 }
 
@@ -527,6 +566,12 @@ std::optional<domain::Outcome> outcome_from_json(const json::value& v) {
   out.transfer_id = std::string(text("transfer_id"));
   out.from = std::string(text("from"));
   out.to = std::string(text("to"));
+  if (const json::value* amount = o->if_contains("amount")) {
+    if (!amount->is_int64()) return std::nullopt;
+    out.amount = amount->get_int64();
+  }
+  out.name = std::string(text("name"));
+  out.principal = std::string(text("principal"));
   return out;
 }
 

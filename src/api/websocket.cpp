@@ -6,6 +6,7 @@
 // holds more than ws_send_queue messages for it.
 #include "server_core.hpp"
 
+#include "xbanku/api/json_input.hpp"
 #include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/domain/uuid.hpp"
 
@@ -33,6 +34,7 @@ namespace json = boost::json;
 namespace {
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 using Message = std::shared_ptr<const std::string>;
+constexpr std::size_t kMaxRequestIdBytes = 256;  // a request's "id", serialized
 }  // namespace
 
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
@@ -53,15 +55,18 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   // A client (not another instance) with at least one subscription.
   [[nodiscard]] bool client_subscriber() const noexcept { return !peer_ && subscription_count() > 0; }
 
-  // Queues one outgoing message; never blocks. Past the bound the connection is closed (1008).
+  // Queues one outgoing message; never blocks. Past either bound (messages or bytes) the
+  // connection is closed (1008): a client that does not read cannot grow the server's memory.
   void enqueue(Message msg) {
     if (closing_ || dead_) return;
-    if (queue_.size() >= core_->cfg.ws_send_queue) {
-      spdlog::warn("api: WebSocket client is not reading ({} messages queued): closing with 1008",
-                   queue_.size());
+    if (queue_.size() >= core_->cfg.ws_send_queue ||
+        queued_bytes_ + msg->size() > core_->cfg.ws_send_queue_bytes) {
+      spdlog::warn("api: WebSocket client is not reading ({} messages, {} bytes queued): closing with 1008",
+                   queue_.size(), queued_bytes_);
       initiate_close(websocket::close_code::policy_error, /*drop_queue=*/true);
       return;
     }
+    queued_bytes_ += msg->size();
     queue_.push_back(std::move(msg));
     wake_.cancel();
   }
@@ -77,6 +82,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void force_close() override {
     dead_ = true;
     queue_.clear();
+    queued_bytes_ = 0;
     wake_.cancel();
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().close(ec);
@@ -106,7 +112,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     if (closing_ || dead_) return;
     closing_ = true;
     close_code_ = code;
-    if (drop_queue) queue_.clear();
+    if (drop_queue) {
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
     wake_.cancel();
   }
 
@@ -132,6 +141,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::shared_ptr<ServerCore> core_;
   websocket::stream<beast::tcp_stream> ws_;
   std::deque<Message> queue_;
+  std::size_t queued_bytes_ = 0;  // payload bytes in queue_
   asio::steady_timer wake_;            // the writer sleeps on it; enqueue() cancels it
   asio::steady_timer write_deadline_;
   std::uint64_t write_gen_ = 0;
@@ -200,6 +210,7 @@ asio::awaitable<void> WsSession::writer() {
     if (!queue_.empty()) {
       Message msg = std::move(queue_.front());
       queue_.pop_front();
+      queued_bytes_ -= msg->size();
       arm_write_deadline();
       auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), kToken);
       disarm_write_deadline();
@@ -246,15 +257,27 @@ void WsSession::send_reply(const json::value& id, const Reply& r) {
 }
 
 void WsSession::on_frame(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) {
+  auto parsed = parse_client_json(text, "the message");
+  if (!parsed) {
+    send_error(nullptr, "bad_request", parsed.error());
+    return;
+  }
+  json::value& v = *parsed;
+  if (!v.is_object()) {
     send_error(nullptr, "bad_request", "each frame must be one JSON object");
     return;
   }
   json::object& obj = v.as_object();
   json::value id = nullptr;
-  if (const auto* p = obj.if_contains("id")) id = *p;
+  if (const auto* p = obj.if_contains("id")) {
+    // Every reply repeats the id: a large one would multiply what a client can make us send.
+    if (json::serialize(*p).size() > kMaxRequestIdBytes) {
+      send_error(nullptr, "bad_request",
+                 "field \"id\" must be at most " + std::to_string(kMaxRequestIdBytes) + " bytes of JSON");
+      return;
+    }
+    id = *p;
+  }
   const json::value* opv = obj.if_contains("op");
   if (opv == nullptr || !opv->is_string()) {
     send_error(id, "bad_request", "field \"op\" is required (a string)");
@@ -267,8 +290,7 @@ void WsSession::on_frame(std::string_view text) {
   }
   if (op != "create" && op != "deposit" && op != "withdraw" && op != "transfer" && op != "get" &&
       op != "command") {
-    std::string shown(op.substr(0, 64));
-    send_error(id, "unknown_op", "unknown op \"" + shown + "\"");
+    send_error(id, "unknown_op", "unknown op \"" + quote_client_text(op) + "\"");
     return;
   }
   if (stopping_) {
@@ -330,9 +352,11 @@ asio::awaitable<Reply> WsSession::perform(const std::string& op, const json::obj
       co_return error_reply(400, "bad_request", "field \"idempotency_key\" must be 1 to 128 printable characters");
     }
     options.command_id = std::string(key->get_string());
+    options.client_key = true;
   } else {
     options.command_id = domain::new_uuid();
   }
+  options.request_id = core_->request_id();
   if (const json::value* w = msg.if_contains("wait"); w != nullptr && !w->is_null()) {
     if (!w->is_bool()) co_return error_reply(400, "bad_request", "field \"wait\" must be true or false");
     options.wait = w->get_bool();

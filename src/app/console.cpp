@@ -321,6 +321,12 @@ awaitable<int> verify(const Config& config) {
     std::printf("verify: cannot read topic %s: %s\n", config.topic.c_str(), partitions.error().message().c_str());
     co_return 2;
   }
+  if (auto built = (*live)->partition_count(); !built || (*built && **built != *partitions)) {
+    std::printf("verify: the view was built from %s partitions; topic %s has %d\n",
+                built ? std::to_string(**built).c_str() : "an unreadable count of", config.topic.c_str(),
+                *partitions);
+    co_return 1;
+  }
 
   // Replay exactly what the live store has consumed, partition by partition.
   ScratchStore scratch(scratch_dir("verify"));

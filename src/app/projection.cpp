@@ -45,15 +45,22 @@ FoldResult Projection::fold(view::Batch& batch, std::span<const RawRecord> recor
                                                  std::string(rec.value),
                                                  fmt::format("{}: {}", domain::reason_code(err.code), err.message)});
       }
-      const bool duplicate = !outcome.command_id.empty() && batch.command_seen(outcome.command_id);
       batch.record_outcome(outcome);
       ++result.rejected;
       if (!outcome.command_id.empty()) result.command_ids.push_back(outcome.command_id);
-      if (observer) observer(rec, outcome, duplicate);
+      if (observer) observer(rec, outcome, false);
     } else {
       // decide() never moves a transfer backwards, whatever order partitions are replayed in.
       const auto decision = domain::decide(batch, *event, pos, placement_);
       batch.apply(decision);
+      if (decision.outcome.reason == domain::Reason::misplaced_record) {
+        ++result.misplaced;
+        result.dead_letters.push_back(DeadLetter{
+            rec.partition, rec.offset, std::string(rec.key), std::string(rec.value),
+            fmt::format("misplaced_record: AccId {} belongs in partition {} of {}, not {}",
+                        event->acc_id, placement_.partition_of(event->acc_id),
+                        placement_.partitions, rec.partition)});
+      }
       if (decision.duplicate) {
         ++result.duplicates;
       } else if (counts_as_applied(decision.outcome.status)) {

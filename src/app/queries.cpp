@@ -126,7 +126,7 @@ class Queries final : public ClusterQueries {
                                                   Origin origin) override {
     QueryResult<domain::Outcome> r;
     r.served_by = deps_.self;
-    auto o = store_.outcome(command_id);
+    auto o = store_.find_outcome(command_id, "", partitions());
     if (!o) throw boost::system::system_error(o.error(), "outcome read");
     if (o->has_value()) {
       r.value = resolve(std::move(**o));

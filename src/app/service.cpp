@@ -78,7 +78,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
         background_(ex),
         relay_wake_(ex) {
     auto& r = registry_;
-    for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped"}) {
+    for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped", "misplaced"}) {
       records_[result] = &r.counter("xbanku_records_total", "Records folded into the view by result",
                                     {{"result", result}});
     }
@@ -156,15 +156,42 @@ class Service final : public CommandService, public QueryService, public UpdateF
       reply.error = errc::shutting_down;
       co_return reply;
     }
-    // A repeat of a projected command answers its first outcome and writes nothing.
-    if (auto first = store_->outcome(event.command_id); first && first->has_value()) {
+    const domain::Request request = domain::request_of(event);
+    // A repeat of a projected command answers its first outcome and writes nothing; a key the
+    // view knows for another request is refused before anything is written (the API compares).
+    auto first = store_->find_outcome(event.command_id, event.principal, partitions());
+    if (!first) {
+      reply.error = errc::store_error;
+      co_return reply;
+    }
+    if (*first) {
       reply.kind = CommandReply::Kind::projected;
       reply.where = {event.command_id, (*first)->pos.partition, (*first)->pos.offset};
       reply.outcome = queries_->resolve(std::move(**first));
       co_return reply;
     }
+    // The same key in flight here for another request: one of the two must be refused, and
+    // refusing the later one before it is written keeps the first one's effect the only one.
+    const auto in_flight_key = std::make_pair(event.principal, event.command_id);
+    if (auto it = in_flight_.find(in_flight_key); it != in_flight_.end() && it->second.request != request) {
+      reply.kind = CommandReply::Kind::key_reused;
+      co_return reply;
+    }
+    auto& reservation = in_flight_[in_flight_key];
+    reservation.request = request;
+    ++reservation.count;
+    struct Release {
+      std::map<std::pair<std::string, std::string>, InFlight>& map;
+      std::pair<std::string, std::string> key;
+      ~Release() {
+        if (auto it = map.find(key); it != map.end() && --it->second.count == 0) map.erase(it);
+      }
+    } release{in_flight_, in_flight_key};
+
     // Register before producing: the projector may apply the record before the ack arrives.
     Waiter waiter(ex_, config_.command_wait);
+    waiter.partition = projection_.placement().partition_of(event.acc_id);
+    waiter.principal = event.principal;
     const auto deadline = std::chrono::steady_clock::now() + config_.command_wait;
     auto registration = waiters_.emplace(event.command_id, &waiter);
     struct Unregister {
@@ -297,8 +324,9 @@ class Service final : public CommandService, public QueryService, public UpdateF
         const auto started = std::chrono::steady_clock::now();
         raw.clear();
         for (const auto& r : batch->records()) raw.push_back({r.partition, r.offset, r.key, r.value});
-        const bool committed = co_await project(raw);  // named: GCC 12 miscompiles co_await in a condition
-        if (!committed) {
+        const Projected projected = co_await project(raw);  // named: GCC 12 miscompiles co_await in a condition
+        if (projected == Projected::abandoned) break;  // stopping: a restart re-reads the batch
+        if (projected == Projected::failed) {
           failed_ = true;
           break;  // a store failure stops the service; a restart replays from the stored offsets
         }
@@ -385,6 +413,15 @@ class Service final : public CommandService, public QueryService, public UpdateF
     asio::steady_timer timer;
     std::optional<domain::Outcome> outcome;
     bool rerouted = false;  // woken because its partition was revoked, not projected
+    // The key's scope: the command's partition when known (else any partition) and principal.
+    std::optional<std::int32_t> partition;
+    std::string principal;
+  };
+
+  // Idempotency keys of commands being executed here, with what they ask for.
+  struct InFlight {
+    domain::Request request;
+    std::size_t count = 0;
   };
 
   awaitable<void> sleep(std::chrono::milliseconds d) {
@@ -408,9 +445,19 @@ class Service final : public CommandService, public QueryService, public UpdateF
     if (own_.serving.size() == own_.assigned.size()) return;
     for (auto p : own_.assigned) {
       const auto end = log_end_at_assignment_.find(p);
-      if (end == log_end_at_assignment_.end() || projection_.next_offset(p) < end->second) continue;
+      // Committed, not merely folded: a batch may still be sending its dead letters, and a
+      // partition served before its batch commits would answer "not found" for what it holds.
+      const auto committed = committed_next_.find(p);
+      const std::int64_t next =
+          committed != committed_next_.end() ? committed->second : stored_next_offset(p);
+      if (end == log_end_at_assignment_.end() || next < end->second) continue;
       if (own_.serving.insert(p).second) spdlog::info("projector: serving partition {}", p);
     }
+  }
+
+  std::int64_t stored_next_offset(std::int32_t p) const {
+    auto n = store_->next_offset(p);
+    return n && n->has_value() ? **n : 0;
   }
 
   std::map<std::int32_t, std::int64_t> current_offsets(const std::vector<std::int32_t>& partitions) const {
@@ -423,21 +470,35 @@ class Service final : public CommandService, public QueryService, public UpdateF
   }
 
   // Fold, dead-letter, commit, then tell everyone who waits. False if the store failed.
-  awaitable<bool> project(std::span<const RawRecord> records) {
+  enum class Projected { committed, abandoned, failed };
+
+  awaitable<Projected> project(std::span<const RawRecord> records) {
     auto batch = store_->begin();
     auto folded = projection_.fold(batch, records);
-    if (!folded.dead_letters.empty()) co_await send_dead_letters(folded.dead_letters);
+    if (!folded.dead_letters.empty()) {
+      const bool settled = co_await send_dead_letters(folded.dead_letters);
+      if (!settled) {
+        // Stopping with a letter unsent: committing would move the offset past it for good.
+        projection_.reset_offsets();
+        co_return Projected::abandoned;
+      }
+    }
     if (auto ec = store_->commit(batch)) {
       spdlog::critical("projector: RocksDB commit failed ({}); stopping so that a restart replays "
                        "from the stored offsets", ec.message());
       projection_.reset_offsets();
-      co_return false;
+      co_return Projected::failed;
+    }
+    for (const auto& r : records) {
+      auto& next = committed_next_[r.partition];
+      next = std::max(next, r.offset + 1);
     }
     records_["applied"]->inc(folded.applied);
     records_["rejected"]->inc(folded.rejected);
     records_["duplicate"]->inc(folded.duplicates);
     records_["dead_lettered"]->inc(folded.dead_letters.size());
     records_["skipped"]->inc(folded.skipped);
+    records_["misplaced"]->inc(folded.misplaced);
     consumed_->inc(records.size());
 
     if (!listeners_.empty()) {
@@ -446,7 +507,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
     for (const auto& id : folded.command_ids) wake(id);
     if (mirror_) mirror_->notify();
     relay_wake_.cancel();
-    co_return true;
+    co_return Projected::committed;
   }
 
   void publish(const AccountUpdate& update) {
@@ -459,15 +520,14 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   void wake(const std::string& command_id) {
     auto [begin, end] = waiters_.equal_range(command_id);
-    if (begin == end) return;
-    auto outcome = store_->outcome(command_id);
-    if (!outcome || !outcome->has_value()) return;
-    const auto resolved = queries_->resolve(std::move(**outcome));
     for (auto it = begin; it != end; ++it) {
-      if (!it->second->outcome) {
-        it->second->outcome = resolved;
-        it->second->timer.cancel();
-      }
+      Waiter& w = *it->second;
+      if (w.outcome) continue;
+      auto outcome = w.partition ? store_->outcome({*w.partition, w.principal, command_id})
+                                 : store_->find_outcome(command_id, w.principal, partitions());
+      if (!outcome || !outcome->has_value()) continue;
+      w.outcome = queries_->resolve(std::move(**outcome));
+      w.timer.cancel();
     }
   }
 
@@ -476,35 +536,51 @@ class Service final : public CommandService, public QueryService, public UpdateF
   // anyway. A letter Kafka refuses for good (too large) is cut to kDeadLetterCut bytes with its
   // original size in a header; if even that is refused it is logged and skipped, because
   // nothing in the topic may stall the projector.
-  awaitable<void> send_dead_letters(const std::vector<DeadLetter>& letters) {
+  // True once every letter is in `<topic>.dlq` (or refused for good and logged); false if the
+  // service stopped first.
+  awaitable<bool> send_dead_letters(const std::vector<DeadLetter>& letters) {
+    // All of a batch's letters are handed to the producer at once, so they travel in a few
+    // requests instead of one round trip each (a batch of misplaced records can hold thousands).
+    WaitGroup group(ex_);
+    bool settled = true;
+    for (const auto& letter : letters) {
+      group.add();
+      asio::co_spawn(ex_, send_dead_letter(letter), [&group, &settled](std::exception_ptr e, bool done) {
+        settled = settled && done && !e;
+        group.done();
+      });
+    }
+    co_await group.wait();
+    co_return settled;
+  }
+
+  awaitable<bool> send_dead_letter(const DeadLetter& letter) {
     constexpr std::size_t kDeadLetterCut = 64 * 1024;
     const std::string dlq = config_.topic + ".dlq";
-    for (const auto& letter : letters) {
-      const std::string partition = std::to_string(letter.partition), offset = std::to_string(letter.offset);
-      const std::string size = std::to_string(letter.value.size());
-      std::string_view value = letter.value;
-      std::vector<log::Header> headers{{"xbanku-origin-topic", config_.topic},
-                                       {"xbanku-origin-partition", partition},
-                                       {"xbanku-origin-offset", offset},
-                                       {"xbanku-reason", letter.reason}};
-      spdlog::warn("projector: dead-lettering {}:{}: {}", letter.partition, letter.offset, letter.reason);
-      for (auto backoff = 100ms;; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s)) {
-        auto sent = co_await producer_->send(dlq, letter.key, value, headers);
-        if (sent) break;
-        if (sent.error() == errc::log_error) {
-          if (value.size() <= kDeadLetterCut) {
-            spdlog::critical("projector: Kafka refuses dead letter {}:{} ({}); skipped", letter.partition,
-                             letter.offset, sent.error().message());
-            break;
-          }
-          value = value.substr(0, kDeadLetterCut);
-          headers.push_back({"xbanku-truncated-from", size});
-          continue;
+    const std::string partition = std::to_string(letter.partition), offset = std::to_string(letter.offset);
+    const std::string size = std::to_string(letter.value.size());
+    std::string_view value = letter.value;
+    std::vector<log::Header> headers{{"xbanku-origin-topic", config_.topic},
+                                     {"xbanku-origin-partition", partition},
+                                     {"xbanku-origin-offset", offset},
+                                     {"xbanku-reason", letter.reason}};
+    spdlog::warn("projector: dead-lettering {}:{}: {}", letter.partition, letter.offset, letter.reason);
+    for (auto backoff = 100ms;; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s)) {
+      auto sent = co_await producer_->send(dlq, letter.key, value, headers);
+      if (sent) co_return true;
+      if (sent.error() == errc::log_error) {
+        if (value.size() <= kDeadLetterCut) {
+          spdlog::critical("projector: Kafka refuses dead letter {}:{} ({}); skipped", letter.partition,
+                           letter.offset, sent.error().message());
+          co_return true;
         }
-        spdlog::error("projector: dead letter not accepted ({}); retrying", sent.error().message());
-        if (stopping_) co_return;  // not committed: the record is re-read after a restart
-        co_await sleep(backoff);
+        value = value.substr(0, kDeadLetterCut);
+        headers.push_back({"xbanku-truncated-from", size});
+        continue;
       }
+      spdlog::error("projector: dead letter not accepted ({}); retrying", sent.error().message());
+      if (stopping_) co_return false;  // not committed: the record is re-read after a restart
+      co_await sleep(backoff);
     }
   }
 
@@ -540,6 +616,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
 
   std::map<std::int32_t, std::int64_t> on_assign(const std::vector<std::int32_t>& partitions) {
     projection_.reset_offsets();
+    for (auto p : partitions) committed_next_.erase(p);
     assigned_once_ = true;
     own_.assigned.insert(partitions.begin(), partitions.end());
     // Announced at once, before catching up: peers then forward to the instance that will serve
@@ -584,6 +661,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
       own_.assigned.erase(p);
       own_.serving.erase(p);
       log_end_at_assignment_.erase(p);
+      committed_next_.erase(p);
     }
     if (stopping_) return;
     membership_->announce({own_.assigned.begin(), own_.assigned.end()});
@@ -629,6 +707,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   cluster::PeerClient peers_;
   Ownership own_;
   std::map<std::int32_t, std::int64_t> log_end_at_assignment_;  // per assigned partition, once known
+  std::map<std::int32_t, std::int64_t> committed_next_;  // next offset per partition, as committed
   std::uint64_t assign_generation_ = 0;
   WaitGroup background_;
   std::unique_ptr<ClusterQueries> queries_;
@@ -636,6 +715,7 @@ class Service final : public CommandService, public QueryService, public UpdateF
   api::Server* server_ = nullptr;
 
   std::unordered_multimap<std::string, Waiter*> waiters_;
+  std::map<std::pair<std::string, std::string>, InFlight> in_flight_;  // (principal, key)
   std::map<std::uint64_t, Listener> listeners_;
   std::uint64_t next_token_ = 0;
 
@@ -654,6 +734,24 @@ class Service final : public CommandService, public QueryService, public UpdateF
   metrics::Gauge* assigned_ = nullptr;
   std::string lag_help_;
 };
+
+boost::system::error_code check_partition_count(view::Store& store, std::int32_t partitions,
+                                                const Config& config) {
+  auto stored = store.partition_count();
+  if (!stored) {
+    spdlog::critical("cannot read the view's partition count in {}", config.data_dir);
+    return stored.error();
+  }
+  if (!*stored) return store.set_partition_count(partitions);
+  if (**stored != partitions) {
+    spdlog::critical(
+        "topic {} has {} partitions but the view in {} was built from {}: accounts would be "
+        "folded into the wrong partitions' state; to grow a topic, see README 'Growing a topic'",
+        config.topic, partitions, config.data_dir, **stored);
+    return make_error_code(errc::invalid_config);
+  }
+  return {};
+}
 
 awaitable<int> serve(const Config& config) {
   auto ex = co_await asio::this_coro::executor;
@@ -686,6 +784,9 @@ awaitable<int> serve(const Config& config) {
     spdlog::critical("cannot open the view store in {}", config.data_dir);
     co_return 1;
   }
+  // Every account's partition is a hash over the partition count: a view built from a topic
+  // with another count would fold records into the wrong partitions' state.
+  if (auto ec = check_partition_count(**store, *partitions, config)) co_return 1;
 
   // Listen first: with --listen host:0 the advertised URL needs the port the kernel chose.
   api::ApiConfig api_config;

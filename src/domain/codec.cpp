@@ -35,6 +35,15 @@ using Result = boost::system::result<Event, DecodeError>;
 
 std::string_view sv(const json::string& s) noexcept { return {s.data(), s.size()}; }
 
+// 1..max bytes of printable ASCII without spaces.
+bool is_printable_token(std::string_view s, std::size_t max) noexcept {
+  if (s.empty() || s.size() > max) return false;
+  for (const char c : s) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
 // A short, printable excerpt of an untrusted value for an error message (which ends up in logs).
 std::string excerpt(std::string_view s) {
   constexpr std::size_t kMax = 40;
@@ -102,14 +111,22 @@ class Reader {
   void name(std::string& out) {
     const json::string* s = string_field("AccName");
     if (s == nullptr) return;
-    auto normalized = normalize_acc_name(sv(*s));
-    if (!normalized) {
-      fail(DecodeErrc::malformed_event,
-           fmt::format("field 'AccName' must be 1-{} characters of UTF-8 after trimming",
-                       kMaxNameChars));
+    if (const auto why = acc_name_error(sv(*s))) {
+      fail(DecodeErrc::malformed_event, text_message("AccName", *why, kMaxNameChars));
       return;
     }
-    out = std::move(*normalized);
+    out = *normalize_acc_name(sv(*s));
+  }
+
+  static std::string text_message(std::string_view key, TextError why, std::size_t max) {
+    switch (why) {
+      case TextError::control:
+        return fmt::format("field '{}' must not contain control characters", key);
+      case TextError::bidi_control:
+        return fmt::format("field '{}' must not contain bidirectional controls", key);
+      case TextError::length: break;
+    }
+    return fmt::format("field '{}' must be 1-{} characters of UTF-8 (after trimming)", key, max);
   }
 
   // Amount problems are remembered apart: they only count once the rest is well-formed, so
@@ -148,6 +165,10 @@ class Reader {
     if (failed()) return;
     if (obj_.contains("CommandId")) text("CommandId", 1, kMaxCommandIdChars, e.command_id);
     if (failed()) return;
+    if (obj_.contains("Principal")) principal(e.principal);
+    if (failed()) return;
+    if (obj_.contains("RequestId")) request_id(e.request_id);
+    if (failed()) return;
     if (const json::value* ts = obj_.if_contains("Ts")) {
       if (ts->is_int64() && ts->get_int64() >= 0) {
         e.ts = ts->get_int64();
@@ -163,6 +184,29 @@ class Reader {
     }
   }
 
+  // Who asked: shown in histories and compared as a key's scope, so no control characters.
+  void principal(std::string& out) {
+    const json::string* s = string_field("Principal");
+    if (s == nullptr) return;
+    if (const auto why = check_text(sv(*s), 1, kMaxPrincipalChars)) {
+      fail(DecodeErrc::malformed_event, text_message("Principal", *why, kMaxPrincipalChars));
+      return;
+    }
+    out.assign(s->data(), s->size());
+  }
+
+  void request_id(std::string& out) {
+    const json::string* s = string_field("RequestId");
+    if (s == nullptr) return;
+    if (!is_printable_token(sv(*s), kMaxRequestIdChars)) {
+      fail(DecodeErrc::malformed_event,
+           fmt::format("field 'RequestId' must be 1-{} printable ASCII characters",
+                       kMaxRequestIdChars));
+      return;
+    }
+    out.assign(s->data(), s->size());
+  }
+
   void finish() {
     if (!failed() && amount_error_) fail(DecodeErrc::invalid_amount, std::move(*amount_error_));
   }
@@ -175,6 +219,12 @@ class Reader {
 
 // Ids for the error, when they can be read at all.
 void best_effort_ids(const json::object& obj, DecodeError& err) {
+  if (const json::value* p = obj.if_contains("Principal")) {
+    if (const json::string* s = p->if_string();
+        s != nullptr && !check_text(sv(*s), 1, kMaxPrincipalChars)) {
+      err.principal.assign(s->data(), s->size());
+    }
+  }
   if (const json::value* c = obj.if_contains("CommandId")) {
     if (const json::string* s = c->if_string()) {
       const auto chars = utf8_length(sv(*s));
@@ -316,7 +366,8 @@ Result decode(std::string_view text) {
 std::string encode(const Event& e) {
   std::string out;
   out.reserve(96 + e.acc_id.size() + e.acc_name.size() + e.target_id.size() + e.source_id.size() +
-              e.transfer_id.size() + e.reason.size() + e.command_id.size());
+              e.transfer_id.size() + e.reason.size() + e.command_id.size() + e.principal.size() +
+              e.request_id.size());
   out += "{\"AccId\":";
   put_string(out, e.acc_id);
   field(out, "Type", type_name(e.type));
@@ -345,8 +396,12 @@ std::string encode(const Event& e) {
       break;
   }
   if (!e.command_id.empty()) field(out, "CommandId", e.command_id);
+  if (!e.principal.empty()) field(out, "Principal", e.principal);
+  if (!e.request_id.empty()) field(out, "RequestId", e.request_id);
   if (e.ts != 0) field(out, "Ts", e.ts);
-  if (!e.command_id.empty() || e.ts != 0) field(out, "V", std::int64_t{1});
+  if (!e.command_id.empty() || !e.principal.empty() || !e.request_id.empty() || e.ts != 0) {
+    field(out, "V", std::int64_t{1});
+  }
   out += '}';
   return out;
 }

@@ -30,6 +30,8 @@ std::string_view to_string(Reason r) noexcept {
     case Reason::invalid_amount: return "invalid_amount";
     case Reason::malformed_event: return "malformed_event";
     case Reason::unknown_type: return "unknown_type";
+    case Reason::misplaced_record: return "misplaced_record";
+    case Reason::idempotency_key_reused: return "idempotency_key_reused";
   }
   return "unknown";
 }
@@ -54,12 +56,29 @@ std::string transfer_key(std::string_view transfer_id, TransferSide side) {
   return key;
 }
 
-std::string transfer_id_for(const Event& transfer, RecordPos pos) {
-  // Deterministic, so a replay names the transfer the same way. A client's CommandId of the
-  // form "<p>-<o>" could collide with a command-less (Go-format) transfer's id; the API makes
-  // UUID command ids, so only a hand-picked Idempotency-Key can do that.
-  if (!transfer.command_id.empty()) return transfer.command_id;
-  return fmt::format("{}-{}", pos.partition, pos.offset);
+std::string transfer_id_at(RecordPos pos) { return fmt::format("{}-{}", pos.partition, pos.offset); }
+
+Request request_of(const Event& e) {
+  Request r;
+  r.type = e.type;
+  r.account = e.acc_id;
+  if (e.type == EventType::transfer) r.target = e.target_id;
+  if (e.type == EventType::create) {
+    r.name = e.acc_name;
+  } else {
+    r.amount = e.amount;
+  }
+  return r;
+}
+
+Request request_of(const Outcome& o) {
+  Request r;
+  r.type = o.type;
+  r.account = o.account_id;
+  if (o.type == EventType::transfer) r.target = o.to;
+  r.amount = o.amount;
+  r.name = o.name;
+  return r;
 }
 
 namespace {
@@ -85,7 +104,7 @@ Account apply(Decision& d, Account account, std::int64_t new_balance, const Even
   d.history.emplace_back(account.id,
                          HistoryEntry{pos, e.type, e.amount, account.balance,
                                       std::string(counterparty), e.command_id,
-                                      std::string(transfer_id), e.ts});
+                                      std::string(transfer_id), e.ts, e.principal, e.request_id});
   d.changes.push_back(account);
   return account;
 }
@@ -95,7 +114,7 @@ void decide_create(const State& st, const Event& e, RecordPos pos, Decision& d) 
     reject(d, Reason::account_exists, std::move(existing));  // never reset (the Go bug)
     return;
   }
-  Account fresh{e.acc_id, e.acc_name, 0, 0};
+  Account fresh{e.acc_id, e.acc_name, 0, 0, e.principal};
   d.outcome.account = apply(d, std::move(fresh), 0, e, pos, {}, {});
 }
 
@@ -228,15 +247,39 @@ Decision decide(const State& state, const Event& event, RecordPos pos, const Pla
   d.outcome.type = event.type;
   d.outcome.pos = pos;
   d.outcome.account_id = event.acc_id;
-
-  if (!event.command_id.empty() && state.command_seen(event.command_id)) {
-    d.duplicate = true;
-    return d;
+  d.outcome.principal = event.principal;
+  if (event.type == EventType::create) {
+    d.outcome.name = event.acc_name;
+  } else {
+    d.outcome.amount = event.amount;
   }
   if (event.type == EventType::transfer) {
-    d.outcome.transfer_id = transfer_id_for(event, pos);
+    d.outcome.transfer_id = transfer_id_at(pos);
     d.outcome.from = event.acc_id;
     d.outcome.to = event.target_id;
+  }
+
+  // Placement first. A record in a partition that is not its account's (a keyless producer,
+  // another partitioner) would otherwise be folded in whatever order partitions happen to be
+  // read, against state that belongs to another partition's records: it touches nothing, not
+  // even its key's scope, and the projector dead-letters it.
+  if (placement.partition_of(event.acc_id) != pos.partition) {
+    d.by_position = true;
+    reject(d, Reason::misplaced_record, std::nullopt);
+    return d;
+  }
+  // The idempotency key, in its scope: the same request again changes nothing and shares the
+  // first outcome; another request under the same key is refused, never taken for the first.
+  if (!event.command_id.empty()) {
+    if (auto first = state.first_request({pos.partition, event.principal, event.command_id})) {
+      if (*first == request_of(event)) {
+        d.duplicate = true;
+      } else {
+        d.by_position = true;
+        reject(d, Reason::idempotency_key_reused, std::nullopt);
+      }
+      return d;
+    }
   }
   // decode() already guarantees this; checked again so that no caller can move bad amounts.
   if (event.type != EventType::create && !valid_amount(event.amount)) {
@@ -265,6 +308,7 @@ Outcome undecodable_outcome(const DecodeError& error, RecordPos pos) {
   o.command_id = error.command_id;
   o.pos = pos;
   o.account_id = error.acc_id;
+  o.principal = error.principal;
   return o;
 }
 

@@ -1,6 +1,8 @@
 #include <xbanku/domain/uuid.hpp>
 
+#include <boost/uuid/name_generator_sha1.hpp>
 #include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
 namespace xbanku::domain {
@@ -18,6 +20,19 @@ std::string new_uuid() {
   // One generator per thread: it is not thread-safe, and seeding one per call is slow.
   thread_local boost::uuids::random_generator gen;
   return boost::uuids::to_string(gen());  // lower case
+}
+
+std::string keyed_uuid(std::string_view principal, std::string_view key) {
+  // xbanku's own RFC 4122 name space (a fixed random UUID), so these ids cannot coincide with
+  // version-5 ids another application derives from the same names.
+  static const boost::uuids::uuid kNamespace =
+      boost::uuids::string_generator()("5d0c7a52-2f4e-4c3a-9d7e-0b8a1e6f3c21");
+  std::string name;
+  name.reserve(principal.size() + 1 + key.size());
+  name.append(principal);
+  name.push_back('\n');  // neither a principal nor a key contains a line break
+  name.append(key);
+  return boost::uuids::to_string(boost::uuids::name_generator_sha1(kNamespace)(name));
 }
 
 bool is_uuid(std::string_view s) noexcept {

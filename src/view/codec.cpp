@@ -69,6 +69,7 @@ void put_account_body(std::string& out, const domain::Account& a) {
   put_str(out, a.name);
   put_i64(out, a.balance);
   put_varint(out, a.version);
+  put_str(out, a.owner);
 }
 
 void start(std::string& out) {
@@ -164,7 +165,12 @@ class Reader {
     a.name = str();
     a.balance = i64();
     a.version = varint();
+    a.owner = str();
   }
+
+  // What is left to read, and the first failure (for key parsers that stop half-way).
+  [[nodiscard]] std::string_view rest() const noexcept { return s_; }
+  [[nodiscard]] boost::system::error_code error() const noexcept { return err_; }
 
   // The final check: no error and nothing left over.
   [[nodiscard]] boost::system::error_code finish() {
@@ -213,6 +219,8 @@ void encode_history(const domain::HistoryEntry& e, std::string& out) {
   put_str(out, e.command_id);
   put_str(out, e.transfer_id);
   put_i64(out, e.ts);
+  put_str(out, e.principal);
+  put_str(out, e.request_id);
 }
 
 result<domain::HistoryEntry> decode_history(std::string_view value) {
@@ -227,6 +235,8 @@ result<domain::HistoryEntry> decode_history(std::string_view value) {
     e.command_id = r.str();
     e.transfer_id = r.str();
     e.ts = r.i64();
+    e.principal = r.str();
+    e.request_id = r.str();
   }
   if (auto ec = r.finish()) return ec;
   return e;
@@ -248,6 +258,9 @@ void encode_outcome(const domain::Outcome& o, std::string& out) {
   put_str(out, o.transfer_id);
   put_str(out, o.from);
   put_str(out, o.to);
+  put_i64(out, o.amount);
+  put_str(out, o.name);
+  put_str(out, o.principal);
 }
 
 result<domain::Outcome> decode_outcome(std::string_view value) {
@@ -255,7 +268,7 @@ result<domain::Outcome> decode_outcome(std::string_view value) {
   domain::Outcome o;
   if (r.header()) {
     o.status = r.enumeration(domain::Status::refunded);
-    o.reason = r.enumeration(domain::Reason::unknown_type);
+    o.reason = r.enumeration(domain::Reason::idempotency_key_reused);
     o.command_id = r.str();
     o.type = r.enumeration(EventType::transfer_refund);
     o.pos = r.pos();
@@ -269,6 +282,9 @@ result<domain::Outcome> decode_outcome(std::string_view value) {
     o.transfer_id = r.str();
     o.from = r.str();
     o.to = r.str();
+    o.amount = r.i64();
+    o.name = r.str();
+    o.principal = r.str();
   }
   if (auto ec = r.finish()) return ec;
   return o;
@@ -299,6 +315,8 @@ void encode_event(const domain::Event& e, std::string& out) {
   put_str(out, e.reason);
   put_str(out, e.command_id);
   put_i64(out, e.ts);
+  put_str(out, e.principal);
+  put_str(out, e.request_id);
 }
 
 result<domain::Event> decode_event(std::string_view value) {
@@ -315,6 +333,8 @@ result<domain::Event> decode_event(std::string_view value) {
     e.reason = r.str();
     e.command_id = r.str();
     e.ts = r.i64();
+    e.principal = r.str();
+    e.request_id = r.str();
   }
   if (auto ec = r.finish()) return ec;
   return e;
@@ -391,6 +411,28 @@ void partition_key(std::int32_t partition, std::string& out) {
 result<std::int32_t> parse_partition_key(std::string_view key) {
   if (key.size() != 4) return make_error_code(codec_errc::bad_key);
   return static_cast<std::int32_t>(static_cast<std::uint32_t>(get_be(key)) ^ kSign32);
+}
+
+void command_key(const domain::CommandKey& k, std::string& out) {
+  out.clear();
+  out.reserve(5 + k.principal.size() + k.command_id.size());
+  put_be(out, static_cast<std::uint32_t>(k.partition) ^ kSign32, 4);
+  put_str(out, k.principal);
+  out.append(k.command_id);
+}
+
+result<domain::CommandKey> parse_command_key(std::string_view key) {
+  if (key.size() < 5) return make_error_code(codec_errc::bad_key);
+  domain::CommandKey k;
+  k.partition =
+      static_cast<std::int32_t>(static_cast<std::uint32_t>(get_be(key.substr(0, 4))) ^ kSign32);
+  Reader r(key.substr(4));
+  const std::uint64_t n = r.varint();
+  const std::string_view rest = r.rest();
+  if (r.error() || n > rest.size() || n == rest.size()) return make_error_code(codec_errc::bad_key);
+  k.principal = rest.substr(0, n);
+  k.command_id = rest.substr(n);
+  return k;
 }
 
 void seq_key(std::uint64_t seq, std::string& out) {

@@ -19,15 +19,16 @@ namespace {
 std::string_view view_of(const rocksdb::Slice& s) noexcept { return {s.data(), s.size()}; }
 
 std::string describe(const domain::Account& a) {
-  return fmt::format("{{name={:?}, balance={}, version={}}}", a.name, a.balance, a.version);
+  return fmt::format("{{name={:?}, balance={}, version={}, owner={:?}}}", a.name, a.balance,
+                     a.version, a.owner);
 }
 
 std::string describe(const domain::HistoryEntry& e) {
   return fmt::format(
       "{{pos={}:{}, type={}, amount={}, balance_after={}, counterparty={:?}, command_id={:?}, "
-      "transfer_id={:?}, ts={}}}",
+      "transfer_id={:?}, ts={}, principal={:?}, request_id={:?}}}",
       e.pos.partition, e.pos.offset, domain::type_name(e.type), e.amount, e.balance_after,
-      e.counterparty, e.command_id, e.transfer_id, e.ts);
+      e.counterparty, e.command_id, e.transfer_id, e.ts, e.principal, e.request_id);
 }
 
 std::string describe(const domain::Outcome& o) {
@@ -38,7 +39,7 @@ std::string describe(const domain::Outcome& o) {
   if (o.account) s += fmt::format(", account={}", describe(*o.account));
   if (!o.transfer_id.empty() || !o.from.empty() || !o.to.empty())
     s += fmt::format(", transfer_id={:?}, from={:?}, to={:?}", o.transfer_id, o.from, o.to);
-  s += '}';
+  s += fmt::format(", amount={}, name={:?}, principal={:?}}}", o.amount, o.name, o.principal);
   return s;
 }
 
@@ -157,12 +158,16 @@ std::vector<std::string> compare(const Store& live, const Store& replayed,
 
   const CfRules outcomes{
       Cf::outcomes,
-      [&](std::string_view key, std::string_view v) -> std::optional<std::string> {
-        if (scope.partition) {
-          auto o = codec::decode_outcome(v);
-          if (o && !partition_in_scope(o->pos.partition)) return std::nullopt;
-        }  // a corrupt value stays in scope: it is reported
-        return fmt::format("outcome of command {}", printable(key));
+      [&](std::string_view key, std::string_view) -> std::optional<std::string> {
+        auto k = codec::parse_command_key(key);
+        if (!k) return fmt::format("outcome key {} (malformed)", printable(key));
+        if (!partition_in_scope(k->partition)) return std::nullopt;
+        if (k->principal.empty()) {
+          return fmt::format("outcome of command {} in partition {}", printable(k->command_id),
+                             k->partition);
+        }
+        return fmt::format("outcome of command {} of {} in partition {}",
+                           printable(k->command_id), printable(k->principal), k->partition);
       },
       [](std::string_view, std::string_view v) { return describe_result(codec::decode_outcome(v)); }};
 

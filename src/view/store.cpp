@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 #include <system_error>
 #include <unordered_map>
@@ -67,7 +68,8 @@ std::string printable(std::string_view key) {
 namespace {
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatValue = "1";
+constexpr std::string_view kFormatValue = "2";
+constexpr std::string_view kPartitionsKey = "partitions";
 
 error_code store_error() noexcept { return make_error_code(errc::store_error); }
 
@@ -285,7 +287,7 @@ struct Batch::Impl {
     bool dirty = false;
   };
   StrMap<Cached> accounts;
-  StrSet commands;
+  StrMap<domain::Request> commands;  // by codec::command_key: keys first used in this batch
   StrMap<domain::TransferState> transfers;
   std::map<std::int32_t, std::int64_t> offsets;
   std::vector<std::pair<domain::Account, domain::RecordPos>> changed;
@@ -333,11 +335,11 @@ struct Batch::Impl {
     }
   }
 
-  void put_outcome(const domain::Outcome& o) {
+  void put_outcome(const domain::Outcome& o, bool by_position) {
     codec::encode_outcome(o, value);
-    if (!o.command_id.empty()) {
-      commands.insert(o.command_id);
-      key.assign(o.command_id);
+    if (!o.command_id.empty() && !by_position) {
+      codec::command_key({o.pos.partition, o.principal, o.command_id}, key);
+      commands.insert_or_assign(key, domain::request_of(o));
       put(Cf::outcomes);
     } else {
       codec::pos_key(o.pos, key);
@@ -357,7 +359,8 @@ std::optional<domain::Account> Batch::account(std::string_view id) const {
   {
     const std::lock_guard lock(b.store->cache_mu);
     if (auto it = b.store->account_cache.find(id); it != b.store->account_cache.end()) {
-      domain::Account a{std::string(id), it->second.name, it->second.balance, it->second.version};
+      domain::Account a{std::string(id), it->second.name, it->second.balance, it->second.version,
+                        it->second.owner};
       return b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(a), false})
           .first->second.account;
     }
@@ -379,15 +382,20 @@ std::optional<domain::Account> Batch::account(std::string_view id) const {
   return it->second.account;
 }
 
-bool Batch::command_seen(std::string_view command_id) const {
+std::optional<domain::Request> Batch::first_request(const domain::CommandKey& k) const {
   Impl& b = *impl_;
-  if (b.commands.find(command_id) != b.commands.end()) return true;
-  rocksdb::PinnableSlice ignored;
-  const rocksdb::Status st =
-      b.store->db->Get({}, b.store->h(Cf::outcomes), slice(command_id), &ignored);
-  if (st.ok()) return true;
-  if (!st.IsNotFound() && !b.error) b.error = failed(st, "get", Cf::outcomes, command_id);
-  return false;
+  std::string key;
+  codec::command_key(k, key);
+  if (auto it = b.commands.find(key); it != b.commands.end()) return it->second;
+  // A miss (a new key) is the common case and costs a bloom filter probe; a hit decodes the
+  // first outcome to learn what it asked for.
+  auto first = get_decoded<domain::Outcome>(*b.store, Cf::outcomes, key, &codec::decode_outcome);
+  if (!first) {
+    if (!b.error) b.error = first.error();
+    return std::nullopt;
+  }
+  if (!*first) return std::nullopt;
+  return domain::request_of(**first);
 }
 
 std::optional<domain::TransferState> Batch::transfer(std::string_view transfer_id) const {
@@ -425,7 +433,7 @@ void Batch::apply(const domain::Decision& d) {
     codec::encode_history(entry, b.value);
     b.put(Cf::history);
   }
-  b.put_outcome(d.outcome);
+  b.put_outcome(d.outcome, d.by_position);
   if (d.transfer_update) {
     b.transfers[d.transfer_update->first] = d.transfer_update->second;
     b.key.assign(d.transfer_update->first);
@@ -444,8 +452,10 @@ void Batch::record_outcome(const domain::Outcome& outcome) {
   Impl& b = *impl_;
   b.ensure_open();
   ++b.records;
-  if (!outcome.command_id.empty() && command_seen(outcome.command_id)) return;
-  b.put_outcome(outcome);
+  const bool key_taken =
+      !outcome.command_id.empty() &&
+      first_request({outcome.pos.partition, outcome.principal, outcome.command_id}).has_value();
+  b.put_outcome(outcome, key_taken);
 }
 
 void Batch::set_next_offset(std::int32_t partition, std::int64_t next) {
@@ -549,8 +559,11 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
     } else if (!check(st, "read layout version")) {
       return store_error();
     } else if (view_of(v) != kFormatValue) {
-      spdlog::error("view store: {} has layout version '{}', this build knows '{}'", path,
-                    printable(view_of(v)), kFormatValue);
+      // The view is a fold of the topic: an old layout is rebuilt, not migrated.
+      spdlog::error(
+          "view store: {} has layout version '{}', this build needs '{}': stop every process "
+          "using it, move the folder away and start again to rebuild the view from the topic",
+          path, printable(view_of(v)), kFormatValue);
       return store_error();
     }
   }
@@ -646,9 +659,42 @@ result<std::optional<HistoryPage>> Store::history(std::string_view id, std::uint
   return std::optional<HistoryPage>(std::move(page));
 }
 
-result<std::optional<domain::Outcome>> Store::outcome(std::string_view command_id) const {
-  if (command_id.empty()) return std::optional<domain::Outcome>{};
-  return get_decoded<domain::Outcome>(*impl_, Cf::outcomes, command_id, &codec::decode_outcome);
+result<std::optional<domain::Outcome>> Store::outcome(const domain::CommandKey& k) const {
+  if (k.command_id.empty()) return std::optional<domain::Outcome>{};
+  std::string key;
+  codec::command_key(k, key);
+  return get_decoded<domain::Outcome>(*impl_, Cf::outcomes, key, &codec::decode_outcome);
+}
+
+result<std::optional<domain::Outcome>> Store::find_outcome(std::string_view command_id,
+                                                           std::string_view principal,
+                                                           std::int32_t partitions) const {
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    auto o = outcome({p, principal, command_id});
+    if (!o || *o) return o;
+  }
+  return std::optional<domain::Outcome>{};
+}
+
+result<std::optional<std::int32_t>> Store::partition_count() const {
+  return get_decoded<std::int32_t>(
+      *impl_, Cf::meta, kPartitionsKey, [](std::string_view v) -> result<std::int32_t> {
+        std::int32_t n = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || end != v.data() + v.size() || n < 1) {
+          return make_error_code(codec::codec_errc::bad_key);
+        }
+        return n;
+      });
+}
+
+error_code Store::set_partition_count(std::int32_t partitions) {
+  const std::string value = std::to_string(partitions);
+  if (!check(impl_->db->Put(impl_->write_options, impl_->h(Cf::meta), slice(kPartitionsKey),
+                            slice(value)),
+             "write partition count"))
+    return store_error();
+  return {};
 }
 
 result<std::optional<domain::Outcome>> Store::outcome_at(domain::RecordPos pos) const {
@@ -847,13 +893,15 @@ error_code Store::for_each_history(
 }
 
 error_code Store::for_each_outcome(
-    const std::function<void(std::string_view, const domain::Outcome&)>& fn) const {
+    const std::function<void(const domain::CommandKey&, const domain::Outcome&)>& fn) const {
   auto it = impl_->iter(Cf::outcomes, {});
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = view_of(it->key());
+    auto k = codec::parse_command_key(key);
+    if (!k) return corrupt(k.error(), Cf::outcomes, key);
     auto o = codec::decode_outcome(view_of(it->value()));
     if (!o) return corrupt(o.error(), Cf::outcomes, key);
-    fn(key, *o);
+    fn(*k, *o);
   }
   return check(it->status(), "scan outcomes") ? error_code{} : store_error();
 }

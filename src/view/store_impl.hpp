@@ -51,6 +51,7 @@ struct CommittedAccount {
   std::string name;
   std::int64_t balance = 0;
   std::uint64_t version = 0;
+  std::string owner;
 };
 
 struct Store::Impl {
@@ -87,6 +88,7 @@ struct Store::Impl {
     it->second.name = a.name;
     it->second.balance = a.balance;
     it->second.version = a.version;
+    it->second.owner = a.owner;
   }
 
   Impl() = default;

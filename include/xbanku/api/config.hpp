@@ -17,6 +17,7 @@ struct ApiConfig {
   std::size_t max_ws_frame = 64 * 1024;  // WebSocket message bytes (read_message_max)
   std::size_t max_connections = 1024;    // open sessions; over it a new socket gets 503 + close
   std::size_t ws_send_queue = 1024;      // queued outgoing WebSocket messages; over it → close 1008
+  std::size_t ws_send_queue_bytes = 4 << 20;  // and their bytes (a reply echoes the request's id)
   std::size_t ws_max_in_flight = 1024;   // concurrent requests per WebSocket; over it → error reply
   std::size_t ws_max_subscriptions = 10'000;  // account ids one WebSocket may subscribe to
   std::chrono::seconds idle_timeout{30};  // keep-alive wait for the next request; WS idle (pings)

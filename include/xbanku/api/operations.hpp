@@ -46,6 +46,9 @@ enum class CommandKind { create, deposit, withdraw, transfer };
 
 struct CommandOptions {
   std::string command_id;  // already validated (Idempotency-Key) or a fresh UUID
+  bool client_key = false; // command_id is the client's Idempotency-Key (not made here)
+  std::string principal;   // who asks (empty without authentication)
+  std::string request_id;  // the request's X-Request-Id, recorded on the event
   bool wait = true;        // read-your-writes (false → 202 as soon as Kafka acknowledged)
   // The field of `args` naming a created account's id: "id" over HTTP; "account" over
   // WebSocket, where "id" is the request's correlation id.

@@ -33,6 +33,7 @@ struct CommandReply {
     pending,    // the read-your-writes wait passed its bound; the command is durable
     failed,     // not accepted: `error` is errc::log_unavailable (NOT written),
                 // errc::log_possibly_persisted (may be written) or errc::shutting_down
+    key_reused, // the idempotency key is in use here for another request: NOT written
   };
   Kind kind = Kind::failed;
   Accepted where;                         // set unless failed
@@ -45,9 +46,10 @@ class CommandService {
  public:
   virtual ~CommandService() = default;
   // Appends `event` (its command_id already set: the Idempotency-Key or a fresh UUID) to the
-  // log. If a record with that command_id was already projected, answers its first outcome
-  // without writing again. With `wait`, answers once the record is projected or the
-  // configured bound passes (Kind::pending).
+  // log. If a record with that key (and principal) was already projected, answers its first
+  // outcome without writing again: the caller compares domain::request_of on both, since the
+  // key may have been used for another request. With `wait`, answers once the record is
+  // projected or the configured bound passes (Kind::pending).
   virtual boost::asio::awaitable<CommandReply> execute(domain::Event event, bool wait) = 0;
 };
 

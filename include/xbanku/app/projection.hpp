@@ -40,6 +40,7 @@ struct FoldResult {
   std::size_t rejected = 0;    // outcome rejected by a rule (incl. invalid_amount)
   std::size_t duplicates = 0;  // already-seen command or follow-up: nothing changed
   std::size_t skipped = 0;     // below the stored next offset (already in the view)
+  std::size_t misplaced = 0;   // rejected misplaced_record (also among rejected, dead-lettered)
   std::vector<DeadLetter> dead_letters;
   std::vector<std::string> command_ids;  // of the records folded, in order (for waiters)
 };

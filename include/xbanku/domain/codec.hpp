@@ -23,6 +23,7 @@ struct DecodeError {
   std::string message;     // precise, names the field, e.g. "field 'AccId' is not a UUID"
   std::string command_id;  // best effort: set if a valid CommandId was present
   std::string acc_id;      // best effort: set (canonical) if AccId was a valid UUID
+  std::string principal;   // best effort: set if a valid Principal was present
 };
 
 // Lets result<Event, DecodeError>::value() throw on an error (found by ADL): a
@@ -37,8 +38,8 @@ struct DecodeError {
 [[nodiscard]] boost::system::result<Event, DecodeError> decode(std::string_view json);
 
 // Compact JSON with Go field names in the order AccId, Type, the type's fields, then
-// CommandId, Ts and "V":1 only when CommandId or Ts is set. decode(encode(e)) == e for every
-// event decode can return. Thread-safe.
+// CommandId, Principal, RequestId, Ts, and "V":1 only when one of those four is set.
+// decode(encode(e)) == e for every event decode can return. Thread-safe.
 [[nodiscard]] std::string encode(const Event&);
 
 }  // namespace xbanku::domain

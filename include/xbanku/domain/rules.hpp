@@ -19,6 +19,7 @@ struct Account {
   std::string name;
   std::int64_t balance = 0;
   std::uint64_t version = 0;  // number of records applied to the account
+  std::string owner;          // the principal whose create made it; empty without authentication
   friend bool operator==(const Account&, const Account&) = default;
 };
 
@@ -33,7 +34,9 @@ enum class Reason : std::uint8_t {
   target_not_found,
   invalid_amount,
   malformed_event,
-  unknown_type
+  unknown_type,
+  misplaced_record,       // the record's partition is not its account's (DESIGN §2, placement)
+  idempotency_key_reused  // its CommandId names a different request in this scope
 };
 
 // The snake_case name of the enumerator, e.g. "insufficient_funds".
@@ -51,6 +54,7 @@ enum class TransferState : std::uint8_t { pending, completed, credit_failed, ref
 
 enum class TransferSide : std::uint8_t { source, target };
 // The view's key for one side of a transfer: "s/<transfer id>" or "t/<transfer id>".
+// Transfer ids are positions (transfer_id_at), unique in the topic.
 [[nodiscard]] std::string transfer_key(std::string_view transfer_id, TransferSide side);
 
 struct RecordPos {
@@ -69,6 +73,8 @@ struct HistoryEntry {
   std::string command_id;    // empty if none
   std::string transfer_id;   // for transfer/credit/refund
   std::int64_t ts = 0;
+  std::string principal;     // who asked (audit trail); empty without authentication
+  std::string request_id;    // the API request that wrote the record; empty if none
   friend bool operator==(const HistoryEntry&, const HistoryEntry&) = default;
 };
 
@@ -82,7 +88,35 @@ struct Outcome {
   std::string account_id;          // AccId of the record
   std::optional<Account> account;  // resulting state of the record's account, if it exists
   std::string transfer_id, from, to;  // transfers, credits and refunds only
+  // What the record asked for, beyond type and accounts: the idempotency key is bound to it.
+  std::int64_t amount = 0;  // Amount (0 for a create)
+  std::string name;         // AccName of a create
+  std::string principal;    // the key's scope (with the partition); empty without authentication
   friend bool operator==(const Outcome&, const Outcome&) = default;
+};
+
+// What a command asked for: the part of a record its idempotency key is bound to (DESIGN §2).
+// Two records with one CommandId in one scope are the same request exactly when these match;
+// Ts, RequestId and the transport are not part of it.
+struct Request {
+  EventType type{};
+  std::string account;  // AccId
+  std::string target;   // TargetId of a transfer
+  std::int64_t amount = 0;
+  std::string name;     // AccName of a create
+  friend bool operator==(const Request&, const Request&) = default;
+};
+[[nodiscard]] Request request_of(const Event&);
+[[nodiscard]] Request request_of(const Outcome&);
+
+// Where an idempotency key is looked up: the partition of the record (the partition of the
+// account the command names first) and the principal. The same key in another partition or
+// from another principal is another key: the fold only ever sees one partition's records in
+// a fixed order, so only a scope it sees whole can decide reuse the same way everywhere.
+struct CommandKey {
+  std::int32_t partition = 0;
+  std::string_view principal;
+  std::string_view command_id;
 };
 
 // What the rules may read; implemented by the view (RocksDB + in-batch overlay) and by tests.
@@ -90,15 +124,21 @@ class State {
  public:
   virtual ~State() = default;
   [[nodiscard]] virtual std::optional<Account> account(std::string_view id) const = 0;
-  [[nodiscard]] virtual bool command_seen(std::string_view command_id) const = 0;
+  // The request of the first record that used this key (its outcome is recorded under it).
+  [[nodiscard]] virtual std::optional<Request> first_request(const CommandKey& key) const = 0;
   // `key` is a transfer_key().
   [[nodiscard]] virtual std::optional<TransferState> transfer(std::string_view key) const = 0;
 };
 
 struct Decision {
-  // CommandId already seen, or credit/refund already applied: change NOTHING and record no
-  // new outcome (`outcome` then only names the record: command_id, type, pos, account_id).
+  // The key was used before for the same request, or a credit/refund already applied: change
+  // NOTHING and record no new outcome (`outcome` then only names the record: command_id, type,
+  // pos, account_id). The first record's outcome is this one's.
   bool duplicate = false;
+  // Record the outcome under the record's position, not under its CommandId: the key already
+  // names another request's outcome (idempotency_key_reused), or the record is misplaced and
+  // belongs to no scope. Nothing else changes.
+  bool by_position = false;
   Outcome outcome;
   // Full new state of each changed account (upserts), at most 2.
   std::vector<Account> changes;
@@ -117,8 +157,8 @@ struct Placement {
 };
 
 // Decide what record `event` at `pos` does to `state` (DESIGN §2). Pure; deterministic.
-// The caller must record `outcome.command_id` (when set) as seen together with the changes,
-// whatever the outcome, unless `duplicate`.
+// The caller must record the outcome under its CommandKey (when it has a CommandId) together
+// with the changes, whatever the outcome, unless `duplicate` or `by_position`.
 [[nodiscard]] Decision decide(const State& state, const Event& event, RecordPos pos,
                               const Placement& placement);
 
@@ -126,7 +166,10 @@ struct Placement {
 // invalid_amount / malformed_event / unknown_type, best-effort command and account ids).
 [[nodiscard]] Outcome undecodable_outcome(const DecodeError&, RecordPos);
 
-// The transfer id of a TransferEvent at `pos`: its CommandId, else "<partition>-<offset>".
-[[nodiscard]] std::string transfer_id_for(const Event& transfer, RecordPos pos);
+// The id of the transfer whose TransferEvent is at `pos`: "<partition>-<offset>". Always the
+// position, never the CommandId: a position names one record forever, while a key is only
+// unique in its scope (partition, principal), and a client chooses it. So no key, chosen or
+// reused, can name (and complete, or refund) a transfer it did not write.
+[[nodiscard]] std::string transfer_id_at(RecordPos pos);
 
 }  // namespace xbanku::domain

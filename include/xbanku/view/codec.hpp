@@ -26,7 +26,9 @@
 
 namespace xbanku::view::codec {
 
-inline constexpr std::uint8_t kFormatVersion = 1;
+// 2: accounts carry their owner, histories their principal and request id, outcomes the
+// request their key is bound to; outcomes are keyed by CommandKey (layout "2", store.hpp).
+inline constexpr std::uint8_t kFormatVersion = 2;
 
 enum class codec_errc {
   ok = 0,
@@ -91,6 +93,11 @@ void pos_key(domain::RecordPos, std::string& out);
 // offsets: big-endian partition (4 bytes, sign bit flipped).
 void partition_key(std::int32_t partition, std::string& out);
 [[nodiscard]] boost::system::result<std::int32_t> parse_partition_key(std::string_view key);
+
+// outcomes: big-endian partition (4 bytes, sign bit flipped), varint length of the principal,
+// the principal, then the command id (the rest). The parsed key points into `key`.
+void command_key(const domain::CommandKey&, std::string& out);
+[[nodiscard]] boost::system::result<domain::CommandKey> parse_command_key(std::string_view key);
 
 // outbox: big-endian u64 sequence.
 void seq_key(std::uint64_t seq, std::string& out);

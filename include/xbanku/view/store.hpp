@@ -6,10 +6,11 @@
 // WriteBatch still spans them all (column families share the WAL, so a batch is atomic):
 //
 //   CF               key                                    value (codec.hpp, version byte 1)
-//   default          "format"                               "1" (refuses to open a newer layout)
-//   accounts         account id                             name, balance, version
+//   default          "format"                               "2" (refuses any other layout)
+//                    "partitions"                           the topic's partition count
+//   accounts         account id                             name, balance, version, owner
 //   history          id, 0x00, big-endian u64 seq           HistoryEntry
-//   outcomes         command id                             Outcome
+//   outcomes         partition, principal, command id       Outcome (codec::command_key)
 //   outcomes_by_pos  BE partition (4 B), BE offset (8 B)    Outcome (records with no command id)
 //   transfers        transfer id                            TransferState
 //   offsets          BE partition (4 B)                     next offset to consume (zigzag varint)
@@ -21,9 +22,10 @@
 // - history's seq is the account's version after the change, so an account's history is one
 //   contiguous range in order, the page cursor IS the version, and re-applying a record
 //   (never happens: exactly once) would overwrite rather than duplicate.
-// - `outcomes` doubles as the set of command ids seen (idempotency): command_seen is a point
-//   lookup on it, served by the memtable bloom filter and SST bloom filters when it misses,
-//   which is the common case (a new command).
+// - `outcomes` doubles as the set of idempotency keys seen, each in its scope (partition,
+//   principal; domain::CommandKey): first_request is a point lookup on it, served by the
+//   memtable bloom filter and SST bloom filters when it misses, which is the common case (a new
+//   command). The partition comes first so that one partition's keys sort together.
 // - big-endian sequence/position keys sort numerically under the bytewise comparator, so the
 //   outbox is FIFO and the sequence continues after a restart from the last key.
 // - mirror_owed holds one entry per account changed since Redis last saw it (not one per
@@ -114,17 +116,18 @@ class Batch final : public domain::State {
 
   // domain::State (overlay, then store).
   [[nodiscard]] std::optional<domain::Account> account(std::string_view id) const override;
-  [[nodiscard]] bool command_seen(std::string_view command_id) const override;
+  [[nodiscard]] std::optional<domain::Request> first_request(
+      const domain::CommandKey& key) const override;
   [[nodiscard]] std::optional<domain::TransferState> transfer(
       std::string_view transfer_id) const override;
 
   // Records everything a decision implies: account upserts (+ mirror_owed), history entries,
-  // the outcome (by command id, else by pos), the transfer update, each follow-up as an outbox
-  // entry. A duplicate decision writes nothing. Throws std::logic_error on a decision that
+  // the outcome (by CommandKey, else or when `by_position` by pos), the transfer update, each
+  // follow-up as an outbox entry. A duplicate decision writes nothing. Throws std::logic_error on a decision that
   // breaks the rules' contract (history for an unchanged account) or on a committed batch.
   void apply(const domain::Decision& decision);
-  // The outcome of a record that failed to decode. If its command id was already seen, the
-  // first outcome stands and nothing is written (same rule as a duplicate).
+  // The outcome of a record that failed to decode: under its key if the key is new in its
+  // scope, else (or without a key) under its position.
   void record_outcome(const domain::Outcome& outcome);
   // The partition's next offset to consume, written with the batch (the exactly-once unit).
   void set_next_offset(std::int32_t partition, std::int64_t next);
@@ -171,7 +174,11 @@ class Store {
   [[nodiscard]] boost::system::result<std::optional<HistoryPage>> history(
       std::string_view id, std::uint64_t after_seq, std::size_t limit) const;
   [[nodiscard]] boost::system::result<std::optional<domain::Outcome>> outcome(
-      std::string_view command_id) const;
+      const domain::CommandKey& key) const;
+  // The outcome of `command_id` from `principal` in the lowest of partitions [0, partitions)
+  // that has one (a key names one command per partition; see domain::CommandKey).
+  [[nodiscard]] boost::system::result<std::optional<domain::Outcome>> find_outcome(
+      std::string_view command_id, std::string_view principal, std::int32_t partitions) const;
   // Outcome of a record that had no command id (records with one are found by outcome()).
   [[nodiscard]] boost::system::result<std::optional<domain::Outcome>> outcome_at(
       domain::RecordPos pos) const;
@@ -180,6 +187,10 @@ class Store {
   [[nodiscard]] boost::system::result<std::optional<std::int64_t>> next_offset(
       std::int32_t partition) const;
   [[nodiscard]] boost::system::result<std::map<std::int32_t, std::int64_t>> next_offsets() const;
+  // The partition count of the topic the view was built from (nullopt until recorded): the
+  // placement of every account, so a view must never fold a topic with another count.
+  [[nodiscard]] boost::system::result<std::optional<std::int32_t>> partition_count() const;
+  [[nodiscard]] boost::system::error_code set_partition_count(std::int32_t partitions);
   // The oldest `limit` outbox entries, in sequence order.
   [[nodiscard]] boost::system::result<std::vector<OutboxEntry>> outbox(std::size_t limit) const;
   // Up to `limit` current account states owed to the mirror (in id order). Mark them with
@@ -209,9 +220,9 @@ class Store {
   [[nodiscard]] boost::system::error_code for_each_history(
       const std::function<void(std::string_view id, std::uint64_t seq,
                                const domain::HistoryEntry&)>& fn) const;
-  // Outcomes keyed by command id.
+  // Outcomes keyed by CommandKey.
   [[nodiscard]] boost::system::error_code for_each_outcome(
-      const std::function<void(std::string_view command_id, const domain::Outcome&)>& fn) const;
+      const std::function<void(const domain::CommandKey&, const domain::Outcome&)>& fn) const;
   // Outcomes of records without a command id, keyed by position.
   [[nodiscard]] boost::system::error_code for_each_outcome_at(
       const std::function<void(domain::RecordPos, const domain::Outcome&)>& fn) const;

@@ -163,6 +163,16 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     o.type = e.type;
     o.pos = pos;
     o.account_id = e.acc_id;
+    // What the request asked for, as the rules record it (the key is bound to it).
+    if (e.type == domain::EventType::create) {
+      o.name = e.acc_name;
+    } else {
+      o.amount = e.amount;
+    }
+    if (e.type == domain::EventType::transfer) {
+      o.from = e.acc_id;
+      o.to = e.target_id;
+    }
     auto reject = [&](Reason r) {
       o.status = Status::rejected;
       o.reason = r;

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace xbanku::domain::testing {
@@ -15,7 +16,8 @@ namespace xbanku::domain::testing {
 class MemoryState final : public State {
  public:
   std::map<std::string, Account, std::less<>> accounts;
-  std::set<std::string, std::less<>> commands;
+  // Idempotency keys by scope (partition, principal, command id): the first record's request.
+  std::map<std::tuple<std::int32_t, std::string, std::string>, Request> commands;
   std::map<std::string, TransferState, std::less<>> transfers;
   std::map<std::string, std::vector<HistoryEntry>, std::less<>> history;
 
@@ -24,8 +26,14 @@ class MemoryState final : public State {
     if (it == accounts.end()) return std::nullopt;
     return it->second;
   }
-  [[nodiscard]] bool command_seen(std::string_view command_id) const override {
-    return commands.find(command_id) != commands.end();
+  [[nodiscard]] std::optional<Request> first_request(const CommandKey& key) const override {
+    const auto it = commands.find(
+        {key.partition, std::string(key.principal), std::string(key.command_id)});
+    if (it == commands.end()) return std::nullopt;
+    return it->second;
+  }
+  [[nodiscard]] bool command_seen(std::int32_t partition, std::string_view command_id) const {
+    return first_request({partition, "", command_id}).has_value();
   }
   [[nodiscard]] std::optional<TransferState> transfer(std::string_view id) const override {
     const auto it = transfers.find(id);
@@ -38,7 +46,10 @@ class MemoryState final : public State {
     if (d.duplicate) return;
     for (const Account& a : d.changes) accounts[a.id] = a;
     for (const auto& [id, entry] : d.history) history[id].push_back(entry);
-    if (!d.outcome.command_id.empty()) commands.insert(d.outcome.command_id);
+    if (!d.outcome.command_id.empty() && !d.by_position) {
+      commands.emplace(std::tuple{d.outcome.pos.partition, d.outcome.principal, d.outcome.command_id},
+                       request_of(d.outcome));
+    }
     if (d.transfer_update) transfers[d.transfer_update->first] = d.transfer_update->second;
   }
 

@@ -101,7 +101,7 @@ TEST_F(Rules, Deposit) {
   EXPECT_EQ(d.history[0].second.amount, 90);
   EXPECT_EQ(d.history[0].second.balance_after, 100);
   EXPECT_EQ(d.history[0].second.command_id, "c1");
-  EXPECT_TRUE(st.command_seen("c1"));
+  EXPECT_TRUE(st.command_seen(0, "c1"));
 }
 
 TEST_F(Rules, DepositToUnknownAccount) {
@@ -167,7 +167,7 @@ TEST_F(Rules, BadAmountIsRejectedEvenIfDecodeWasSkipped) {
     }
     Decision t = run(transfer(a, b, bad, "bad-t"));
     EXPECT_EQ(t.outcome.reason, Reason::invalid_amount);
-    EXPECT_EQ(t.outcome.transfer_id, "bad-t");
+    EXPECT_EQ(t.outcome.transfer_id, "0-41");
     st.commands.clear();
   }
   EXPECT_EQ(st.accounts[a], (Account{a, "A", 100, 1}));
@@ -178,7 +178,7 @@ TEST_F(Rules, TransferWithinThePartitionIsAtomic) {
   st.put({b, "B", 7, 4});
   Decision d = run(transfer(a, b, 60, "t-1"));
   EXPECT_EQ(d.outcome.status, Status::completed);
-  EXPECT_EQ(d.outcome.transfer_id, "t-1");
+  EXPECT_EQ(d.outcome.transfer_id, "0-41");
   EXPECT_EQ(d.outcome.from, a);
   EXPECT_EQ(d.outcome.to, b);
   EXPECT_EQ(d.outcome.account, (Account{a, "A", 40, 2}));
@@ -189,13 +189,13 @@ TEST_F(Rules, TransferWithinThePartitionIsAtomic) {
   EXPECT_EQ(d.history[0].first, a);
   EXPECT_EQ(d.history[0].second.counterparty, b);
   EXPECT_EQ(d.history[0].second.balance_after, 40);
-  EXPECT_EQ(d.history[0].second.transfer_id, "t-1");
+  EXPECT_EQ(d.history[0].second.transfer_id, "0-41");
   EXPECT_EQ(d.history[1].first, b);
   EXPECT_EQ(d.history[1].second.counterparty, a);
   EXPECT_EQ(d.history[1].second.balance_after, 67);
   EXPECT_TRUE(d.follow_ups.empty());
   ASSERT_TRUE(d.transfer_update);
-  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/t-1", TransferState::completed}));
+  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/0-41", TransferState::completed}));
 }
 
 TEST_F(Rules, TransferRejections) {
@@ -219,18 +219,19 @@ TEST_F(Rules, TransferRejections) {
   EXPECT_EQ(st.accounts[b], (Account{b, "B", kMax - 10, 1}));
 }
 
-TEST_F(Rules, TransferIdIsCommandIdElsePartitionAndOffset) {
+TEST_F(Rules, TransferIdIsAlwaysThePosition) {
   st.put({a, "A", 100, 1});
   st.put({b, "B", 0, 1});
-  EXPECT_EQ(run(transfer(a, b, 1, "my-cmd")).outcome.transfer_id, "my-cmd");
+  EXPECT_EQ(run(transfer(a, b, 1, "my-cmd")).outcome.transfer_id, "0-41");
   EXPECT_EQ(run(transfer(a, b, 1), RecordPos{0, 1234}).outcome.transfer_id, "0-1234");
-  EXPECT_EQ(transfer_id_for(transfer(a, b, 1), RecordPos{5, 9}), "5-9");
+  EXPECT_EQ(transfer_id_at(RecordPos{5, 9}), "5-9");
 }
 
 TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
   st.put({a, "A", 100, 1});
   st.put({far, "F", 1, 1});
   Decision d = run(transfer(a, far, 30, "t-9"));
+  const std::string id = "0-41";  // the transfer record's position
   EXPECT_EQ(d.outcome.status, Status::pending);
   EXPECT_EQ(d.outcome.account, (Account{a, "A", 70, 2}));
   ASSERT_EQ(d.changes.size(), 1U);
@@ -240,22 +241,22 @@ TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
   EXPECT_EQ(credit.acc_id, far);
   EXPECT_EQ(credit.source_id, a);
   EXPECT_EQ(credit.amount, 30);
-  EXPECT_EQ(credit.transfer_id, "t-9");
+  EXPECT_EQ(credit.transfer_id, id);
   EXPECT_EQ(credit.command_id, "");
-  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/t-9", TransferState::pending}));
+  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/" + id, TransferState::pending}));
 
   Decision c = run(credit, in_partition_of(far, 3));
   EXPECT_EQ(c.outcome.status, Status::completed);
   EXPECT_EQ(c.outcome.account, (Account{far, "F", 31, 2}));
-  EXPECT_EQ(c.outcome.transfer_id, "t-9");
+  EXPECT_EQ(c.outcome.transfer_id, id);
   EXPECT_EQ(c.outcome.from, a);
   EXPECT_EQ(c.outcome.to, far);
   ASSERT_EQ(c.history.size(), 1U);
   EXPECT_EQ(c.history[0].first, far);
   EXPECT_EQ(c.history[0].second.counterparty, a);
   EXPECT_TRUE(c.follow_ups.empty());
-  EXPECT_EQ(st.transfers["t/t-9"], TransferState::completed);
-  EXPECT_EQ(st.transfers["s/t-9"], TransferState::pending);  // the source's side never learns
+  EXPECT_EQ(st.transfers["t/" + id], TransferState::completed);
+  EXPECT_EQ(st.transfers["s/" + id], TransferState::pending);  // the source's side never learns
 
   // Re-sent credit (outbox retry, redelivery): changes nothing.
   Decision again = run(credit, in_partition_of(far, 4));
@@ -376,7 +377,7 @@ TEST_F(Rules, PartitionsFoldedInEitherOrderGiveTheSameView) {
   credit.acc_id = far;
   credit.source_id = a;
   credit.amount = 40;
-  credit.transfer_id = "t-x";
+  credit.transfer_id = "0-41";  // the id of the transfer record folded next, at `pos`
   EXPECT_EQ(run(credit, in_partition_of(far, 0)).outcome.status, Status::completed);
   Decision d = run(transfer(a, far, 40, "t-x"));
   // The transfer record decides exactly as on first projection: pending, and the credit is
@@ -386,8 +387,8 @@ TEST_F(Rules, PartitionsFoldedInEitherOrderGiveTheSameView) {
   EXPECT_TRUE(run(d.follow_ups[0], in_partition_of(far, 1)).duplicate);
   EXPECT_EQ(st.accounts[a].balance, 60);
   EXPECT_EQ(st.accounts[far].balance, 40);
-  EXPECT_EQ(st.transfers["s/t-x"], TransferState::pending);
-  EXPECT_EQ(st.transfers["t/t-x"], TransferState::completed);
+  EXPECT_EQ(st.transfers["s/0-41"], TransferState::pending);
+  EXPECT_EQ(st.transfers["t/0-41"], TransferState::completed);
 
   // A failed credit folded after the source's refund (possible in the same store) is not a
   // duplicate: the target's partition records its outcome either way.
@@ -411,6 +412,109 @@ TEST_F(Rules, PartitionsFoldedInEitherOrderGiveTheSameView) {
   EXPECT_EQ(c.outcome.reason, Reason::target_not_found);
 }
 
+// ---- idempotency keys bound to their request (DESIGN §2) ----
+
+TEST_F(Rules, TheSameRequestAgainIsADuplicateOfTheFirst) {
+  st.put({a, "A", 10, 1});
+  EXPECT_EQ(run(money(EventType::deposit, a, 5, "k")).outcome.status, Status::applied);
+  Decision again = run(money(EventType::deposit, a, 5, "k"), RecordPos{0, 42});
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_FALSE(again.by_position);
+  EXPECT_TRUE(again.changes.empty());
+  EXPECT_EQ(st.accounts[a].balance, 15);
+}
+
+TEST_F(Rules, AKeyReusedForAnotherRequestIsRejectedAndChangesNothing) {
+  st.put({a, "A", 100, 1});
+  st.put({b, "B", 100, 1});
+  ASSERT_EQ(run(money(EventType::deposit, a, 5, "k")).outcome.status, Status::applied);
+  const auto before = st;
+  // Another amount, another account, another type, a transfer: all other requests.
+  Event others[] = {money(EventType::deposit, a, 6, "k"), money(EventType::deposit, b, 5, "k"),
+                    money(EventType::withdraw, a, 5, "k"), transfer(b, a, 5, "k"), create(b, "B"),
+                    transfer(a, b, 5, "k")};
+  others[4].command_id = "k";
+  std::int64_t offset = 50;
+  for (const Event& e : others) {
+    Decision d = run(e, RecordPos{0, offset++});
+    EXPECT_FALSE(d.duplicate);
+    EXPECT_TRUE(d.by_position) << "the key names the first request's outcome";
+    EXPECT_EQ(d.outcome.status, Status::rejected);
+    EXPECT_EQ(d.outcome.reason, Reason::idempotency_key_reused);
+    EXPECT_TRUE(d.changes.empty());
+    EXPECT_TRUE(d.history.empty());
+    EXPECT_TRUE(d.follow_ups.empty());
+    EXPECT_FALSE(d.transfer_update);
+  }
+  EXPECT_TRUE(st == before);
+  // The first request, repeated after all that, is still a duplicate of itself.
+  EXPECT_TRUE(run(money(EventType::deposit, a, 5, "k"), RecordPos{0, offset}).duplicate);
+}
+
+TEST_F(Rules, AKeysScopeIsItsPartitionAndPrincipal) {
+  st.put({a, "A", 100, 1});
+  st.put({far, "F", 100, 1});
+  ASSERT_EQ(run(money(EventType::deposit, a, 5, "k")).outcome.status, Status::applied);
+  // The same key in another partition: another scope, decided there alone.
+  Decision elsewhere = run(money(EventType::deposit, far, 7, "k"), in_partition_of(far, 3));
+  EXPECT_EQ(elsewhere.outcome.status, Status::applied);
+  EXPECT_EQ(st.accounts[far].balance, 107);
+  // The same key from another principal, in the same partition: another scope too.
+  Event bobs = money(EventType::withdraw, a, 1, "k");
+  bobs.principal = "bob";
+  Decision d = run(bobs, RecordPos{0, 60});
+  EXPECT_EQ(d.outcome.status, Status::applied);
+  EXPECT_EQ(d.outcome.principal, "bob");
+  EXPECT_EQ(st.accounts[a].balance, 104);
+  bobs.amount = 2;
+  EXPECT_EQ(run(bobs, RecordPos{0, 61}).outcome.reason, Reason::idempotency_key_reused);
+}
+
+TEST_F(Rules, NoClientKeyCanNameATransferItDidNotWrite) {
+  // The reproduction of the lost-money bug: a command-less (Go-format) transfer at 0:2 gets
+  // transfer id "0-2"; a client then picks "0-2" as the Idempotency-Key of its own transfer.
+  st.put({a, "A", 1000, 1});
+  st.put({b, "B", 1000, 1});
+  const std::string far2 = account_not_in(0, kPartitions, 9000);
+  st.put({far, "F", 0, 1});
+  st.put({far2, "F2", 0, 1});
+  Decision go = run(transfer(a, far, 100), RecordPos{0, 2});
+  ASSERT_EQ(go.outcome.transfer_id, "0-2");
+  ASSERT_EQ(run(go.follow_ups.at(0), in_partition_of(far, 1)).outcome.status, Status::completed);
+
+  Decision chosen = run(transfer(b, far2, 100, "0-2"), RecordPos{0, 9});
+  EXPECT_EQ(chosen.outcome.status, Status::pending);
+  EXPECT_EQ(chosen.outcome.transfer_id, "0-9");
+  Decision credit = run(chosen.follow_ups.at(0), in_partition_of(far2, 2));
+  EXPECT_FALSE(credit.duplicate);
+  EXPECT_EQ(credit.outcome.status, Status::completed);
+  std::int64_t sum = 0;
+  for (const auto& [id, acct] : st.accounts) sum += acct.balance;
+  EXPECT_EQ(sum, 2000) << "money created or lost";
+}
+
+TEST_F(Rules, AMisplacedRecordIsRejectedAndTouchesNothing) {
+  st.put({a, "A", 100, 1});
+  const auto before = st;
+  // `a` lives in partition 0; a keyless producer wrote its records to partition 3.
+  const RecordPos wrong{3, 8};
+  for (const Event& e : {money(EventType::deposit, a, 5, "k1"), create(a, "again"),
+                         money(EventType::withdraw, a, 5), transfer(a, far, 5, "k2")}) {
+    Decision d = run(e, wrong);
+    EXPECT_EQ(d.outcome.status, Status::rejected);
+    EXPECT_EQ(d.outcome.reason, Reason::misplaced_record);
+    EXPECT_TRUE(d.by_position) << "a misplaced record takes no key in any scope";
+    EXPECT_TRUE(d.changes.empty());
+    EXPECT_TRUE(d.follow_ups.empty());
+  }
+  EXPECT_TRUE(st == before);
+  // The key "k1" is still free in a's own partition.
+  EXPECT_EQ(run(money(EventType::deposit, a, 5, "k1")).outcome.status, Status::applied);
+  // One partition: every record is placed there (the original Go tool's topic).
+  EXPECT_EQ(decide(st, money(EventType::deposit, a, 1), RecordPos{0, 1}, Placement{1}).outcome.status,
+            Status::applied);
+}
+
 TEST(RulesNames, SnakeCase) {
   EXPECT_EQ(to_string(Status::applied), "applied");
   EXPECT_EQ(to_string(Status::rejected), "rejected");
@@ -427,6 +531,8 @@ TEST(RulesNames, SnakeCase) {
   EXPECT_EQ(to_string(Reason::invalid_amount), "invalid_amount");
   EXPECT_EQ(to_string(Reason::malformed_event), "malformed_event");
   EXPECT_EQ(to_string(Reason::unknown_type), "unknown_type");
+  EXPECT_EQ(to_string(Reason::misplaced_record), "misplaced_record");
+  EXPECT_EQ(to_string(Reason::idempotency_key_reused), "idempotency_key_reused");
   EXPECT_EQ(to_string(TransferState::credit_failed), "credit_failed");
 }
 

@@ -2,6 +2,7 @@
 
 #include <xbanku/common/error.hpp>
 #include <xbanku/domain/rules.hpp>
+#include <xbanku/view/codec.hpp>
 #include <xbanku/view/store.hpp>
 
 #include <gtest/gtest.h>
@@ -62,8 +63,8 @@ TEST_F(ViewStore, NewStoreIsEmpty) {
   EXPECT_EQ(*store->account(id(1)), std::nullopt);
   EXPECT_TRUE(store->accounts("", 10)->items.empty());
   EXPECT_EQ(*store->history(id(1), 0, 10), std::nullopt);
-  EXPECT_EQ(*store->outcome("c"), std::nullopt);
-  EXPECT_EQ(*store->outcome(""), std::nullopt);
+  EXPECT_EQ(*outcome_of(*store, "c"), std::nullopt);
+  EXPECT_EQ(*outcome_of(*store, ""), std::nullopt);
   EXPECT_EQ(*store->outcome_at({0, 0}), std::nullopt);
   EXPECT_EQ(*store->transfer("t"), std::nullopt);
   EXPECT_EQ(*store->next_offset(0), std::nullopt);
@@ -80,8 +81,8 @@ TEST_F(ViewStore, BatchSeesItsOwnWritesBeforeCommit) {
   b.apply(created);                            // ...and then overridden by the overlay
   ASSERT_TRUE(b.account(id(1)));
   EXPECT_EQ(b.account(id(1))->name, "Ann");
-  EXPECT_TRUE(b.command_seen("c1"));
-  EXPECT_FALSE(b.command_seen("c2"));
+  EXPECT_TRUE(seen(b, "c1"));
+  EXPECT_FALSE(seen(b, "c2"));
 
   auto dep = change(*b.account(id(1)), 50, EventType::deposit, {0, 1}, "c2");
   dep.transfer_update = std::pair{std::string("t1"), domain::TransferState::pending};
@@ -97,7 +98,7 @@ TEST_F(ViewStore, BatchSeesItsOwnWritesBeforeCommit) {
 
   // Nothing reached the store yet.
   EXPECT_EQ(*store->account(id(1)), std::nullopt);
-  EXPECT_EQ(*store->outcome("c1"), std::nullopt);
+  EXPECT_EQ(*outcome_of(*store, "c1"), std::nullopt);
   EXPECT_EQ(*store->transfer("t1"), std::nullopt);
 
   ASSERT_FALSE(store->commit(b));
@@ -107,8 +108,8 @@ TEST_F(ViewStore, BatchSeesItsOwnWritesBeforeCommit) {
   // A later batch reads the committed state through the store.
   Batch next = store->begin();
   EXPECT_EQ(next.account(id(1))->balance, 50);
-  EXPECT_TRUE(next.command_seen("c1"));
-  EXPECT_TRUE(next.command_seen("c2"));
+  EXPECT_TRUE(seen(next, "c1"));
+  EXPECT_TRUE(seen(next, "c2"));
   EXPECT_EQ(next.transfer("t1"), domain::TransferState::pending);
 }
 
@@ -145,8 +146,8 @@ TEST_F(ViewStore, RulesDecideAgainstTheOverlay) {
 
   EXPECT_EQ(get(id(1)).balance, 70);
   EXPECT_EQ(get(id(1)).version, 2u);
-  EXPECT_EQ((*store->outcome("c3"))->reason, domain::Reason::insufficient_funds);
-  EXPECT_EQ((*store->outcome("c2"))->pos, (RecordPos{0, 1}));  // the first outcome stands
+  EXPECT_EQ((*outcome_of(*store, "c3"))->reason, domain::Reason::insufficient_funds);
+  EXPECT_EQ((*outcome_of(*store, "c2"))->pos, (RecordPos{0, 1}));  // the first outcome stands
   EXPECT_EQ(store->next_offset(0)->value(), 4);
   EXPECT_EQ((*store->history(id(1), 0, 10))->items.size(), 2u);
 }
@@ -159,10 +160,10 @@ TEST_F(ViewStore, DuplicateDecisionWritesNothing) {
   b.apply(d);
   EXPECT_EQ(b.records(), 1u);
   EXPECT_TRUE(b.changed().empty());
-  EXPECT_FALSE(b.command_seen("c1"));
+  EXPECT_FALSE(seen(b, "c1"));
   ASSERT_FALSE(store->commit(b));
   EXPECT_EQ(*store->account(id(1)), std::nullopt);
-  EXPECT_EQ(*store->outcome("c1"), std::nullopt);
+  EXPECT_EQ(*outcome_of(*store, "c1"), std::nullopt);
   EXPECT_TRUE(store->outbox(10)->empty());
   EXPECT_EQ(*store->owed_count(), 0u);
 }
@@ -177,7 +178,7 @@ TEST_F(ViewStore, UncommittedBatchLeavesNothing) {
   }  // dropped, never committed
   reopen();
   EXPECT_EQ(*store->account(id(1)), std::nullopt);
-  EXPECT_EQ(*store->outcome("c1"), std::nullopt);
+  EXPECT_EQ(*outcome_of(*store, "c1"), std::nullopt);
   EXPECT_EQ(*store->history(id(1), 0, 10), std::nullopt);
   EXPECT_EQ(*store->next_offset(0), std::nullopt);
   EXPECT_TRUE(store->outbox(10)->empty());
@@ -203,7 +204,7 @@ TEST_F(ViewStore, CommitIsDurableAcrossReopen) {
   reopen();
   EXPECT_EQ(get(id(1)), (domain::Account{id(1), "Ann", 10, 2}));
   EXPECT_EQ((*store->history(id(1), 0, 10))->items.size(), 2u);
-  EXPECT_EQ((*store->outcome("c1"))->type, EventType::create);
+  EXPECT_EQ((*outcome_of(*store, "c1"))->type, EventType::create);
   ASSERT_TRUE(*store->outcome_at({0, 1}));
   EXPECT_EQ((*store->outcome_at({0, 1}))->type, EventType::deposit);
   EXPECT_EQ(store->transfer("tr-1")->value(), domain::TransferState::pending);
@@ -279,7 +280,7 @@ TEST_F(ViewStore, BatchesReadCommittedAccountStatesOnly) {
     Batch b = store->begin();
     EXPECT_EQ(b.account(id(1)), (domain::Account{id(1), "Ann", 30, 2}));
     EXPECT_EQ(b.account(id(2)), (domain::Account{id(2), "Bob", 0, 1}));
-    EXPECT_FALSE(b.command_seen("c4"));
+    EXPECT_FALSE(seen(b, "c4"));
   }
 }
 
@@ -402,21 +403,24 @@ TEST_F(ViewStore, RecordOutcomeOfUndecodableRecords) {
   b.apply(create(id(1), "Ann", {2, 8}, "c0"));
   b.record_outcome(bad);
   b.record_outcome(bad_with_id);
-  EXPECT_TRUE(b.command_seen("c1"));
+  EXPECT_TRUE(seen(b, "c1", 2));
   domain::Outcome again = bad_with_id;  // a second record with a seen command id
   again.pos = {2, 11};
   again.reason = domain::Reason::malformed_event;
   b.record_outcome(again);
   domain::Outcome reuses_c0 = again;
   reuses_c0.command_id = "c0";
+  reuses_c0.pos = {2, 12};
   b.record_outcome(reuses_c0);
   ASSERT_FALSE(store->commit(b));
 
   EXPECT_EQ((*store->outcome_at({2, 9}))->reason, domain::Reason::malformed_event);
-  EXPECT_EQ((*store->outcome("c1"))->reason, domain::Reason::invalid_amount);
-  EXPECT_EQ((*store->outcome("c1"))->pos, (RecordPos{2, 10}));
-  EXPECT_EQ((*store->outcome("c0"))->status, domain::Status::applied);
-  EXPECT_EQ(*store->outcome_at({2, 11}), std::nullopt);
+  EXPECT_EQ((*outcome_of(*store, "c1"))->reason, domain::Reason::invalid_amount);
+  EXPECT_EQ((*outcome_of(*store, "c1"))->pos, (RecordPos{2, 10}));
+  EXPECT_EQ((*outcome_of(*store, "c0"))->status, domain::Status::applied);
+  // Records whose key was taken keep their own outcome, under their position.
+  EXPECT_EQ((*store->outcome_at({2, 11}))->reason, domain::Reason::malformed_event);
+  EXPECT_EQ((*store->outcome_at({2, 12}))->command_id, "c0");
 }
 
 TEST_F(ViewStore, MarkMirroredOnlyForgetsVersionsRedisHas) {
@@ -545,14 +549,16 @@ TEST_F(ViewStore, CorruptValueIsAnErrorNotACrash) {
   commit_all({create(id(1), "Ann", {0, 0}, "c1")});
   store.reset();
   poison(dir.path(), "accounts", id(1));
-  poison(dir.path(), "outcomes", "c1");
+  std::string c1_key;
+  codec::command_key({0, "", "c1"}, c1_key);
+  poison(dir.path(), "outcomes", c1_key);
   store = open_store(dir.path());
   ASSERT_NE(store, nullptr);
 
   EXPECT_EQ(store->account(id(1)).error(), make_error_code(errc::store_error));
   EXPECT_FALSE(store->accounts("", 10));
   EXPECT_TRUE(store->history(id(1), 0, 10));  // only needs the account to exist
-  EXPECT_FALSE(store->outcome("c1"));
+  EXPECT_FALSE(outcome_of(*store, "c1"));
   EXPECT_FALSE(store->owed(10));
   EXPECT_TRUE(store->for_each_account([](const domain::Account&) {}));
 
@@ -602,7 +608,7 @@ TEST_F(ViewStore, ScansVisitEverythingInKeyOrder) {
                       {id(1), 1}, {id(2), 1}, {id(2), 2}}));
   std::vector<std::string> cmds;
   ASSERT_FALSE(store->for_each_outcome(
-      [&](std::string_view c, const domain::Outcome&) { cmds.emplace_back(c); }));
+      [&](const domain::CommandKey& k, const domain::Outcome&) { cmds.emplace_back(k.command_id); }));
   EXPECT_EQ(cmds, (std::vector<std::string>{"c1", "c2"}));
   std::vector<RecordPos> at;
   ASSERT_FALSE(store->for_each_outcome_at(

@@ -40,6 +40,17 @@ inline std::unique_ptr<Store> open_store(const std::filesystem::path& dir) {
   return r ? std::move(*r) : nullptr;
 }
 
+// The outcome of `command_id` (no principal) in whichever of the first 16 partitions has it.
+inline boost::system::result<std::optional<domain::Outcome>> outcome_of(const Store& store,
+                                                                        std::string_view command_id) {
+  return store.find_outcome(command_id, "", 16);
+}
+
+// Whether `batch` knows the key `command_id` (no principal) in `partition`.
+inline bool seen(const Batch& batch, std::string_view command_id, std::int32_t partition = 0) {
+  return batch.first_request({partition, "", command_id}).has_value();
+}
+
 inline std::string id(unsigned n) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012u", n);
