@@ -1,7 +1,8 @@
 // Redis mirror throughput: one pipelined batch of 1,000 accounts through RedisConnection
 // (hiredis async driven by Asio), against the baseline of the same 1,000 HSETs pipelined through
 // plain synchronous hiredis (redisAppendCommandArgv + redisGetReply) in the same run.
-// Needs the Redis on 127.0.0.1:6379 (db 9, random key prefix, deleted afterwards).
+// Needs a Redis on 127.0.0.1: port XBANKU_TEST_REDIS_PORT (scripts/test.sh's own), else 6379
+// (db 9, random key prefix, deleted afterwards).
 
 #include <xbanku/common/error.hpp>
 #include <xbanku/domain/rules.hpp>
@@ -12,6 +13,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
+
+#include <cstdlib>
 #include <hiredis/hiredis.h>
 
 #include <charconv>
@@ -45,11 +48,16 @@ std::vector<Account> bench_accounts() {
 
 using SyncContext = std::unique_ptr<redisContext, decltype(&redisFree)>;
 
+std::uint16_t redis_port() {
+  const char* p = std::getenv("XBANKU_TEST_REDIS_PORT");
+  return static_cast<std::uint16_t>(p != nullptr && *p != '\0' ? std::atoi(p) : 6379);
+}
+
 SyncContext sync_connect(std::string* why) {
   const timeval tv{2, 0};
-  SyncContext c(redisConnectWithTimeout("127.0.0.1", 6379, tv), &redisFree);
+  SyncContext c(redisConnectWithTimeout("127.0.0.1", redis_port(), tv), &redisFree);
   if (!c || c->err != 0) {
-    *why = fmt::format("Redis on 127.0.0.1:6379 is unreachable: {}", c ? c->errstr : "no memory");
+    *why = fmt::format("Redis on 127.0.0.1:{} is unreachable: {}", redis_port(), c ? c->errstr : "no memory");
     return SyncContext(nullptr, &redisFree);
   }
   auto* r = static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", kDb));
@@ -79,6 +87,7 @@ void BM_MirrorPipelineHset1000(benchmark::State& state) {
 
   asio::io_context io;
   RedisConfig config;
+  config.port = redis_port();
   config.db = kDb;
   RedisConnection conn(io.get_executor(), config);
   // Runs the io_context until `task` finishes (the connection keeps a read wait pending, so

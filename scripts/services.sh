@@ -2,14 +2,19 @@
 # Local services for xbanku: Apache Kafka (KRaft, 127.0.0.1:9092) and Redis (127.0.0.1:6379).
 #   scripts/services.sh up|down|status [kafka|redis]     (default: both)
 # Idempotent: `up` leaves running services alone, `down` leaves no process of ours behind.
+# Another set of services (scripts/test.sh starts its own, so tests never share a broker):
+#   XBANKU_SERVICES_DIR  state folder: data, logs, pid files   (default .cache)
+#   KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT + 1), REDIS_PORT (6379)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cache="$root/.cache"
+jars="$root/.cache/kafka/libs"  # installed once by scripts/install-deps.sh, shared by every set
+cache="${XBANKU_SERVICES_DIR:-$root/.cache}"
 run="$cache/run"
 mkdir -p "$run"
 
-KAFKA_PORT=9092
-REDIS_PORT=6379
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+REDIS_PORT="${REDIS_PORT:-6379}"
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -23,13 +28,15 @@ kafka_up() {
     echo "kafka: a broker not started from this checkout already answers on 127.0.0.1:$KAFKA_PORT; using it"
     return 0
   fi
-  local libs="$cache/kafka/libs" data="$cache/kafka/data" logs="$cache/kafka/logs"
+  local libs="$jars" data="$cache/kafka/data" logs="$cache/kafka/logs"
   if ! ls "$libs"/kafka_2.13-*.jar >/dev/null 2>&1; then
     echo "kafka: jars missing in $libs — run scripts/install-deps.sh" >&2; return 1
   fi
   mkdir -p "$data" "$logs"
   local props="$cache/kafka/server.properties"
-  { cat "$root/docker/kafka/server.properties"; echo "log.dirs=$data"; } >"$props"
+  { sed -e "s/127.0.0.1:9092/127.0.0.1:$KAFKA_PORT/g" -e "s/127.0.0.1:9093/127.0.0.1:$KAFKA_CONTROLLER_PORT/g" \
+      "$root/docker/kafka/server.properties"
+    echo "log.dirs=$data"; } >"$props"
   local java_opts=(-Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
                    "-Dkafka.logs.dir=$logs" "-Dlog4j2.configurationFile=$root/docker/kafka/log4j2.xml")
   # Format and run with the same pinned jars; formatting happens once per data folder.

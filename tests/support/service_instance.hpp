@@ -1,9 +1,10 @@
 #pragma once
 // Test support: one real `xbanku --act=serve` process on its own port, data folder, topic and
-// group, against the broker and Redis that scripts/services.sh started on 127.0.0.1.
+// group, against the broker and Redis of this test run (support/services.hpp).
 
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
+#include "support/services.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -12,8 +13,6 @@
 #include <vector>
 
 namespace xbanku::test {
-
-inline constexpr const char* kBrokers = "127.0.0.1:9092";
 
 // A port the kernel just handed out and released: good enough for tests on loopback.
 inline unsigned short free_port() {

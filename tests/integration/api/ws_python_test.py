@@ -23,7 +23,7 @@ import uuid
 import websockets
 
 BINARY = os.environ["XBANKU_BINARY"]
-BROKERS = "127.0.0.1:9092"
+BROKERS = os.environ.get("XBANKU_TEST_BROKERS") or "127.0.0.1:9092"
 
 
 def free_port():

@@ -1,7 +1,8 @@
-// The Kafka module against a real broker (127.0.0.1:9092): produce/consume round trip with
+// The Kafka module against a real broker (support/services.hpp): produce/consume round trip with
 // ordering and placement, delivery failure without a broker, group rebalance, assignment at
 // caller-supplied offsets, and the group-less PartitionReader.
 
+#include "support/services.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/domain/partitioner.hpp"
 #include "xbanku/log/admin.hpp"
@@ -26,6 +27,7 @@
 namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using xbanku::test::kBrokers;
 using xbanku::errc;
 using xbanku::log::Consumer;
 using xbanku::log::ConsumerConfig;
@@ -51,7 +53,7 @@ std::string unique(std::string_view prefix) {
 
 KafkaConfig broker() {
   KafkaConfig cfg;
-  cfg.brokers = "127.0.0.1:9092";
+  cfg.brokers = kBrokers;
   cfg.client_id = "xbanku-log-test";
   cfg.request_timeout = 5s;
   return cfg;
@@ -81,7 +83,7 @@ asio::awaitable<void> sleep_for(Clock::duration d) {
 asio::awaitable<bool> make_topic(asio::any_io_executor ex, const std::string& topic, int parts) {
   const auto ec = co_await xbanku::log::ensure_topic(ex, broker(), topic, parts);
   if (ec) {
-    ADD_FAILURE() << "cannot create topic " << topic << " on the Kafka broker at 127.0.0.1:9092 ("
+    ADD_FAILURE() << "cannot create topic " << topic << " on the Kafka broker at " << kBrokers << " ("
                   << ec.message() << "); start it with `scripts/services.sh up`";
     co_return false;
   }

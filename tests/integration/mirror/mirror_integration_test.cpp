@@ -1,6 +1,8 @@
-// The Redis mirror against real redis-servers: the shared one on 127.0.0.1:6379 (db 9, keys under
+// The Redis mirror against real redis-servers: the run's shared one (support/services.hpp) (db 9, keys under
 // a random prefix, deleted afterwards) and private ones this test starts, stops and freezes on
 // free loopback ports to play outages. A missing Redis fails the test; nothing is skipped.
+
+#include "support/services.hpp"
 
 #include <xbanku/common/error.hpp>
 #include <xbanku/domain/rules.hpp>
@@ -46,11 +48,12 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using test::kRedisPort;
 using domain::Account;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSharedHost = "127.0.0.1";
-constexpr std::uint16_t kSharedPort = 6379;
+const std::uint16_t kSharedPort = kRedisPort;  // support/services.hpp
 constexpr int kTestDb = 9;
 
 // ---- plain synchronous hiredis, used from the test thread only to set up and to check ----
@@ -122,7 +125,7 @@ std::unique_ptr<SyncRedis> shared_redis_or_fail() {
   std::string why;
   auto r = SyncRedis::connect(kSharedPort, kTestDb, &why);
   if (!r)
-    ADD_FAILURE() << "Redis on 127.0.0.1:6379 is unreachable (" << why
+    ADD_FAILURE() << "Redis on 127.0.0.1:" << kSharedPort << " is unreachable (" << why
                   << "): start it with `bash scripts/services.sh up redis`";
   return r;
 }
