@@ -1,7 +1,7 @@
 // xbanku: thin entry point. Everything lives in libxbanku (app/ wires the modules).
 #include "xbanku/app/config.hpp"
 #include "xbanku/app/console.hpp"
-#include "xbanku/app/service.hpp"
+#include "xbanku/app/serve.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>

@@ -11,7 +11,7 @@
 //       limit of the service's command -> projected answer latency (same client settings).
 // Prints one JSON object with the figures on stdout.
 
-#include "xbanku/app/wait_group.hpp"
+#include "xbanku/common/task_group.hpp"
 #include "xbanku/domain/codec.hpp"
 #include "xbanku/log/admin.hpp"
 #include "xbanku/log/consumer.hpp"
@@ -82,11 +82,10 @@ std::vector<domain::Event> workload(const Options& o) {
 }
 
 asio::awaitable<void> send_one(log::Producer& p, const std::string& topic, const std::string& key,
-                               const std::string& value, std::size_t& failed, app::WaitGroup& group) {
+                               const std::string& value, std::size_t& failed) {
   // Named result: GCC 12 miscompiles a co_await inside a condition (SIGILL in Release).
   const auto sent = co_await p.send(topic, key, value);
   if (!sent) ++failed;
-  group.done();
 }
 
 asio::awaitable<int> produce(Options o) {
@@ -107,10 +106,9 @@ asio::awaitable<int> produce(Options o) {
   std::size_t failed = 0;
   const auto started = Clock::now();
   for (std::size_t start = 0; start < values.size(); start += o.window) {
-    app::WaitGroup group(ex);
+    TaskGroup group(ex);
     for (std::size_t i = start; i < std::min(values.size(), start + o.window); ++i) {
-      group.add();
-      asio::co_spawn(ex, send_one(**producer, o.topic, events[i].acc_id, values[i], failed, group), asio::detached);
+      group.spawn(send_one(**producer, o.topic, events[i].acc_id, values[i], failed), "send");
     }
     co_await group.wait();
   }
@@ -129,7 +127,7 @@ asio::awaitable<int> consume(Options o) {
   std::map<std::int32_t, std::int64_t> start;
   std::int64_t total = 0;
   for (const auto& [p, end] : *ends) {
-    start[p] = RD_KAFKA_OFFSET_BEGINNING;
+    start[p] = log::kOffsetBeginning;
     total += end;
   }
   auto reader = log::PartitionReader::create(ex, cfg, o.topic, start);
@@ -151,10 +149,9 @@ asio::awaitable<int> consume(Options o) {
 }
 
 asio::awaitable<void> send_timed(log::Producer& p, const std::string& topic, std::string key, std::string value,
-                                  std::size_t& failed, app::WaitGroup& group) {
+                                  std::size_t& failed) {
   const auto sent = co_await p.send(topic, key, value);  // named: see send_one
   if (!sent) ++failed;
-  group.done();
 }
 
 // The "lat-<n>" command id of a record this mode wrote, or nullopt.
@@ -206,7 +203,7 @@ asio::awaitable<int> latency(Options o) {
     }
   }
 
-  app::WaitGroup group(ex);
+  TaskGroup group(ex);
   bool consumer_done = false;
   asio::co_spawn(
       ex,
@@ -233,8 +230,7 @@ asio::awaitable<int> latency(Options o) {
     domain::Event e{.type = domain::EventType::deposit, .acc_id = accounts[i % accounts.size()], .amount = 1,
                     .command_id = fmt::format("lat-{}", i)};
     sent_at[i] = Clock::now();
-    group.add();
-    asio::co_spawn(ex, send_timed(**producer, o.topic, e.acc_id, domain::encode(e), failed, group), asio::detached);
+    group.spawn(send_timed(**producer, o.topic, e.acc_id, domain::encode(e), failed), "send");
   }
   co_await group.wait();
   while (!consumer_done) {

@@ -1,5 +1,7 @@
 #include "xbanku/api/api_metrics.hpp"
 
+#include "xbanku/wire/json.hpp"
+
 #include <string>
 
 namespace xbanku::api {
@@ -35,7 +37,7 @@ void ApiMetrics::command(domain::EventType type, std::string_view outcome) {
   auto it = commands_.find(key);
   if (it == commands_.end()) {
     auto& c = registry_.counter("xbanku_commands_total", "Commands submitted through the API by outcome.",
-                                {{"type", std::string(op_name(type))}, {"outcome", key.second}});
+                                {{"type", std::string(wire::op_name(type))}, {"outcome", key.second}});
     it = commands_.emplace(std::move(key), &c).first;
   }
   it->second->inc();
@@ -55,16 +57,5 @@ void ApiMetrics::ws_subscriptions(long delta) noexcept {
   ws_subscriptions_.set(static_cast<double>(ws_subscriptions_value_));
 }
 
-std::string_view op_name(domain::EventType t) noexcept {
-  switch (t) {
-    case domain::EventType::create: return "create";
-    case domain::EventType::deposit: return "deposit";
-    case domain::EventType::withdraw: return "withdraw";
-    case domain::EventType::transfer: return "transfer";
-    case domain::EventType::transfer_credit: return "transfer_credit";
-    case domain::EventType::transfer_refund: return "transfer_refund";
-  }
-  return "unknown";
-}
 
 }  // namespace xbanku::api

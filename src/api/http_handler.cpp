@@ -87,7 +87,7 @@ std::optional<Reply> wait_ms_param(std::string_view query, std::chrono::millisec
   if (!query_param(query, "wait_ms", value, malformed)) return std::nullopt;
   long long ms = -1;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-  if (malformed || ec != std::errc() || p != value.data() + value.size() || ms < 0 || ms > kMaxCommandWait.count()) {
+  if (malformed || ec != std::errc() || p != value.data() + value.size() || ms < 0 || ms > app::kMaxCommandWait.count()) {
     return error_reply(400, "bad_request", "parameter \"wait_ms\" must be an integer from 0 to 60000");
   }
   wait = std::chrono::milliseconds(ms);

@@ -1,7 +1,9 @@
 #include "xbanku/api/operations.hpp"
 
+#include "xbanku/common/clock.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/domain/uuid.hpp"
+#include "xbanku/wire/json.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
@@ -102,11 +104,6 @@ std::optional<std::int64_t> amount_field(const json::object& args, std::optional
   return std::nullopt;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Validated validate(CommandKind kind, std::string_view account, const json::object& args,
                    const CommandOptions& o) {
@@ -206,7 +203,7 @@ Reply from_outcome(const domain::Event& e, const domain::Outcome& out) {
     default:
       r.status = e.type == EventType::create ? 201 : 200;
       if (out.account) {
-        r.body = account_json(*out.account);
+        r.body = wire::to_json(*out.account);
       } else {
         json::object o;
         o["id"] = out.account_id.empty() ? e.acc_id : out.account_id;
@@ -228,68 +225,29 @@ void copy_meta(Reply& r, const app::QueryResult<T>& q) {
   r.served_by = q.served_by;
 }
 
-// A query answered by another instance (relayed as it came), or by none (503).
+// A query that no instance could answer (503), or whose view could not be read (500).
 template <typename T>
-std::optional<Reply> answered_elsewhere(const app::QueryResult<T>& q) {
+std::optional<Reply> unanswered(const app::QueryResult<T>& q) {
+  if (q.error) {
+    Reply r = error_reply(500, "store_error", "the view could not be read");
+    r.served_by = q.served_by;
+    return r;
+  }
   if (q.unavailable) {
     Reply r = unavailable();
     r.served_by = q.served_by;
     return r;
-  }
-  if (!q.forwarded) return std::nullopt;
-  boost::system::error_code ec;
-  json::value body = json::parse(q.forwarded->body, ec);
-  if (ec || q.forwarded->status < 200 || q.forwarded->status > 599) {
-    return error_reply(502, "bad_gateway", "the instance owning this partition answered garbage");
-  }
-  Reply r{q.forwarded->status, std::move(body), {}, {}, false, false};
-  copy_meta(r, q);
-  r.retry_after = q.forwarded->status == 503;
-  return r;
-}
-
-// The enumerator whose to_string is `name`, searching 0..last.
-template <typename E>
-std::optional<E> enum_from_name(std::string_view name, E last) {
-  for (int i = 0; i <= static_cast<int>(last); ++i) {
-    if (domain::to_string(static_cast<E>(i)) == name) return static_cast<E>(i);
-  }
-  return std::nullopt;
-}
-
-std::optional<EventType> event_type_from_op(std::string_view op) {
-  for (int i = 0; i <= static_cast<int>(EventType::transfer_refund); ++i) {
-    if (op_name(static_cast<EventType>(i)) == op) return static_cast<EventType>(i);
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-json::object error_body(std::string_view code, std::string_view message) {
-  json::object inner;
-  inner["code"] = code;
-  inner["message"] = message;
-  json::object o;
-  o["error"] = std::move(inner);
-  return o;
-}
-
 Reply error_reply(unsigned status, std::string_view code, std::string_view message) {
   Reply r;
   r.status = status;
-  r.body = error_body(code, message);
+  r.body = wire::error_body(code, message);
   return r;
-}
-
-json::object account_json(const domain::Account& a) {
-  json::object o;
-  o["id"] = a.id;
-  o["name"] = a.name;
-  o["balance"] = a.balance;
-  o["version"] = a.version;
-  if (!a.owner.empty()) o["owner"] = a.owner;
-  return o;
 }
 
 bool valid_command_id(std::string_view id) noexcept {
@@ -377,8 +335,8 @@ boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id, app::
   auto id = domain::canonical_uuid(raw_id);
   if (!id) co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   auto q = co_await s.queries.account(std::move(*id), origin);
-  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
-  Reply r = q.value ? Reply{200, account_json(*q.value), {}, {}, false, false}
+  if (auto r = unanswered(q)) co_return std::move(*r);
+  Reply r = q.value ? Reply{200, wire::to_json(*q.value), {}, {}, false, false}
                     : error_reply(404, "account_not_found", "the account does not exist");
   copy_meta(r, q);
   co_return r;
@@ -392,18 +350,8 @@ boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after, std:
     after = std::move(*id);
   }
   auto q = co_await s.queries.accounts(std::move(after), limit, origin);
-  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
-  json::array items;
-  json::value next = nullptr;
-  if (q.value) {
-    items.reserve(q.value->items.size());
-    for (const auto& a : q.value->items) items.emplace_back(account_json(a));
-    if (q.value->next) next = *q.value->next;
-  }
-  json::object o;
-  o["accounts"] = std::move(items);
-  o["next"] = std::move(next);
-  Reply r{200, std::move(o), {}, {}, false, false};
+  if (auto r = unanswered(q)) co_return std::move(*r);
+  Reply r{200, wire::to_json(q.value.value_or(view::AccountPage{})), {}, {}, false, false};
   copy_meta(r, q);
   co_return r;
 }
@@ -417,34 +365,16 @@ boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, s
   if (!after.empty() && (after.size() > 19 || after.find_first_not_of("0123456789") != std::string::npos)) {
     co_return error_reply(400, "bad_request", "parameter \"after\" must be the cursor of a previous page");
   }
-  auto q = co_await s.queries.history(std::move(*id), std::move(after), limit, origin);
-  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
+  std::uint64_t after_seq = 0;
+  if (!after.empty()) std::from_chars(after.data(), after.data() + after.size(), after_seq);
+  auto q = co_await s.queries.history(std::move(*id), after_seq, limit, origin);
+  if (auto r = unanswered(q)) co_return std::move(*r);
   if (!q.value) {
     Reply r = error_reply(404, "account_not_found", "the account does not exist");
     copy_meta(r, q);
     co_return r;
   }
-  json::array events;
-  events.reserve(q.value->items.size());
-  for (const auto& item : q.value->items) {
-    const auto& h = item.entry;
-    json::object e;
-    e["partition"] = h.pos.partition;
-    e["offset"] = h.pos.offset;
-    e["type"] = op_name(h.type);
-    e["amount"] = h.amount;
-    e["balance_after"] = h.balance_after;
-    if (!h.counterparty.empty()) e["counterparty"] = h.counterparty;
-    if (!h.command_id.empty()) e["command_id"] = h.command_id;
-    if (!h.transfer_id.empty()) e["transfer_id"] = h.transfer_id;
-    if (h.ts != 0) e["ts"] = h.ts;
-    e["cursor"] = item.cursor;
-    events.emplace_back(std::move(e));
-  }
-  json::object o;
-  o["events"] = std::move(events);
-  o["next"] = q.value->next ? json::value(*q.value->next) : json::value(nullptr);
-  Reply r{200, std::move(o), {}, {}, false, false};
+  Reply r{200, wire::to_json(*q.value), {}, {}, false, false};
   copy_meta(r, q);
   co_return r;
 }
@@ -455,7 +385,7 @@ boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id, s
     co_return error_reply(400, "invalid_id", "the command id must be 1 to 128 printable characters");
   }
   auto q = co_await s.queries.command(command_id, wait, origin);
-  if (auto r = answered_elsewhere(q)) {
+  if (auto r = unanswered(q)) {
     r->command_id = command_id;
     co_return std::move(*r);
   }
@@ -464,24 +394,7 @@ boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id, s
     copy_meta(r, q);
     co_return r;
   }
-  const auto& out = *q.value;
-  json::object o;
-  o["command_id"] = out.command_id.empty() ? command_id : out.command_id;
-  o["type"] = op_name(out.type);
-  o["status"] = domain::to_string(out.status);
-  if (out.reason != Reason::none) o["reason"] = domain::to_string(out.reason);
-  o["partition"] = out.pos.partition;
-  o["offset"] = out.pos.offset;
-  if (!out.account_id.empty()) o["account_id"] = out.account_id;
-  if (out.account) o["account"] = account_json(*out.account);
-  if (!out.transfer_id.empty()) o["transfer_id"] = out.transfer_id;
-  if (!out.from.empty()) o["from"] = out.from;
-  if (!out.to.empty()) o["to"] = out.to;
-  // What the command asked for (its key is bound to it, DESIGN §2).
-  if (out.amount != 0) o["amount"] = out.amount;
-  if (!out.name.empty()) o["name"] = out.name;
-  if (!out.principal.empty()) o["principal"] = out.principal;
-  Reply r{200, std::move(o), command_id, {}, false, false};
+  Reply r{200, wire::outcome_to_json(*q.value, command_id), command_id, {}, false, false};
   copy_meta(r, q);
   co_return r;
 }
@@ -494,85 +407,15 @@ boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id,
   auto target = domain::canonical_uuid(to);
   if (!target) co_return error_reply(400, "invalid_id", "parameter \"to\" must be the target account id (UUID)");
   auto q = co_await s.queries.transfer(transfer_id, std::move(*target), origin);
-  if (auto r = answered_elsewhere(q)) co_return std::move(*r);
+  if (auto r = unanswered(q)) co_return std::move(*r);
   if (!q.value) {
     Reply r = error_reply(404, "transfer_not_found", "the target's partition has not seen this transfer yet");
     copy_meta(r, q);
     co_return r;
   }
-  json::object o;
-  o["transfer_id"] = transfer_id;
-  o["status"] = domain::to_string(*q.value);
-  Reply r{200, std::move(o), {}, {}, false, false};
+  Reply r{200, wire::transfer_to_json(transfer_id, *q.value), {}, {}, false, false};
   copy_meta(r, q);
   co_return r;
-}
-
-std::optional<domain::Account> account_from_json(const json::value& v) {
-  const json::object* o = v.if_object();
-  if (o == nullptr) return std::nullopt;
-  const json::value* id = o->if_contains("id");
-  const json::value* name = o->if_contains("name");
-  const json::value* balance = o->if_contains("balance");
-  const json::value* version = o->if_contains("version");
-  if (id == nullptr || !id->is_string() || name == nullptr || !name->is_string()) return std::nullopt;
-  if (balance == nullptr || !balance->is_int64() || version == nullptr) return std::nullopt;
-  domain::Account a;
-  a.id = std::string(id->get_string());
-  a.name = std::string(name->get_string());
-  a.balance = balance->get_int64();
-  if (version->is_uint64()) {
-    a.version = version->get_uint64();
-  } else if (version->is_int64() && version->get_int64() >= 0) {
-    a.version = static_cast<std::uint64_t>(version->get_int64());
-  } else {
-    return std::nullopt;
-  }
-  if (const json::value* owner = o->if_contains("owner")) {
-    if (!owner->is_string()) return std::nullopt;
-    a.owner = std::string(owner->get_string());
-  }
-  return a;
-}
-
-std::optional<domain::Outcome> outcome_from_json(const json::value& v) {
-  const json::object* o = v.if_object();
-  if (o == nullptr) return std::nullopt;
-  auto text = [o](std::string_view field) -> std::string_view {
-    const json::value* f = o->if_contains(field);
-    return f != nullptr && f->is_string() ? std::string_view(f->get_string()) : std::string_view{};
-  };
-  domain::Outcome out;
-  out.command_id = std::string(text("command_id"));
-  auto type = event_type_from_op(text("type"));
-  auto status = enum_from_name<Status>(text("status"), Status::refunded);
-  if (!type || !status) return std::nullopt;
-  out.type = *type;
-  out.status = *status;
-  if (auto reason = text("reason"); !reason.empty()) {
-    auto r = enum_from_name<Reason>(reason, Reason::unknown_type);
-    if (!r) return std::nullopt;
-    out.reason = *r;
-  }
-  const json::value* partition = o->if_contains("partition");
-  const json::value* offset = o->if_contains("offset");
-  if (partition == nullptr || !partition->is_int64() || offset == nullptr || !offset->is_int64()) return std::nullopt;
-  out.pos = {static_cast<std::int32_t>(partition->get_int64()), offset->get_int64()};
-  out.account_id = std::string(text("account_id"));
-  if (const json::value* account = o->if_contains("account")) {
-    out.account = account_from_json(*account);
-    if (!out.account) return std::nullopt;
-  }
-  out.transfer_id = std::string(text("transfer_id"));
-  out.from = std::string(text("from"));
-  out.to = std::string(text("to"));
-  if (const json::value* amount = o->if_contains("amount")) {
-    if (!amount->is_int64()) return std::nullopt;
-    out.amount = amount->get_int64();
-  }
-  out.name = std::string(text("name"));
-  out.principal = std::string(text("principal"));
-  return out;
 }
 
 }  // namespace xbanku::api

@@ -5,6 +5,7 @@
 #include "server_core.hpp"
 #include "xbanku/api/router.hpp"
 #include "xbanku/domain/uuid.hpp"
+#include "xbanku/wire/json.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -41,7 +42,7 @@ ServerCore::ServerCore(asio::any_io_executor executor, ApiConfig config, app::Co
       services{commands, queries, health, metrics},
       feed(update_feed),
       acceptor(executor),
-      tasks_done(executor),
+      tasks(executor),
       grace(executor) {
   request_prefix = cfg.instance_id.empty() ? domain::new_uuid().substr(0, 8) : cfg.instance_id;
 }
@@ -51,10 +52,6 @@ std::string ServerCore::request_id() {
   id.push_back('-');
   id += std::to_string(++next_id);
   return id;
-}
-
-void ServerCore::task_finished() noexcept {
-  if (--live_tasks == 0) tasks_done.cancel();
 }
 
 }  // namespace detail
@@ -194,7 +191,6 @@ asio::awaitable<void> serve(std::shared_ptr<ServerCore> core, beast::tcp_stream&
 }
 
 asio::awaitable<void> http_session(std::shared_ptr<ServerCore> core, tcp::socket socket) {
-  detail::TaskGuard task(core);
   beast::tcp_stream stream(std::move(socket));
   HttpConnection conn(stream);
   detail::ConnectionRegistration reg(*core, &conn);
@@ -220,7 +216,7 @@ void reject(tcp::socket& socket, const std::string& canned) {
 
 std::string canned_503() {
   const std::string body = boost::json::serialize(
-      error_body("overloaded", "too many connections; retry later"));
+      wire::error_body("overloaded", "too many connections; retry later"));
   return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
          "Connection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -236,30 +232,36 @@ Server::Server(asio::any_io_executor ex, ApiConfig config, app::CommandService& 
 
 Server::~Server() = default;
 
-boost::system::error_code Server::listen() {
+boost::system::result<tcp::acceptor> bind(asio::any_io_executor ex, const ApiConfig& config) {
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(core_->cfg.listen_host, ec);
+  const auto address = asio::ip::make_address(config.listen_host, ec);
   if (ec) return ec;
-  const tcp::endpoint ep{address, core_->cfg.listen_port};
-  auto& a = core_->acceptor;
+  const tcp::endpoint ep{address, config.listen_port};
+  tcp::acceptor a(ex);
   a.open(ep.protocol(), ec);
   if (ec) return ec;
   a.set_option(asio::socket_base::reuse_address(true), ec);
   if (ec) return ec;
   a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    a.close(ignored);
-    return ec;
-  }
-  core_->bound_port = a.local_endpoint(ec).port();
-  return ec;
+  if (ec) return ec;
+  return a;
+}
+
+boost::system::error_code Server::listen() {
+  auto a = bind(core_->ex, core_->cfg);
+  if (!a) return a.error();
+  adopt(std::move(*a));
+  return {};
+}
+
+void Server::adopt(tcp::acceptor acceptor) {
+  core_->acceptor = std::move(acceptor);
+  boost::system::error_code ec;
+  core_->bound_port = core_->acceptor.local_endpoint(ec).port();
 }
 
 std::uint16_t Server::port() const { return core_->bound_port; }
-
-std::size_t Server::client_subscribers() const { return core_->client_subscribers(); }
 
 asio::awaitable<void> Server::run() {
   std::shared_ptr<ServerCore> core = core_;
@@ -284,13 +286,10 @@ asio::awaitable<void> Server::run() {
       core->metrics.request(Route::not_found, 503);
       continue;
     }
-    asio::co_spawn(core->ex, http_session(core, std::move(socket)), asio::detached);
+    core->tasks.spawn(http_session(core, std::move(socket)), "HTTP session");
   }
   // Sessions end on their own (stop() closed idle ones; the grace timer closes the rest).
-  while (core->live_tasks > 0) {
-    core->tasks_done.expires_at(asio::steady_timer::time_point::max());
-    co_await core->tasks_done.async_wait(kToken);
-  }
+  co_await core->tasks.wait();
   core->grace.cancel();
   core->feed.unsubscribe(token);
 }

@@ -6,6 +6,7 @@
 #include "xbanku/api/config.hpp"
 #include "xbanku/api/http_handler.hpp"
 #include "xbanku/api/operations.hpp"
+#include "xbanku/common/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -51,30 +52,15 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::string request_prefix;
   std::unordered_map<std::uint64_t, Connection*> connections;
   std::unordered_set<WsSession*> ws_sessions;  // for the update fan-out
-  std::size_t live_tasks = 0;                  // coroutines that may still touch the ports
-  boost::asio::steady_timer tasks_done;        // cancelled when live_tasks drops to 0
+  // Every session and every WebSocket request or writer: coroutines that may still touch the
+  // ports; run() returns once they have all ended.
+  TaskGroup tasks;
   boost::asio::steady_timer grace;             // stop(): fires after shutdown_grace
 
   // The next X-Request-Id value.
   [[nodiscard]] std::string request_id();
-  void task_started() noexcept { ++live_tasks; }
-  void task_finished() noexcept;
   // Delivers an update to every WebSocket subscribed to its account (never blocks).
   void fan_out(const app::AccountUpdate& update);
-  // WebSocket clients (not other instances) subscribed to anything.
-  [[nodiscard]] std::size_t client_subscribers() const;
-};
-
-// Counts a coroutine in ServerCore::live_tasks for its lifetime.
-class TaskGuard {
- public:
-  explicit TaskGuard(std::shared_ptr<ServerCore> core) : core_(std::move(core)) { core_->task_started(); }
-  ~TaskGuard() { core_->task_finished(); }
-  TaskGuard(const TaskGuard&) = delete;
-  TaskGuard& operator=(const TaskGuard&) = delete;
-
- private:
-  std::shared_ptr<ServerCore> core_;
 };
 
 // Registers a Connection in ServerCore::connections for its lifetime; re-pointable when an

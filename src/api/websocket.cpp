@@ -8,11 +8,10 @@
 
 #include "xbanku/api/json_input.hpp"
 #include "xbanku/cluster/peer_client.hpp"
+#include "xbanku/wire/json.hpp"
 #include "xbanku/domain/uuid.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -52,8 +51,6 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     if (peer_ && u.relayed) return false;
     return all_ || accounts_.count(u.account.id) != 0;
   }
-  // A client (not another instance) with at least one subscription.
-  [[nodiscard]] bool client_subscriber() const noexcept { return !peer_ && subscription_count() > 0; }
 
   // Queues one outgoing message; never blocks. Past either bound (messages or bytes) the
   // connection is closed (1008): a client that does not read cannot grow the server's memory.
@@ -90,7 +87,6 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
  private:
   static asio::awaitable<void> writer_task(std::shared_ptr<WsSession> self) {
-    TaskGuard guard(self->core_);
     co_await self->writer();
   }
   static asio::awaitable<void> request_task(std::shared_ptr<WsSession> self, json::value id,
@@ -134,6 +130,13 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     write_deadline_.cancel();
   }
 
+  // Metrics count every subscription; the update feed only clients' (not other instances'):
+  // while a client subscribes, it brings in what other instances project.
+  void subscriptions_changed(long delta) {
+    core_->metrics.ws_subscriptions(delta);
+    if (!peer_ && delta != 0) core_->feed.client_subscriptions(delta);
+  }
+
   [[nodiscard]] long subscription_count() const noexcept {
     return static_cast<long>(accounts_.size()) + (all_ ? 1 : 0);
   }
@@ -174,7 +177,7 @@ asio::awaitable<void> WsSession::run(Request req) {
   core_->ws_sessions.insert(this);
   core_->metrics.ws_connections(+1);
   registered_ = true;
-  asio::co_spawn(core_->ex, writer_task(shared_from_this()), asio::detached);
+  core_->tasks.spawn(writer_task(shared_from_this()), "WebSocket writer");
 
   beast::flat_buffer buffer;
   for (;;) {
@@ -196,7 +199,7 @@ void WsSession::cleanup() {
     registered_ = false;
     core_->ws_sessions.erase(this);
     core_->metrics.ws_connections(-1);
-    core_->metrics.ws_subscriptions(-subscription_count());
+    subscriptions_changed(-subscription_count());
     all_ = false;
     accounts_.clear();
   }
@@ -250,7 +253,7 @@ void WsSession::send_reply(const json::value& id, const Reply& r) {
     } else if (const auto* b = r.body.if_object(); b != nullptr && b->contains("error")) {
       o["error"] = b->at("error");
     } else {
-      o["error"] = error_body("internal", "internal error").at("error");
+      o["error"] = wire::error_body("internal", "internal error").at("error");
     }
   }
   enqueue(std::make_shared<const std::string>(json::serialize(o)));
@@ -304,13 +307,12 @@ void WsSession::on_frame(std::string_view text) {
   }
   ++in_flight_;
   std::string op_copy(op);
-  asio::co_spawn(core_->ex, request_task(shared_from_this(), std::move(id), std::move(op_copy), std::move(obj)),
-                 asio::detached);
+  core_->tasks.spawn(request_task(shared_from_this(), std::move(id), std::move(op_copy), std::move(obj)),
+                     "WebSocket request");
 }
 
 asio::awaitable<void> WsSession::request_task(std::shared_ptr<WsSession> self, json::value id,
                                               std::string op, json::object msg) {
-  TaskGuard guard(self->core_);
   Reply r;
   try {
     r = co_await self->perform(op, msg);
@@ -407,7 +409,7 @@ void WsSession::on_subscription(const json::value& id, bool subscribe, const jso
     send_error(id, "bad_request", "field \"accounts\" is required: an array of account ids or \"*\"");
     return;
   }
-  core_->metrics.ws_subscriptions(subscription_count() - before);
+  subscriptions_changed(subscription_count() - before);
   json::object result;
   result["all"] = all_;
   result["accounts"] = accounts_.size();
@@ -419,21 +421,11 @@ void ServerCore::fan_out(const app::AccountUpdate& update) {
   for (WsSession* s : ws_sessions) {
     if (!s->wants(update)) continue;
     if (!msg) {
-      json::object o;
-      o["op"] = "update";
-      o["account"] = account_json(update.account);
-      o["partition"] = update.pos.partition;
-      o["offset"] = update.pos.offset;
-      msg = std::make_shared<const std::string>(json::serialize(o));
+      msg = std::make_shared<const std::string>(
+          json::serialize(wire::to_json(wire::Update{update.account, update.pos})));
     }
     s->enqueue(msg);
   }
-}
-
-std::size_t ServerCore::client_subscribers() const {
-  std::size_t n = 0;
-  for (const WsSession* s : ws_sessions) n += s->client_subscriber() ? 1 : 0;
-  return n;
 }
 
 asio::awaitable<void> run_websocket(std::shared_ptr<ServerCore> core, beast::tcp_stream stream,

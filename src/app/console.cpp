@@ -2,7 +2,9 @@
 
 #include "xbanku/app/kafka_settings.hpp"
 #include "xbanku/app/projection.hpp"
+#include "xbanku/common/clock.hpp"
 #include "xbanku/common/error.hpp"
+#include "xbanku/common/runner.hpp"
 #include "xbanku/domain/codec.hpp"
 #include "xbanku/domain/console_line.hpp"
 #include "xbanku/domain/uuid.hpp"
@@ -41,25 +43,6 @@ using asio::awaitable;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
 
-
-// Runs one coroutine on a fresh single-threaded io_context and returns its exit code.
-int run_main(awaitable<int> (*main)(const Config&), const Config& config) {
-  asio::io_context io(1);
-  int code = 1;
-  asio::co_spawn(io, main(config), [&](std::exception_ptr e, int rc) {
-    code = rc;
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::critical("{}", ex.what());
-        code = 1;
-      }
-    }
-  });
-  io.run();
-  return code;
-}
 
 // A scratch store that removes itself: the console consumer's and verify's rebuilt view.
 class ScratchStore {
@@ -101,33 +84,38 @@ awaitable<boost::system::error_code> replay(const Config& config, view::Store& s
   auto ex = co_await asio::this_coro::executor;
   std::map<std::int32_t, std::int64_t> start;
   for (const auto& [p, end] : ends) {
-    if (end > 0 || follow) start[p] = RD_KAFKA_OFFSET_BEGINNING;
+    if (end > 0 || follow) start[p] = log::kOffsetBeginning;
   }
   if (start.empty()) co_return boost::system::error_code{};
   auto reader = log::PartitionReader::create(ex, kafka_settings(config, "console"), config.topic, start);
   if (!reader) co_return reader.error();
 
   Projection projection(store, domain::Placement{partitions});
-  std::vector<RawRecord> raw;
+  std::vector<log::Record> raw;
+  boost::system::error_code result;
   auto done = [&] {
-    if (follow) return false;
+    if (follow || result) return static_cast<bool>(result);
     for (const auto& [p, end] : ends) {
-      if (projection.next_offset(p) < end) return false;
+      auto next = projection.next_offset(p);
+      if (!next) {
+        result = next.error();
+        return true;
+      }
+      if (*next < end) return false;
     }
     return true;
   };
   auto last_progress = std::chrono::steady_clock::now();
-  boost::system::error_code result;
   while (!done()) {
-    auto batch = co_await (*reader)->next(200ms);
-    if (!batch) {
-      result = batch.error();
+    auto poll = co_await (*reader)->next(200ms);
+    if (!poll) {
+      result = poll.error();
       break;
     }
     raw.clear();
-    for (const auto& r : batch->records()) {
+    for (const auto& r : poll->records()) {
       if (!follow && r.offset >= ends[r.partition]) continue;
-      raw.push_back({r.partition, r.offset, r.key, r.value});
+      raw.push_back(r);  // a view into `poll`, which lives until the fold below
     }
     if (raw.empty()) {
       // The log is shorter than the offsets we were asked to reach (deleted records?).
@@ -140,7 +128,10 @@ awaitable<boost::system::error_code> replay(const Config& config, view::Store& s
     }
     last_progress = std::chrono::steady_clock::now();
     auto vb = store.begin();
-    projection.fold(vb, raw, observer);
+    if (auto folded = projection.fold(vb, raw, observer); !folded) {
+      result = folded.error();
+      break;
+    }
     if (auto ec = store.commit(vb)) {
       result = ec;
       break;
@@ -202,8 +193,7 @@ awaitable<int> console_producer(const Config& config) {
       continue;
     }
     event->command_id = domain::new_uuid();
-    event->ts = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+    event->ts = now_ms();
     const auto json = domain::encode(*event);
     std::printf("Message: %s\n", json.c_str());
     std::fflush(stdout);
@@ -242,7 +232,7 @@ awaitable<int> console_consumer(const Config& config) {
   ScratchStore scratch(scratch_dir("consumer"));
   if (!scratch.open()) co_return 1;
 
-  auto print = [](const RawRecord& r, const domain::Outcome& o, bool duplicate) {
+  auto print = [](const log::Record& r, const domain::Outcome& o, bool duplicate) {
     std::printf("partition %d, offset %lld: %.*s => %s\n", r.partition, static_cast<long long>(r.offset),
                 static_cast<int>(r.value.size()), r.value.data(),
                 duplicate ? "duplicate (ignored)" : describe(o).c_str());
@@ -355,8 +345,14 @@ awaitable<int> verify(const Config& config) {
 
 }  // namespace
 
-int run_console_producer(const Config& config) { return run_main(console_producer, config); }
-int run_console_consumer(const Config& config) { return run_main(console_consumer, config); }
-int run_verify(const Config& config) { return run_main(verify, config); }
+int run_console_producer(const Config& config) {
+  return run_to_completion([&config] { return console_producer(config); });
+}
+int run_console_consumer(const Config& config) {
+  return run_to_completion([&config] { return console_consumer(config); });
+}
+int run_verify(const Config& config) {
+  return run_to_completion([&config] { return verify(config); });
+}
 
 }  // namespace xbanku::app

@@ -1,13 +1,15 @@
+// Membership: announcing this instance's partitions and tailing everyone's (see the header).
 #include "xbanku/app/membership.hpp"
 
+#include "xbanku/common/backoff.hpp"
+#include "xbanku/common/clock.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/log/consumer.hpp"
+#include "xbanku/log/producer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <librdkafka/rdkafka.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,19 +20,10 @@ namespace xbanku::app {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
+std::string members_topic(std::string_view topic) { return std::string(topic) + ".members"; }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
-std::string members_topic(const Config& config) { return config.topic + ".members"; }
-
-Membership::Membership(asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic, std::string self,
-                       std::string url, log::Producer& producer)
+Membership::Membership(asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic,
+                       std::string self, std::string url, log::Producer& producer)
     : ex_(ex),
       kafka_(std::move(kafka)),
       topic_(std::move(topic)),
@@ -52,8 +45,7 @@ void Membership::announce(std::vector<std::int32_t> partitions) {
   latest_ = std::move(partitions);
   ++generation_;
   retry_.cancel();  // an older announcement still retrying gives up now
-  senders_.add();
-  asio::co_spawn(ex_, send_latest(), [this](std::exception_ptr) { senders_.done(); });
+  senders_.spawn(send_latest(), "membership announcement");
 }
 
 asio::awaitable<void> Membership::announce_now(std::vector<std::int32_t> partitions) {
@@ -69,7 +61,8 @@ asio::awaitable<void> Membership::announce_now(std::vector<std::int32_t> partiti
 // whoever announced last, so a lost announcement would leave our partitions unreachable.
 asio::awaitable<void> Membership::send_latest() {
   const auto generation = generation_;
-  for (auto backoff = 200ms; generation == generation_ && !stopping_; backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s)) {
+  Backoff backoff(200ms, 5s);
+  while (generation == generation_ && !stopping_) {
     cluster::Announcement a{self_, url_, latest_, now_ms()};
     auto sent = co_await producer_.send(topic_, self_, cluster::encode(a));
     if (sent) {
@@ -78,7 +71,7 @@ asio::awaitable<void> Membership::send_latest() {
     }
     spdlog::warn("membership: announcement not accepted ({}); retrying", sent.error().message());
     if (generation != generation_ || stopping_) break;
-    retry_.expires_after(backoff);
+    retry_.expires_after(backoff.next());
     co_await retry_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
@@ -87,17 +80,19 @@ asio::awaitable<void> Membership::run() {
   while (!stopping_) {
     // A fresh reader from the beginning: compaction keeps the topic small (one record per member).
     table_ = {};
-    auto reader = log::PartitionReader::create(ex_, kafka_, topic_, {{0, RD_KAFKA_OFFSET_BEGINNING}}, 1000);
+    auto reader = log::PartitionReader::create(ex_, kafka_, topic_, {{0, log::kOffsetBeginning}}, 1000);
     if (!reader) {
       spdlog::error("membership: cannot read {}: {}", topic_, reader.error().message());
     } else {
       while (!stopping_) {
-        auto batch = co_await (*reader)->next(100ms);
-        if (!batch) {
-          if (batch.error() != errc::shutting_down) spdlog::warn("membership: read failed: {}", batch.error().message());
+        auto poll = co_await (*reader)->next(100ms);
+        if (!poll) {
+          if (poll.error() != errc::shutting_down) {
+            spdlog::warn("membership: read failed: {}", poll.error().message());
+          }
           break;
         }
-        for (const auto& r : batch->records()) {
+        for (const auto& r : poll->records()) {
           auto a = cluster::decode_announcement(r.key, r.value);
           if (!a) {
             spdlog::warn("membership: ignoring a record that is not an announcement at offset {}", r.offset);

@@ -1,7 +1,6 @@
 #include "xbanku/app/projection.hpp"
 
 #include <fmt/format.h>
-#include <boost/system/system_error.hpp>
 #include <spdlog/spdlog.h>
 
 namespace xbanku::app {
@@ -11,25 +10,31 @@ bool counts_as_applied(domain::Status s) { return s != domain::Status::rejected;
 
 }  // namespace
 
-std::int64_t Projection::next_offset(std::int32_t partition) { return offset_slot(partition); }
-
-std::int64_t& Projection::offset_slot(std::int32_t partition) {
-  auto it = offsets_.find(partition);
-  if (it != offsets_.end()) return it->second;
-  auto stored = store_.next_offset(partition);
-  if (!stored) {
-    // Guessing would re-apply records that carry no command id: stop instead (the caller's
-    // task ends, the service stops, a restart reads the offsets again).
-    throw boost::system::system_error(stored.error(), fmt::format("next offset of partition {}", partition));
-  }
-  return offsets_.emplace(partition, stored && stored->has_value() ? **stored : 0).first->second;
+boost::system::result<std::int64_t> Projection::next_offset(std::int32_t partition) {
+  auto slot = offset_slot(partition);
+  if (!slot) return slot.error();
+  return **slot;
 }
 
-FoldResult Projection::fold(view::Batch& batch, std::span<const RawRecord> records,
-                            const FoldObserver& observer) {
+boost::system::result<std::int64_t*> Projection::offset_slot(std::int32_t partition) {
+  auto it = offsets_.find(partition);
+  if (it != offsets_.end()) return &it->second;
+  auto stored = store_.next_offset(partition);
+  if (!stored) {
+    spdlog::error("projection: cannot read the next offset of partition {}", partition);
+    return stored.error();
+  }
+  return &offsets_.emplace(partition, stored->value_or(0)).first->second;
+}
+
+boost::system::result<FoldResult> Projection::fold(view::Batch& batch,
+                                                   std::span<const log::Record> records,
+                                                   const FoldObserver& observer) {
   FoldResult result;
   for (const auto& rec : records) {
-    auto& next = offset_slot(rec.partition);
+    auto slot = offset_slot(rec.partition);
+    if (!slot) return slot.error();
+    std::int64_t& next = **slot;
     if (rec.offset < next) {
       ++result.skipped;
       continue;
@@ -41,9 +46,9 @@ FoldResult Projection::fold(view::Batch& batch, std::span<const RawRecord> recor
       const auto outcome = domain::undecodable_outcome(err, pos);
       if (err.code != domain::DecodeErrc::invalid_amount) {
         // Malformed or unknown type: copy to the DLQ; invalid amounts are a plain rejection.
-        result.dead_letters.push_back(DeadLetter{rec.partition, rec.offset, std::string(rec.key),
-                                                 std::string(rec.value),
-                                                 fmt::format("{}: {}", domain::reason_code(err.code), err.message)});
+        result.dead_letters.push_back(
+            DeadLetter{rec.partition, rec.offset, std::string(rec.key), std::string(rec.value),
+                       fmt::format("{}: {}", domain::reason_code(err.code), err.message)});
       }
       batch.record_outcome(outcome);
       ++result.rejected;

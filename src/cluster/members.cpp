@@ -76,4 +76,11 @@ std::vector<Owner> MemberTable::owners(std::int32_t partitions) const {
   return out;
 }
 
+std::vector<std::optional<Owner>> MemberTable::by_partition(std::int32_t partitions) const {
+  std::vector<std::optional<Owner>> out;
+  out.reserve(static_cast<std::size_t>(std::max(partitions, 0)));
+  for (std::int32_t p = 0; p < partitions; ++p) out.push_back(owner(p));
+  return out;
+}
+
 }  // namespace xbanku::cluster

@@ -1,5 +1,7 @@
 #include "xbanku/log/admin.hpp"
 
+#include "kafka_conf.hpp"
+#include "rdkafka_holders.hpp"
 #include "xbanku/common/error.hpp"
 
 #include <spdlog/spdlog.h>

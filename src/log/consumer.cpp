@@ -1,5 +1,7 @@
 #include "xbanku/log/consumer.hpp"
 
+#include "kafka_conf.hpp"
+#include "rdkafka_holders.hpp"
 #include "xbanku/common/error.hpp"
 
 #include <boost/asio/post.hpp>
@@ -11,6 +13,8 @@
 #include <exception>
 
 namespace xbanku::log {
+
+static_assert(kOffsetBeginning == RD_KAFKA_OFFSET_BEGINNING);
 namespace asio = boost::asio;
 using boost::system::error_code;
 using std::chrono::steady_clock;
@@ -124,7 +128,7 @@ struct ConsumerCore {
   }
 
   // Takes what is queued now (never waits) into `batch`.
-  boost::system::result<void> drain(Batch& batch) {
+  boost::system::result<void> drain(Poll& batch) {
     rebalanced_in_drain = assigned_in_drain = false;
     const auto n = rd_kafka_consume_batch_queue(queue.get(), 0, buf.data(), buf.size());
     if (n < 0) {
@@ -153,7 +157,8 @@ struct ConsumerCore {
         std::string what = rd_kafka_message_errstr(m.get());
         spdlog::warn("kafka consumer {}: partition {} offset {}: {}", topic, m->partition,
                      m->offset, what);
-        batch.errors_.push_back({m->partition, m->offset, m->err, std::move(what)});
+        batch.errors_.push_back({m->partition, m->offset,
+                                 fmt::format("{}: {}", rd_kafka_err2name(m->err), what)});
         continue;
       }
       rd_kafka_timestamp_type_t tstype;
@@ -164,15 +169,17 @@ struct ConsumerCore {
            std::string_view(static_cast<const char*>(m->payload),
                             m->payload != nullptr ? m->len : 0),
            ts});
-      batch.owned_.push_back(std::move(m));
+      batch.owned_.emplace_back(m.release(), [](void* p) {
+        rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(p));
+      });
     }
     return {};
   }
 
-  static asio::awaitable<boost::system::result<Batch>> next(std::shared_ptr<ConsumerCore> self,
+  static asio::awaitable<boost::system::result<Poll>> next(std::shared_ptr<ConsumerCore> self,
                                                             std::chrono::milliseconds max_wait) {
     const auto deadline = steady_clock::now() + max_wait;
-    Batch batch;
+    Poll batch;
     bool waited = false;
     for (;;) {
       if (self->closed) co_return make_error_code(errc::shutting_down);
@@ -211,7 +218,7 @@ struct ConsumerCore {
       // Serve the queue (the revoke callback, the LeaveGroup) until librdkafka is done.
       const auto deadline = steady_clock::now() + self->close_timeout;
       while (!rd_kafka_consumer_closed(self->rk.get())) {
-        Batch discard;
+        Poll discard;
         (void)self->drain(discard);
         const auto now = steady_clock::now();
         if (now >= deadline) {
@@ -325,7 +332,7 @@ Consumer::~Consumer() {
   core_->release();
 }
 
-asio::awaitable<boost::system::result<Batch>> Consumer::next(std::chrono::milliseconds max_wait) {
+asio::awaitable<boost::system::result<Poll>> Consumer::next(std::chrono::milliseconds max_wait) {
   return ConsumerCore::next(core_, max_wait);
 }
 
@@ -386,7 +393,7 @@ PartitionReader::PartitionReader(std::shared_ptr<ConsumerCore> core) : core_(std
 
 PartitionReader::~PartitionReader() { core_->release(); }
 
-asio::awaitable<boost::system::result<Batch>> PartitionReader::next(
+asio::awaitable<boost::system::result<Poll>> PartitionReader::next(
     std::chrono::milliseconds max_wait) {
   return ConsumerCore::next(core_, max_wait);
 }

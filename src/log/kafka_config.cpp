@@ -1,4 +1,4 @@
-#include "xbanku/log/kafka_config.hpp"
+#include "kafka_conf.hpp"
 
 #include "xbanku/common/error.hpp"
 

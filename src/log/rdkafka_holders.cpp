@@ -1,4 +1,4 @@
-#include "xbanku/log/rdkafka_holders.hpp"
+#include "rdkafka_holders.hpp"
 
 #include "xbanku/common/error.hpp"
 

@@ -3,7 +3,7 @@
 // transfers over a set of accounts) and a fast way to append it to a topic with the real
 // producer, many records in flight.
 
-#include "xbanku/app/wait_group.hpp"
+#include "xbanku/common/task_group.hpp"
 #include "xbanku/domain/codec.hpp"
 #include "xbanku/domain/events.hpp"
 #include "xbanku/log/admin.hpp"
@@ -63,10 +63,9 @@ namespace detail {
 
 inline boost::asio::awaitable<void> send_one(log::Producer& producer, const std::string& topic,
                                              const std::string& key, const std::string& value,
-                                             std::size_t& acked, app::WaitGroup& group) {
+                                             std::size_t& acked) {
   auto d = co_await producer.send(topic, key, value);
   if (d) ++acked;
-  group.done();
 }
 
 inline boost::asio::awaitable<void> produce_all(log::KafkaConfig cfg, std::string topic, int partitions,
@@ -82,11 +81,9 @@ inline boost::asio::awaitable<void> produce_all(log::KafkaConfig cfg, std::strin
   auto producer = log::Producer::create(ex, cfg);
   if (!producer) throw std::runtime_error("producer: " + producer.error().message());
   for (std::size_t start = 0; start < values.size(); start += window) {
-    app::WaitGroup group(ex);
+    TaskGroup group(ex);
     for (std::size_t i = start; i < std::min(values.size(), start + window); ++i) {
-      group.add();
-      boost::asio::co_spawn(ex, send_one(**producer, topic, keys[i], values[i], acked, group),
-                            boost::asio::detached);
+      group.spawn(send_one(**producer, topic, keys[i], values[i], acked), "send");
     }
     co_await group.wait();
   }

@@ -43,7 +43,4 @@ class ApiMetrics {
   long ws_subscriptions_value_ = 0;
 };
 
-// The snake_case op name of an event type ("create", "transfer_credit", …).
-[[nodiscard]] std::string_view op_name(domain::EventType) noexcept;
-
 }  // namespace xbanku::api

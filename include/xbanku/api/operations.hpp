@@ -39,8 +39,6 @@ struct Reply {
 };
 
 [[nodiscard]] Reply error_reply(unsigned status, std::string_view code, std::string_view message);
-// The {"error":{"code","message"}} object.
-[[nodiscard]] boost::json::object error_body(std::string_view code, std::string_view message);
 
 enum class CommandKind { create, deposit, withdraw, transfer };
 
@@ -66,6 +64,7 @@ struct CommandOptions {
 // `after` is an account id ("" = from the start); limit already validated (1..1000).
 [[nodiscard]] boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after,
                                                           std::size_t limit, app::Origin origin);
+// `after` is the raw cursor of a previous page ("" = from the start).
 [[nodiscard]] boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id,
                                                             std::string after, std::size_t limit,
                                                             app::Origin origin);
@@ -76,14 +75,6 @@ struct CommandOptions {
 [[nodiscard]] boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id, std::string to,
                                                          app::Origin origin);
 
-// {"id","name","balance","version"}
-[[nodiscard]] boost::json::object account_json(const domain::Account& a);
-// The inverses, for answers forwarded from another instance: account_json's object, and the
-// body of GET /commands/{id}. nullopt when the JSON does not have that shape.
-[[nodiscard]] std::optional<domain::Account> account_from_json(const boost::json::value& v);
-[[nodiscard]] std::optional<domain::Outcome> outcome_from_json(const boost::json::value& v);
-// The longest read-your-writes wait another instance may ask for (GET /commands/{id}?wait_ms=).
-inline constexpr std::chrono::milliseconds kMaxCommandWait{60000};
 // An idempotency key / command id: 1–128 bytes of printable ASCII (no spaces or controls).
 [[nodiscard]] bool valid_command_id(std::string_view) noexcept;
 // A page size "1".."1000"; nullopt otherwise.

@@ -18,7 +18,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -28,6 +30,11 @@ namespace xbanku::api {
 namespace detail {
 struct ServerCore;
 }
+
+// A socket bound and listening on config.listen_host:listen_port (an ephemeral port with 0),
+// for Server::adopt(): the service learns its port before it builds what needs its address.
+[[nodiscard]] boost::system::result<boost::asio::ip::tcp::acceptor> bind(
+    boost::asio::any_io_executor ex, const ApiConfig& config);
 
 class Server {
  public:
@@ -41,6 +48,8 @@ class Server {
   // Binds and listens on config.listen_host:listen_port; an error if the address is invalid
   // or the port is taken. Call once, before run().
   [[nodiscard]] boost::system::error_code listen();
+  // Or: serve on an acceptor bind() made. Call once, before run().
+  void adopt(boost::asio::ip::tcp::acceptor acceptor);
   // Accepts connections until stop(); then waits for every session to finish (in-flight
   // requests get shutdown_grace, after which their sockets are closed) and returns.
   boost::asio::awaitable<void> run();
@@ -50,8 +59,6 @@ class Server {
   void stop();
   // The bound port (useful with listen_port = 0); 0 before listen().
   [[nodiscard]] std::uint16_t port() const;
-  // WebSocket clients (not other instances, §8) subscribed to any account updates.
-  [[nodiscard]] std::size_t client_subscribers() const;
 
  private:
   std::shared_ptr<detail::ServerCore> core_;

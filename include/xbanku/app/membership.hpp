@@ -1,14 +1,14 @@
 #pragma once
-// This instance's view of the group (DESIGN §8): it announces the partitions it owns on the
-// compacted topic `<topic>.members` after every rebalance and on a clean stop, and tails that
-// topic to know every partition's owner (cluster::MemberTable).
+// Who owns which partition, as this instance knows it (DESIGN §8). Membership announces the
+// partitions this instance owns on the compacted topic `<topic>.members` after every rebalance
+// and on a clean stop, and tails that topic into a cluster::MemberTable. Components that route
+// (queries, commands, the update hub) see it through the Directory interface, so that tests can
+// give them any cluster they like.
 // Thread-safety: single-executor, like the rest of the service.
 
-#include "xbanku/app/config.hpp"
-#include "xbanku/app/wait_group.hpp"
 #include "xbanku/cluster/members.hpp"
+#include "xbanku/common/task_group.hpp"
 #include "xbanku/log/kafka_config.hpp"
-#include "xbanku/log/producer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -19,16 +19,32 @@
 #include <string>
 #include <vector>
 
+namespace xbanku::log {
+class Producer;
+}
+
 namespace xbanku::app {
 
-// `<topic>.members`
-[[nodiscard]] std::string members_topic(const Config& config);
-
-class Membership {
+class Directory {
  public:
-  // `self` names this instance (X-Served-By, the announcement key); `url` is how peers reach it.
-  Membership(boost::asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic, std::string self,
-             std::string url, log::Producer& producer);
+  virtual ~Directory() = default;
+  // The instance serving `partition` as last announced, if any claims it.
+  [[nodiscard]] virtual std::optional<cluster::Owner> owner(std::int32_t partition) const = 0;
+  // The owner of each partition [0, partitions), by index.
+  [[nodiscard]] virtual std::vector<std::optional<cluster::Owner>> by_partition(
+      std::int32_t partitions) const = 0;
+  // This instance's name (its announcements' key, X-Served-By).
+  [[nodiscard]] virtual const std::string& self() const = 0;
+};
+
+// `<topic>.members`
+[[nodiscard]] std::string members_topic(std::string_view topic);
+
+class Membership final : public Directory {
+ public:
+  // `self` names this instance; `url` is how peers reach it.
+  Membership(boost::asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic,
+             std::string self, std::string url, log::Producer& producer);
 
   // Tails `<topic>.members` from its beginning until stop(); read errors are retried. Returns
   // once the announcements still being sent are done.
@@ -40,9 +56,14 @@ class Membership {
   // The last announcement, awaited (a clean stop retracts this instance's claims before leaving).
   boost::asio::awaitable<void> announce_now(std::vector<std::int32_t> partitions);
 
-  [[nodiscard]] std::optional<cluster::Owner> owner(std::int32_t partition) const { return table_.owner(partition); }
-  [[nodiscard]] std::vector<cluster::Owner> owners(std::int32_t partitions) const { return table_.owners(partitions); }
-  [[nodiscard]] const std::string& self() const noexcept { return self_; }
+  [[nodiscard]] std::optional<cluster::Owner> owner(std::int32_t partition) const override {
+    return table_.owner(partition);
+  }
+  [[nodiscard]] std::vector<std::optional<cluster::Owner>> by_partition(
+      std::int32_t partitions) const override {
+    return table_.by_partition(partitions);
+  }
+  [[nodiscard]] const std::string& self() const override { return self_; }
 
  private:
   boost::asio::awaitable<void> send_latest();
@@ -59,7 +80,7 @@ class Membership {
   bool stopping_ = false;
   boost::asio::steady_timer wake_;   // the reader's pause between retries
   boost::asio::steady_timer retry_;  // the senders' back-off; stop() and announce() cut it short
-  WaitGroup senders_;
+  TaskGroup senders_;
 };
 
 }  // namespace xbanku::app

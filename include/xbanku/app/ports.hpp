@@ -1,16 +1,19 @@
 #pragma once
-// The seams between the API layer (api/) and the rest of the service (app/, view/, log/).
-// The API never touches Kafka or RocksDB directly: it submits commands to a CommandService,
-// reads through a QueryService and listens to an UpdateFeed. All three live on the service's
-// single io_context thread (see app/service.hpp) and must only be called from it.
+// The seams between the API layer (api/) and the service (app/). The API never touches Kafka or
+// RocksDB: it submits commands to a CommandService, reads through a QueryService, listens to an
+// UpdateFeed and asks Health. Answers are domain values, never HTTP: how they travel is the
+// API's business (wire/ has the JSON). All of them live on the service's io_context thread
+// (see app/serve.hpp) and must only be called from it.
 
 #include "xbanku/domain/events.hpp"
 #include "xbanku/domain/rules.hpp"
+#include "xbanku/view/pages.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -28,18 +31,19 @@ struct Accepted {
 
 struct CommandReply {
   enum class Kind {
-    projected,  // the record was projected: `outcome` holds its (first) outcome
-    accepted,   // wait=false: Kafka acknowledged, not yet projected
-    pending,    // the read-your-writes wait passed its bound; the command is durable
-    failed,     // not accepted: `error` is errc::log_unavailable (NOT written),
-                // errc::log_possibly_persisted (may be written) or errc::shutting_down
-    key_reused, // the idempotency key is in use here for another request: NOT written
+    projected,   // the record was projected: `outcome` holds its (first) outcome
+    accepted,    // wait=false: Kafka acknowledged, not yet projected
+    pending,     // the read-your-writes wait passed its bound; the command is durable
+    failed,      // not accepted: `error` is errc::log_unavailable (NOT written),
+                 // errc::log_possibly_persisted (may be written), errc::shutting_down or
+                 // errc::store_error (NOT written)
+    key_reused,  // the idempotency key is in use here for another request: NOT written
   };
   Kind kind = Kind::failed;
-  Accepted where;                         // set unless failed
-  std::optional<domain::Outcome> outcome; // set when projected
-  boost::system::error_code error;        // set when failed
-  std::string served_by;                  // instance that answered (forwarding, §8)
+  Accepted where;                          // set unless failed
+  std::optional<domain::Outcome> outcome;  // set when projected
+  boost::system::error_code error;         // set when failed
+  std::string served_by;                   // instance that answered (forwarding, §8)
 };
 
 class CommandService {
@@ -53,11 +57,8 @@ class CommandService {
   virtual boost::asio::awaitable<CommandReply> execute(domain::Event event, bool wait) = 0;
 };
 
-template <typename T>
-struct Page {
-  std::vector<T> items;
-  std::optional<std::string> next;  // cursor for the following page, if any
-};
+// The longest read-your-writes wait another instance may ask for (GET /commands/{id}?wait_ms=).
+inline constexpr std::chrono::milliseconds kMaxCommandWait{60000};
 
 // Who asks (§8): a client (hops = 0) or another instance that forwarded the request
 // (hops = its X-Xbanku-Hops header). A forwarded request is answered by the instance it
@@ -69,56 +70,46 @@ struct Origin {
   [[nodiscard]] bool forwarded() const noexcept { return hops > 0; }
 };
 
-// The owner's answer to a forwarded query, relayed as it came (status and JSON body).
-struct Forwarded {
-  unsigned status = 0;
-  std::string body;
-};
-
-// Query results: `stale` marks an answer from a local copy of a partition that currently has
-// no serving owner (§8); `unavailable` means no instance could answer (→ 503 Retry-After);
-// `forwarded` holds the owner's answer when another instance served it.
+// A query's answer. `value` nullopt = not found, unless `unavailable` (no instance could
+// answer: 503 Retry-After) or `error` (the view could not be read). `stale` marks an answer
+// from a local copy of a partition that has no serving owner now (§8); `served_by` names the
+// instance whose view answered.
 template <typename T>
 struct QueryResult {
-  std::optional<T> value;  // nullopt = not found (only when !unavailable and !forwarded)
+  std::optional<T> value;
   bool stale = false;
   bool unavailable = false;
+  boost::system::error_code error;
   std::string served_by;
-  std::optional<Forwarded> forwarded;
-};
-
-struct HistoryItem {
-  domain::HistoryEntry entry;
-  std::string cursor;  // pass as `after` to continue after this entry
 };
 
 class QueryService {
  public:
   virtual ~QueryService() = default;
-  virtual boost::asio::awaitable<QueryResult<domain::Account>> account(std::string id, Origin origin) = 0;
+  virtual boost::asio::awaitable<QueryResult<domain::Account>> account(std::string id,
+                                                                       Origin origin) = 0;
   // Accounts in id order strictly after `after` (empty = from the start); limit in 1..1000.
   // A forwarded call answers for the partitions this instance serves only.
-  virtual boost::asio::awaitable<QueryResult<Page<domain::Account>>> accounts(std::string after,
-                                                                              std::size_t limit,
-                                                                              Origin origin) = 0;
-  // nullopt value = the account does not exist.
-  virtual boost::asio::awaitable<QueryResult<Page<HistoryItem>>> history(std::string id,
-                                                                         std::string after,
+  virtual boost::asio::awaitable<QueryResult<view::AccountPage>> accounts(std::string after,
+                                                                          std::size_t limit,
+                                                                          Origin origin) = 0;
+  // Entries after sequence number `after_seq` (0 = from the start). nullopt value = the account
+  // does not exist.
+  virtual boost::asio::awaitable<QueryResult<view::HistoryPage>> history(std::string id,
+                                                                         std::uint64_t after_seq,
                                                                          std::size_t limit,
                                                                          Origin origin) = 0;
   // With `wait` > 0, an unknown command is waited for that long (an instance forwarding a
   // read-your-writes wait to the partition's owner uses it).
-  virtual boost::asio::awaitable<QueryResult<domain::Outcome>> command(std::string command_id,
-                                                                       std::chrono::milliseconds wait,
-                                                                       Origin origin) = 0;
+  virtual boost::asio::awaitable<QueryResult<domain::Outcome>> command(
+      std::string command_id, std::chrono::milliseconds wait, Origin origin) = 0;
   // A cross-partition transfer as its target's partition sees it (`to` names the target
   // account, which places it). nullopt value = the credit has not arrived there yet.
-  virtual boost::asio::awaitable<QueryResult<domain::TransferState>> transfer(std::string transfer_id,
-                                                                              std::string to,
-                                                                              Origin origin) = 0;
+  virtual boost::asio::awaitable<QueryResult<domain::TransferState>> transfer(
+      std::string transfer_id, std::string to, Origin origin) = 0;
 };
 
-// One account change applied by the view, pushed to WebSocket subscribers (§4).
+// One account change applied by a view, pushed to WebSocket subscribers (§4).
 struct AccountUpdate {
   domain::Account account;
   domain::RecordPos pos;
@@ -129,10 +120,13 @@ class UpdateFeed {
  public:
   using Listener = std::function<void(const AccountUpdate&)>;
   virtual ~UpdateFeed() = default;
-  // Listeners run on the io_context thread right after each RocksDB commit, in log order per
+  // Listeners run on the io_context thread right after each commit, in log order per
   // partition; they must not block (queue and return).
   [[nodiscard]] virtual std::uint64_t subscribe(Listener listener) = 0;
   virtual void unsubscribe(std::uint64_t token) = 0;
+  // How many client (not peer) subscriptions the API holds changed by `delta`: while there is
+  // any, the feed also brings in the updates other instances project.
+  virtual void client_subscriptions(std::ptrdiff_t delta) = 0;
 };
 
 // Readiness for /readyz: every assigned partition caught up to its end.

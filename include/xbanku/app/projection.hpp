@@ -5,27 +5,22 @@
 
 #include "xbanku/domain/codec.hpp"
 #include "xbanku/domain/rules.hpp"
+#include "xbanku/log/consumer.hpp"
 #include "xbanku/view/store.hpp"
+
+#include <boost/system/result.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace xbanku::app {
 
-// One record as read from the topic, independent of the Kafka client.
-struct RawRecord {
-  std::int32_t partition = 0;
-  std::int64_t offset = 0;
-  std::string_view key;
-  std::string_view value;
-};
-
-// A record that cannot be decoded: copied to `<topic>.dlq` (DESIGN §2) before its batch commits.
+// A record that cannot be projected (malformed, unknown type, misplaced): copied to
+// `<topic>.dlq` (DESIGN §2) before its batch commits.
 struct DeadLetter {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
@@ -48,7 +43,7 @@ struct FoldResult {
 // Called for every folded record (console consumer output): the record, its outcome, and
 // whether it was a duplicate. Runs before the batch commits.
 using FoldObserver =
-    std::function<void(const RawRecord&, const domain::Outcome&, bool duplicate)>;
+    std::function<void(const log::Record&, const domain::Outcome&, bool duplicate)>;
 
 class Projection {
  public:
@@ -57,20 +52,23 @@ class Projection {
 
   // Folds `records` into `batch` in order and advances each partition's next offset. Records
   // below the batch's partition offset are skipped, so a redelivery changes nothing. The caller
-  // commits the batch (and sends the dead letters first).
-  FoldResult fold(view::Batch& batch, std::span<const RawRecord> records,
-                  const FoldObserver& observer = {});
+  // commits the batch (and sends the dead letters first). errc::store_error when a partition's
+  // stored offset cannot be read (nothing is folded from then on: guessing would re-apply
+  // records that carry no command id).
+  [[nodiscard]] boost::system::result<FoldResult> fold(view::Batch& batch,
+                                                       std::span<const log::Record> records,
+                                                       const FoldObserver& observer = {});
 
   [[nodiscard]] const domain::Placement& placement() const noexcept { return placement_; }
   [[nodiscard]] view::Store& store() noexcept { return store_; }
 
-  // Next offsets as of the last fold (store's committed offsets plus folded records).
-  [[nodiscard]] std::int64_t next_offset(std::int32_t partition);
+  // Next offset as of the last fold (the store's committed offset plus folded records).
+  [[nodiscard]] boost::system::result<std::int64_t> next_offset(std::int32_t partition);
   // Forgets cached offsets (after a failed commit, or when a partition is re-assigned).
   void reset_offsets() { offsets_.clear(); }
 
  private:
-  std::int64_t& offset_slot(std::int32_t partition);
+  boost::system::result<std::int64_t*> offset_slot(std::int32_t partition);
 
   view::Store& store_;
   domain::Placement placement_;

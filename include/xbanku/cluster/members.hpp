@@ -44,6 +44,8 @@ class MemberTable {
   [[nodiscard]] std::optional<Owner> owner(std::int32_t partition) const;
   // The distinct owners of partitions [0, partitions), in partition order.
   [[nodiscard]] std::vector<Owner> owners(std::int32_t partitions) const;
+  // The owner of each partition [0, partitions), by index (nullopt where none claims it).
+  [[nodiscard]] std::vector<std::optional<Owner>> by_partition(std::int32_t partitions) const;
 
  private:
   struct Member {

@@ -28,7 +28,10 @@
 
 namespace xbanku::log {
 
-// A view into a message owned by its Batch: valid while the Batch lives.
+// Where a reader starts when it has no offset of its own: the partition's first record.
+inline constexpr std::int64_t kOffsetBeginning = -2;  // RD_KAFKA_OFFSET_BEGINNING
+
+// A view into a message owned by its Poll: valid while the Poll lives.
 struct Record {
   std::int32_t partition;
   std::int64_t offset;
@@ -42,16 +45,16 @@ struct Record {
 struct RecordError {
   std::int32_t partition;
   std::int64_t offset;
-  rd_kafka_resp_err_t code;
-  std::string message;
+  std::string message;  // librdkafka's error name and text
 };
 
-// Records of one poll, in order per partition. Owns the librdkafka messages (move-only).
-class Batch {
+// The records of one poll, in order per partition. Owns the librdkafka messages (move-only);
+// their type stays inside src/log/ (each is held with its own deleter).
+class Poll {
  public:
-  Batch() = default;
-  Batch(Batch&&) noexcept = default;
-  Batch& operator=(Batch&&) noexcept = default;
+  Poll() = default;
+  Poll(Poll&&) noexcept = default;
+  Poll& operator=(Poll&&) noexcept = default;
 
   [[nodiscard]] std::span<const Record> records() const noexcept { return records_; }
   [[nodiscard]] std::span<const RecordError> errors() const noexcept { return errors_; }
@@ -62,7 +65,8 @@ class Batch {
 
  private:
   friend struct ConsumerCore;
-  std::vector<MessagePtr> owned_;
+  using Owned = std::unique_ptr<void, void (*)(void*)>;
+  std::vector<Owned> owned_;
   std::vector<Record> records_;
   std::vector<RecordError> errors_;
 };
@@ -84,7 +88,7 @@ struct ConsumerConfig {
 
 struct RebalanceHandler {
   // Called on the executor while polling. Return, for each newly assigned partition, the offset
-  // to start from (the caller's stored next offset; RD_KAFKA_OFFSET_BEGINNING if none). The
+  // to start from (the caller's stored next offset; kOffsetBeginning if none). The
   // consumer then assigns with those offsets; a partition left out starts at the beginning.
   std::function<std::map<std::int32_t, std::int64_t>(const std::vector<std::int32_t>& assigned)>
       on_assign;
@@ -108,11 +112,11 @@ class Consumer {
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
-  // Returns up to max_batch records, waiting at most `max_wait` for the first (an empty Batch
+  // Returns up to max_batch records, waiting at most `max_wait` for the first (an empty Poll
   // then). Rebalance callbacks run inside this call. Errors: errc::shutting_down after
   // close()/destruction, errc::log_error if librdkafka fails the poll. Exceptions thrown by the
   // RebalanceHandler are rethrown here. One next() at a time.
-  [[nodiscard]] boost::asio::awaitable<boost::system::result<Batch>> next(
+  [[nodiscard]] boost::asio::awaitable<boost::system::result<Poll>> next(
       std::chrono::milliseconds max_wait);
 
   // Asynchronous commit of the group's offsets (next offset to read, per partition). Only lag
@@ -140,7 +144,7 @@ class Consumer {
 
 class PartitionReader {
  public:
-  // Reads `topic`'s partitions listed in `start_offsets` (RD_KAFKA_OFFSET_BEGINNING allowed),
+  // Reads `topic`'s partitions listed in `start_offsets` (kOffsetBeginning allowed),
   // without a consumer group. Pair with end_offsets() (admin.hpp) to replay "to the end".
   [[nodiscard]] static boost::system::result<std::unique_ptr<PartitionReader>> create(
       boost::asio::any_io_executor ex, const KafkaConfig& cfg, std::string topic,
@@ -151,7 +155,7 @@ class PartitionReader {
   PartitionReader& operator=(const PartitionReader&) = delete;
 
   // Same contract as Consumer::next().
-  [[nodiscard]] boost::asio::awaitable<boost::system::result<Batch>> next(
+  [[nodiscard]] boost::asio::awaitable<boost::system::result<Poll>> next(
       std::chrono::milliseconds max_wait);
   // Same contract as Consumer::high_watermark().
   [[nodiscard]] std::optional<std::int64_t> high_watermark(std::int32_t partition) const;

@@ -1,10 +1,6 @@
 #pragma once
-// Connection settings shared by every Kafka client of xbanku, and the one place that turns them
-// into a librdkafka configuration.
-
-#include "xbanku/log/rdkafka_holders.hpp"
-
-#include <boost/system/result.hpp>
+// Connection settings shared by every Kafka client of xbanku (src/log/kafka_conf.hpp turns them
+// into a librdkafka configuration: librdkafka's types stay inside src/log/).
 
 #include <chrono>
 #include <map>
@@ -29,11 +25,5 @@ struct KafkaConfig {
 };
 
 using KafkaSettings = std::vector<std::pair<std::string, std::string>>;
-
-// Builds a configuration: brokers, client id, socket.nagle.disable=true, spdlog logging, then
-// `module_settings`, then `cfg.overrides`. A rejected property is logged with its name, value
-// and librdkafka's reason, and returns errc::invalid_config. Thread-safe.
-[[nodiscard]] boost::system::result<ConfPtr> make_conf(const KafkaConfig& cfg,
-                                                       const KafkaSettings& module_settings);
 
 }  // namespace xbanku::log

@@ -49,6 +49,7 @@
 
 #include <xbanku/domain/events.hpp>
 #include <xbanku/domain/rules.hpp>
+#include <xbanku/view/pages.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -79,21 +80,6 @@ struct StoreOptions {
   // Committed account states kept in memory for the projector's reads (about 150 bytes each);
   // 0 turns the cache off.
   std::size_t account_cache_entries = std::size_t{1} << 18;
-};
-
-struct AccountPage {
-  std::vector<domain::Account> items;
-  std::optional<std::string> next;  // id to pass as `after` for the next page; nullopt = last
-};
-
-struct HistoryItem {
-  std::uint64_t seq = 0;  // the account's version after this entry; the page cursor
-  domain::HistoryEntry entry;
-};
-
-struct HistoryPage {
-  std::vector<HistoryItem> items;
-  std::optional<std::uint64_t> next;  // seq to pass as `after_seq`; nullopt = last page
 };
 
 struct OutboxEntry {

@@ -146,7 +146,7 @@ TEST(LogIntegration, ProduceConsumeExactlyOnceInOrderPerKey) {
         [&](const std::vector<std::int32_t>& parts) {
           ++assigns;
           std::map<std::int32_t, std::int64_t> offsets;
-          for (auto p : parts) offsets[p] = RD_KAFKA_OFFSET_BEGINNING;
+          for (auto p : parts) offsets[p] = xbanku::log::kOffsetBeginning;
           return offsets;
         },
         [](const std::vector<std::int32_t>&) {}};

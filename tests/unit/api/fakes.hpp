@@ -28,7 +28,7 @@ class FakeBank final : public app::CommandService, public app::QueryService {
   std::vector<bool> waits;
   std::map<std::string, domain::Account> accts;
   std::map<std::string, domain::Outcome> outcomes;  // by command id
-  std::map<std::string, std::vector<app::HistoryItem>> hist;
+  std::map<std::string, std::vector<view::HistoryItem>> hist;
   std::int64_t next_offset = 0;
   std::string served_by;
 
@@ -72,8 +72,8 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     last_origin = origin;
     app::QueryResult<domain::Account> q;
     q.served_by = served_by;
-    if (forwarded) {
-      q.forwarded = forwarded;
+    if (store_failure) {
+      q.error = make_error_code(errc::store_error);
       co_return q;
     }
     if (auto it = accts.find(id); it != accts.end()) q.value = it->second;
@@ -81,37 +81,37 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     q.unavailable = unavailable;
     co_return q;
   }
-  boost::asio::awaitable<app::QueryResult<app::Page<domain::Account>>> accounts_page(std::string after,
-                                                                                   std::size_t limit) {
-    app::QueryResult<app::Page<domain::Account>> q;
+  boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts_page(std::string after,
+                                                                           std::size_t limit) {
+    app::QueryResult<view::AccountPage> q;
     q.value.emplace();
     auto it = after.empty() ? accts.begin() : accts.upper_bound(after);
     for (; it != accts.end() && q.value->items.size() < limit; ++it) q.value->items.push_back(it->second);
     if (it != accts.end() && !q.value->items.empty()) q.value->next = q.value->items.back().id;
     co_return q;
   }
-  boost::asio::awaitable<app::QueryResult<app::Page<domain::Account>>> accounts(std::string after,
-                                                                              std::size_t limit,
-                                                                              app::Origin origin) override {
+  boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts(std::string after,
+                                                                      std::size_t limit,
+                                                                      app::Origin origin) override {
     last_origin = origin;
     last_limit = limit;
     co_return co_await accounts_page(std::move(after), limit);
   }
-  boost::asio::awaitable<app::QueryResult<app::Page<app::HistoryItem>>> history(std::string id, std::string after,
-                                                                              std::size_t limit,
-                                                                              app::Origin origin) override {
+  boost::asio::awaitable<app::QueryResult<view::HistoryPage>> history(std::string id, std::uint64_t after,
+                                                                      std::size_t limit,
+                                                                      app::Origin origin) override {
     last_origin = origin;
-    app::QueryResult<app::Page<app::HistoryItem>> q;
+    app::QueryResult<view::HistoryPage> q;
     if (!accts.count(id)) co_return q;
     q.value.emplace();
     const auto& h = hist[id];
     std::size_t i = 0;
-    if (!after.empty()) {
-      while (i < h.size() && h[i].cursor != after) ++i;
+    if (after != 0) {
+      while (i < h.size() && h[i].seq != after) ++i;
       ++i;
     }
     for (; i < h.size() && q.value->items.size() < limit; ++i) q.value->items.push_back(h[i]);
-    if (i < h.size()) q.value->next = q.value->items.back().cursor;
+    if (i < h.size()) q.value->next = q.value->items.back().seq;
     co_return q;
   }
   boost::asio::awaitable<app::QueryResult<domain::Outcome>> command(std::string command_id,
@@ -134,7 +134,7 @@ class FakeBank final : public app::CommandService, public app::QueryService {
   }
 
   std::map<std::string, std::pair<std::string, domain::TransferState>> transfers;  // id → (to, state)
-  std::optional<app::Forwarded> forwarded;  // set: account() answers as if another instance did
+  bool store_failure = false;  // set: account() finds the view unreadable
   app::Origin last_origin;
   std::chrono::milliseconds last_wait{0};
   bool stale = false;
@@ -144,14 +144,14 @@ class FakeBank final : public app::CommandService, public app::QueryService {
  private:
   void add_history(const std::string& id, const domain::Event& e, domain::RecordPos pos,
                    const std::string& counterparty) {
-    app::HistoryItem item;
+    view::HistoryItem item;
     item.entry.pos = pos;
     item.entry.type = e.type;
     item.entry.amount = e.amount;
     item.entry.balance_after = accts[id].balance;
     item.entry.counterparty = counterparty;
     item.entry.command_id = e.command_id;
-    item.cursor = std::to_string(pos.offset);
+    item.seq = static_cast<std::uint64_t>(pos.offset);
     hist[id].push_back(item);
   }
 
@@ -232,11 +232,13 @@ class FakeFeed final : public app::UpdateFeed {
     return next;
   }
   void unsubscribe(std::uint64_t token) override { listeners.erase(token); }
+  void client_subscriptions(std::ptrdiff_t delta) override { clients += delta; }
   void push(const app::AccountUpdate& u) {
     for (auto& [t, l] : listeners) l(u);
   }
   std::map<std::uint64_t, Listener> listeners;
   std::uint64_t next = 0;
+  std::ptrdiff_t clients = 0;
 };
 
 class FakeHealth final : public app::Health {

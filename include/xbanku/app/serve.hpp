@@ -2,12 +2,22 @@
 // `xbanku --act=serve`: one process, one io_context thread.
 //
 // Executor model: everything — the HTTP/WebSocket server, the projector (a consumer-group
-// member), the outbox relay, the Redis mirror and every request — is a coroutine on ONE
+// member), the outbox sender, the Redis mirror and every request — is a coroutine on ONE
 // io_context thread. librdkafka's and hiredis' own threads/fds only wake that thread (eventfd /
 // socket readiness); RocksDB reads are point lookups served from memtables and the block
 // cache; the one RocksDB write per consumed batch is the projector's commit. So there are no
 // locks in the service, the projector's batch and the API's reads never race, and a
 // read-your-writes waiter is woken by the same thread that committed its record.
+//
+// The components (see docs/architecture.md for the path of a command and of a query):
+//   Projector      poll → fold → dead letters → commit → hooks; assignment, serving, /readyz
+//   OutboxSender   follow-ups from the view's outbox to the topic
+//   OutcomeWaits   read-your-writes waits, woken by the projector's commits
+//   Commands       CommandService: produce, then wait here or at the partition's owner
+//   Queries        QueryService: routed by cluster::QueryRouting
+//   UpdateHub      UpdateFeed: local commits and other instances' updates to subscribers
+//   Membership     `<topic>.members`: who owns which partition
+// serve() only builds and wires them, and stops them in order.
 
 #include "xbanku/app/config.hpp"
 

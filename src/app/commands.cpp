@@ -1,0 +1,131 @@
+// Commands: produce, then read-your-writes here or at the partition's owner (see the header).
+#include "xbanku/app/commands.hpp"
+
+#include "xbanku/common/error.hpp"
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/log/producer.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace xbanku::app {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr auto kOwnerRetry = 100ms;  // a read-your-writes wait looking for an owner
+}
+
+Commands::Commands(asio::any_io_executor ex, CommandsConfig config, log::Producer& producer,
+                   const view::Store& store, OutcomeWaits& waits, const Ownership& ownership,
+                   const Directory& directory, cluster::PeerApi& peers, domain::Placement placement)
+    : ex_(std::move(ex)),
+      config_(std::move(config)),
+      producer_(producer),
+      store_(store),
+      waits_(waits),
+      ownership_(ownership),
+      directory_(directory),
+      peers_(peers),
+      placement_(placement) {}
+
+awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
+  CommandReply reply;
+  reply.served_by = directory_.self();
+  if (stopping_) {
+    reply.error = errc::shutting_down;
+    co_return reply;
+  }
+  // A repeat of a projected command answers its first outcome and writes nothing; a key the
+  // view knows for another request is refused before anything is written (the API compares).
+  auto first = waits_.lookup(event.command_id, event.principal, std::nullopt);
+  if (!first) {
+    reply.error = errc::store_error;
+    co_return reply;
+  }
+  if (*first) {
+    reply.kind = CommandReply::Kind::projected;
+    reply.where = {event.command_id, (*first)->pos.partition, (*first)->pos.offset};
+    reply.outcome = std::move(**first);
+    co_return reply;
+  }
+  const domain::Request request = domain::request_of(event);
+  const KeyScope scope{event.principal, event.command_id};
+  if (auto it = in_flight_.find(scope); it != in_flight_.end() && it->second.request != request) {
+    reply.kind = CommandReply::Kind::key_reused;
+    co_return reply;
+  }
+  auto& reservation = in_flight_[scope];
+  reservation.request = request;
+  ++reservation.count;
+  struct Release {
+    std::map<KeyScope, InFlight>& map;
+    const KeyScope& key;
+    ~Release() {
+      if (auto it = map.find(key); it != map.end() && --it->second.count == 0) map.erase(it);
+    }
+  } release{in_flight_, scope};
+
+  // Registered before producing: the projector may commit the record before the ack arrives.
+  const std::int32_t partition = placement_.partition_of(event.acc_id);
+  auto ticket = waits_.expect(event.command_id, event.principal, partition);
+
+  const auto delivery = co_await producer_.send(config_.topic, event.acc_id, domain::encode(event));
+  if (!delivery) {
+    reply.error = delivery.error();
+    co_return reply;
+  }
+  reply.where = {event.command_id, delivery->partition, delivery->offset};
+  if (!wait) {
+    reply.kind = CommandReply::Kind::accepted;
+    co_return reply;
+  }
+  auto outcome = co_await wait_for_projection(ticket, delivery->partition, event.command_id, reply.served_by);
+  if (outcome) {
+    reply.kind = CommandReply::Kind::projected;
+    reply.outcome = std::move(outcome);
+  } else {
+    reply.kind = CommandReply::Kind::pending;
+  }
+  co_return reply;
+}
+
+// Read-your-writes: here while this instance projects the partition, else at its owner (§8);
+// a partition that moves mid-wait is followed to its new owner, until the configured bound.
+awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(OutcomeWaits::Ticket& ticket,
+                                                                        std::int32_t partition,
+                                                                        const std::string& command_id,
+                                                                        std::string& served_by) {
+  const auto deadline = Clock::now() + config_.wait;
+  while (!stopping_) {
+    if (ticket.outcome()) co_return ticket.outcome();
+    if (ownership_.assigned.contains(partition)) {
+      const auto r = co_await ticket.wait_until(deadline);
+      if (r.woken == OutcomeWaits::Woken::moved) continue;  // wait at the new owner
+      co_return r.outcome;                                  // projected, or the bound passed
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (auto owner = directory_.owner(partition); owner && owner->instance != directory_.self()) {
+      auto reply = co_await peers_.command(*owner, command_id, remaining);
+      if (reply.status == cluster::PeerStatus::ok) {
+        served_by = reply.served_by;
+        co_return std::move(reply.value);
+      }
+      // Not found: the owner waited until our deadline (or lost the partition meanwhile: go on).
+      if (reply.status == cluster::PeerStatus::not_found && Clock::now() + kOwnerRetry >= deadline) break;
+    }
+    // No owner known (a rebalance is under way), or it did not answer: look again shortly.
+    asio::steady_timer pause(ex_, std::min<Clock::duration>(kOwnerRetry, deadline - Clock::now()));
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return ticket.outcome();
+}
+
+}  // namespace xbanku::app

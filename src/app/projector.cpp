@@ -1,0 +1,345 @@
+// The projector: poll → fold → dead letters → commit → notify, and the partitions' lifecycle
+// (assigned, caught up, served, revoked). See the header.
+#include "xbanku/app/projector.hpp"
+
+#include "xbanku/common/backoff.hpp"
+#include "xbanku/common/error.hpp"
+#include "xbanku/log/admin.hpp"
+#include "xbanku/log/producer.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace xbanku::app {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr auto kPollWait = 50ms;            // longest the projector waits for a record
+constexpr auto kGroupCommitInterval = 1s;   // Kafka's committed offsets are for lag tools only
+constexpr std::size_t kDeadLetterCut = 64 * 1024;
+}  // namespace
+
+Projector::Projector(asio::any_io_executor ex, ProjectorConfig config, view::Store& store,
+                     log::Producer& dead_letters, const std::string& topic,
+                     domain::Placement placement, metrics::Registry& registry, ProjectorHooks hooks)
+    : ex_(ex),
+      config_(std::move(config)),
+      store_(store),
+      dead_letters_(dead_letters),
+      topic_(topic),
+      projection_(store, placement),
+      hooks_(std::move(hooks)),
+      tasks_(ex),
+      registry_(registry) {
+  for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped", "misplaced"}) {
+    records_[result] = &registry.counter("xbanku_records_total", "Records folded into the view by result",
+                                         {{"result", result}});
+  }
+  consumed_ = &registry.counter("xbanku_records_consumed_total",
+                                "Records received from Kafka by the projector, before any skipping");
+  batch_seconds_ = &registry.histogram("xbanku_projection_batch_seconds",
+                                       "Time to fold and commit one consumed batch",
+                                       metrics::latency_buckets());
+  assigned_gauge_ = &registry.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
+}
+
+Projector::~Projector() = default;
+
+const domain::Placement& Projector::placement() const noexcept { return projection_.placement(); }
+
+boost::system::error_code Projector::start() {
+  log::RebalanceHandler handler{
+      [this](const std::vector<std::int32_t>& p) { return on_assign(p); },
+      [this](const std::vector<std::int32_t>& p) { on_revoke(p); }};
+  auto consumer = log::Consumer::create(ex_, config_.consumer, std::move(handler));
+  if (!consumer) return consumer.error();
+  consumer_ = std::move(*consumer);
+  return {};
+}
+
+void Projector::stop() {
+  stopping_ = true;
+  tasks_.cancel();
+}
+
+bool Projector::ready() const {
+  // Before its first assignment the instance knows nothing of the group (a killed
+  // predecessor may still hold every partition until its session times out): not ready.
+  // No partition (e.g. lost with the group coordinator, or more members than partitions)
+  // means nothing is served from here: not ready either.
+  if (!consumer_ || stopping_ || !assigned_once_ || own_.assigned.empty()) return false;
+  return own_.serving == own_.assigned;
+}
+
+std::string Projector::describe() const {
+  std::string parts;
+  if (consumer_) {
+    const auto assigned = consumer_->assignment();
+    const auto lag = consumer_->lag(stored_offsets(assigned));
+    for (auto p : assigned) {
+      auto it = lag.find(p);
+      if (!parts.empty()) parts += ',';
+      parts += it == lag.end() ? fmt::format("\"{}\":null", p) : fmt::format("\"{}\":{}", p, it->second);
+    }
+  }
+  return fmt::format(R"({{"ready":{},"instance":"{}","serving":[{}],"lag":{{{}}}}})",
+                     ready() ? "true" : "false", config_.self, fmt::join(own_.serving, ","), parts);
+}
+
+awaitable<void> Projector::run() {
+  auto last_group_commit = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    auto poll = co_await consumer_->next(kPollWait);
+    if (!poll) {
+      if (poll.error() == errc::shutting_down) break;
+      spdlog::warn("projector: poll failed: {}", poll.error().message());
+      co_await sleep(100ms);
+      continue;
+    }
+    if (!poll->empty()) {
+      const auto started = std::chrono::steady_clock::now();
+      const Projected projected = co_await project(poll->records());  // named: GCC 12 miscompiles co_await in a condition
+      if (projected == Projected::abandoned) break;  // stopping: a restart re-reads the batch
+      if (projected == Projected::failed) {
+        failed_ = true;
+        break;  // a store failure stops the service; a restart replays from the stored offsets
+      }
+      batch_seconds_->observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    update_serving();
+    if (std::chrono::steady_clock::now() - last_group_commit >= kGroupCommitInterval) {
+      last_group_commit = std::chrono::steady_clock::now();
+      co_await commit_group_offsets();
+      update_gauges();
+    }
+  }
+  co_await commit_group_offsets();
+  // Retract our claims first: with static membership the group keeps our partitions until the
+  // session times out, and peers must not forward to an instance that is going away.
+  if (hooks_.leaving) co_await hooks_.leaving();
+  own_.serving.clear();
+  co_await consumer_->close();
+  own_.assigned.clear();
+  tasks_.cancel();
+  co_await tasks_.wait();
+  spdlog::info("projector: stopped");
+}
+
+// Fold, dead-letter, commit, then tell everyone who waits.
+awaitable<Projector::Projected> Projector::project(std::span<const log::Record> records) {
+  auto batch = store_.begin();
+  auto folded = projection_.fold(batch, records);
+  if (!folded) {
+    spdlog::critical("projector: cannot read the view's offsets ({}); stopping", folded.error().message());
+    co_return Projected::failed;
+  }
+  if (!folded->dead_letters.empty()) {
+    const bool settled = co_await send_dead_letters(folded->dead_letters);
+    if (!settled) {
+      // Stopping with a letter unsent: committing would move the offset past it for good.
+      projection_.reset_offsets();
+      co_return Projected::abandoned;
+    }
+  }
+  if (auto ec = store_.commit(batch)) {
+    spdlog::critical("projector: RocksDB commit failed ({}); stopping so that a restart replays "
+                     "from the stored offsets", ec.message());
+    projection_.reset_offsets();
+    co_return Projected::failed;
+  }
+  for (const auto& r : records) {
+    auto& next = committed_next_[r.partition];
+    next = std::max(next, r.offset + 1);
+  }
+  records_["applied"]->inc(folded->applied);
+  records_["rejected"]->inc(folded->rejected);
+  records_["duplicate"]->inc(folded->duplicates);
+  records_["dead_lettered"]->inc(folded->dead_letters.size());
+  records_["skipped"]->inc(folded->skipped);
+  records_["misplaced"]->inc(folded->misplaced);
+  consumed_->inc(records.size());
+  if (hooks_.committed) hooks_.committed(batch, *folded);
+  co_return Projected::committed;
+}
+
+// True once every letter is in `<topic>.dlq` (or refused for good and logged); false if the
+// projector stopped first. Dead letters must reach `<topic>.dlq` before their batch commits
+// (the commit moves the offset past them).
+awaitable<bool> Projector::send_dead_letters(const std::vector<DeadLetter>& letters) {
+  // All of a batch's letters are handed to the producer at once, so they travel in a few
+  // requests instead of one round trip each (a batch of misplaced records can hold thousands).
+  TaskGroup group(ex_);
+  bool settled = true;
+  for (const auto& letter : letters) {
+    group.spawn([](Projector& self, const DeadLetter& l, bool& all) -> awaitable<void> {
+      const bool sent = co_await self.send_dead_letter(l);
+      all = all && sent;
+    }(*this, letter, settled), "dead letter");
+  }
+  co_await group.wait();
+  co_return settled;
+}
+
+// While Kafka is unreachable the projector waits: it could not fetch anyway. A letter Kafka
+// refuses for good (too large) is cut to kDeadLetterCut bytes with its original size in a
+// header; if even that is refused it is logged and skipped, because nothing in the topic may
+// stall the projector.
+awaitable<bool> Projector::send_dead_letter(const DeadLetter& letter) {
+  const std::string dlq = topic_ + ".dlq";
+  const std::string partition = std::to_string(letter.partition);
+  const std::string offset = std::to_string(letter.offset);
+  const std::string size = std::to_string(letter.value.size());
+  std::string_view value = letter.value;
+  std::vector<log::Header> headers{{"xbanku-origin-topic", topic_},
+                                   {"xbanku-origin-partition", partition},
+                                   {"xbanku-origin-offset", offset},
+                                   {"xbanku-reason", letter.reason}};
+  spdlog::warn("projector: dead-lettering {}:{}: {}", letter.partition, letter.offset, letter.reason);
+  Backoff backoff(100ms, 5s);
+  while (true) {
+    auto sent = co_await dead_letters_.send(dlq, letter.key, value, headers);
+    if (sent) co_return true;
+    if (sent.error() == errc::log_error) {
+      if (value.size() <= kDeadLetterCut) {
+        spdlog::critical("projector: Kafka refuses dead letter {}:{} ({}); skipped", letter.partition,
+                         letter.offset, sent.error().message());
+        co_return true;
+      }
+      value = value.substr(0, kDeadLetterCut);
+      headers.push_back({"xbanku-truncated-from", size});
+      continue;
+    }
+    spdlog::error("projector: dead letter not accepted ({}); retrying", sent.error().message());
+    if (stopping_) co_return false;  // not committed: the record is re-read after a restart
+    co_await sleep(backoff.next());
+  }
+}
+
+std::map<std::int32_t, std::int64_t> Projector::on_assign(const std::vector<std::int32_t>& partitions) {
+  projection_.reset_offsets();
+  assigned_once_ = true;
+  for (auto p : partitions) committed_next_.erase(p);
+  own_.assigned.insert(partitions.begin(), partitions.end());
+  // Announced at once, before catching up: peers then forward to the instance that will serve
+  // these partitions soonest, and it answers stale or 503 until it does.
+  if (hooks_.assignment) hooks_.assignment(own_.assigned);
+  std::map<std::int32_t, std::int64_t> start;
+  std::string described;
+  for (auto p : partitions) {
+    auto next = projection_.next_offset(p);
+    if (!next) {
+      // The view cannot be read: stop, and a restart reads the offsets again. Nothing is
+      // folded meanwhile (fold() needs the same offsets), so starting anywhere is harmless.
+      spdlog::critical("projector: cannot read the view's offset of partition {}; stopping", p);
+      failed_ = true;
+      stopping_ = true;
+      continue;
+    }
+    start[p] = *next;
+    described += fmt::format("{}{}@{}", described.empty() ? "" : " ", p, *next);
+  }
+  spdlog::info("projector: assigned partitions, starting at the view's stored offsets: {}", described);
+  tasks_.spawn(learn_log_ends(++assign_generation_), "log-end query");
+  return start;
+}
+
+// A partition is served once the projector reaches the end its log had at assignment, as the
+// broker reports it: librdkafka's cached high watermark can read 0 before the first fetch.
+awaitable<void> Projector::learn_log_ends(std::uint64_t generation) {
+  Backoff backoff(200ms, 5s);
+  while (generation == assign_generation_ && !stopping_) {
+    auto ends = co_await log::end_offsets(ex_, config_.admin, config_.consumer.topic);
+    if (generation != assign_generation_) co_return;  // a newer assignment asks for itself
+    if (ends) {
+      for (auto p : own_.assigned) {
+        if (auto it = ends->find(p); it != ends->end()) log_end_at_assignment_[p] = it->second;
+      }
+      update_serving();
+      co_return;
+    }
+    spdlog::warn("projector: cannot read the log's end offsets ({}); retrying", ends.error().message());
+    co_await sleep(backoff.next());
+  }
+}
+
+void Projector::on_revoke(const std::vector<std::int32_t>& partitions) {
+  spdlog::info("projector: revoked partitions [{}]", fmt::join(partitions, ","));
+  projection_.reset_offsets();
+  ++assign_generation_;
+  for (auto p : partitions) {
+    own_.assigned.erase(p);
+    own_.serving.erase(p);
+    log_end_at_assignment_.erase(p);
+    committed_next_.erase(p);
+  }
+  if (stopping_) return;
+  if (hooks_.assignment) hooks_.assignment(own_.assigned);
+  if (hooks_.revoked) hooks_.revoked(partitions);
+}
+
+// Committed, not merely folded: a batch may still be sending its dead letters, and a partition
+// served before its batch commits would answer "not found" for what it holds.
+void Projector::update_serving() {
+  if (own_.serving.size() == own_.assigned.size()) return;
+  for (auto p : own_.assigned) {
+    const auto end = log_end_at_assignment_.find(p);
+    if (end == log_end_at_assignment_.end()) continue;
+    const auto committed = committed_next_.find(p);
+    const std::int64_t next = committed != committed_next_.end() ? committed->second : stored_next_offset(p);
+    if (next < end->second) continue;
+    if (own_.serving.insert(p).second) spdlog::info("projector: serving partition {}", p);
+  }
+}
+
+std::int64_t Projector::stored_next_offset(std::int32_t p) const {
+  auto n = store_.next_offset(p);
+  return n && n->has_value() ? **n : 0;
+}
+
+std::map<std::int32_t, std::int64_t> Projector::stored_offsets(const std::vector<std::int32_t>& parts) const {
+  std::map<std::int32_t, std::int64_t> out;
+  for (auto p : parts) out[p] = stored_next_offset(p);
+  return out;
+}
+
+awaitable<void> Projector::commit_group_offsets() {
+  if (!consumer_) co_return;
+  const auto assigned = consumer_->assignment();
+  if (assigned.empty()) co_return;
+  std::map<std::int32_t, std::int64_t> offsets;
+  for (auto p : assigned) {
+    auto next = projection_.next_offset(p);
+    if (next) offsets[p] = *next;
+  }
+  if (auto ec = co_await consumer_->commit(offsets)) spdlog::debug("projector: offset commit: {}", ec.message());
+}
+
+void Projector::update_gauges() {
+  const auto assigned = consumer_->assignment();
+  assigned_gauge_->set(static_cast<double>(assigned.size()));
+  registry_.clear_gauges("xbanku_consumer_lag");
+  for (const auto& [p, lag] : consumer_->lag(stored_offsets(assigned))) {
+    registry_
+        .gauge("xbanku_consumer_lag", "Records between the view's next offset and the partition's high watermark",
+               {{"partition", std::to_string(p)}})
+        .set(static_cast<double>(lag));
+  }
+}
+
+awaitable<void> Projector::sleep(std::chrono::milliseconds d) {
+  asio::steady_timer t(ex_, d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace xbanku::app
