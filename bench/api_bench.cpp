@@ -26,8 +26,8 @@ constexpr std::string_view kDeposit =
 
 void BM_RouteOnly(benchmark::State& state) {
   for (auto _ : state) {
-    auto m = xbanku::api::route(http::verb::post,
-                                "/accounts/0b7e6f0e-6a55-4d3e-9a4c-4f5d2d3f7a10/deposit?wait=false");
+    auto m = xbanku::api::route(
+        http::verb::post, "/accounts/0b7e6f0e-6a55-4d3e-9a4c-4f5d2d3f7a10/deposit?wait=false");
     benchmark::DoNotOptimize(m);
     if (m.route != Route::account_deposit) {
       state.SkipWithError("route mismatch");

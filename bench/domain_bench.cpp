@@ -1,8 +1,8 @@
 // The projector's CPU path per record: decode the event, decide its outcome. Printed beside
 // BM_JsonParseBaseline, a plain boost::json::parse of the same bytes (the floor for decode).
 
-#include <xbanku/domain/codec.hpp>
-#include <xbanku/domain/rules.hpp>
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/domain/rules.hpp"
 
 #include <benchmark/benchmark.h>
 #include <boost/json.hpp>
@@ -58,7 +58,8 @@ void BM_JsonParseBaseline(benchmark::State& state) {
 BENCHMARK(BM_JsonParseBaseline);
 
 void BM_Encode(benchmark::State& state) {
-  domain::Event e{.type = domain::EventType::transfer, .acc_id = kId, .amount = 1234, .target_id = kTarget};
+  domain::Event e{
+      .type = domain::EventType::transfer, .acc_id = kId, .amount = 1234, .target_id = kTarget};
   e.command_id = "c7d6f1b2-1111-4d2e-9a2b-3c4d5e6f7a8b";
   for (auto _ : state) benchmark::DoNotOptimize(domain::encode(e));
   state.SetItemsProcessed(state.iterations());
@@ -76,7 +77,9 @@ class MapState final : public domain::State {
   std::optional<domain::Request> first_request(const domain::CommandKey&) const override {
     return std::nullopt;
   }
-  std::optional<domain::TransferState> transfer(std::string_view) const override { return std::nullopt; }
+  std::optional<domain::TransferState> transfer(std::string_view) const override {
+    return std::nullopt;
+  }
 };
 
 void BM_DecideDepositAndTransfer(benchmark::State& state) {
@@ -85,7 +88,8 @@ void BM_DecideDepositAndTransfer(benchmark::State& state) {
   st.accounts[kTarget] = {kTarget, "B", 0, 1};
   const domain::Placement placement{6};
   domain::Event deposit{.type = domain::EventType::deposit, .acc_id = kId, .amount = 5};
-  domain::Event transfer{.type = domain::EventType::transfer, .acc_id = kId, .amount = 5, .target_id = kTarget};
+  domain::Event transfer{
+      .type = domain::EventType::transfer, .acc_id = kId, .amount = 5, .target_id = kTarget};
   std::int64_t offset = 0;
   for (auto _ : state) {
     const auto& e = (offset & 1) ? transfer : deposit;

@@ -4,20 +4,19 @@
 // Needs a Redis on 127.0.0.1: port XBANKU_TEST_REDIS_PORT (scripts/test.sh's own), else 6379
 // (db 9, random key prefix, deleted afterwards).
 
-#include <xbanku/common/error.hpp>
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/mirror/redis_connection.hpp>
+#include "xbanku/common/error.hpp"
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/mirror/redis_connection.hpp"
 
 #include <benchmark/benchmark.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
-
-#include <cstdlib>
 #include <hiredis/hiredis.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <random>
@@ -57,7 +56,8 @@ SyncContext sync_connect(std::string* why) {
   const timeval tv{2, 0};
   SyncContext c(redisConnectWithTimeout("127.0.0.1", redis_port(), tv), &redisFree);
   if (!c || c->err != 0) {
-    *why = fmt::format("Redis on 127.0.0.1:{} is unreachable: {}", redis_port(), c ? c->errstr : "no memory");
+    *why = fmt::format("Redis on 127.0.0.1:{} is unreachable: {}", redis_port(),
+                       c ? c->errstr : "no memory");
     return SyncContext(nullptr, &redisFree);
   }
   auto* r = static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", kDb));
@@ -103,11 +103,13 @@ void BM_MirrorPipelineHset1000(benchmark::State& state) {
     return result.value_or(make_error_code(xbanku::errc::timeout));
   };
   if (auto ec = drive([&] { return conn.connect(); }))
-    return state.SkipWithError(fmt::format("connect: {} ({})", ec.message(), conn.last_error()).c_str());
+    return state.SkipWithError(
+        fmt::format("connect: {} ({})", ec.message(), conn.last_error()).c_str());
 
   for (auto _ : state) {
     if (auto ec = drive([&] { return conn.pipeline_hset(accounts); })) {
-      state.SkipWithError(fmt::format("pipeline: {} ({})", ec.message(), conn.last_error()).c_str());
+      state.SkipWithError(
+          fmt::format("pipeline: {} ({})", ec.message(), conn.last_error()).c_str());
       break;
     }
   }
@@ -127,17 +129,16 @@ void BM_BaselineSyncHiredisPipeline1000(benchmark::State& state) {
     for (const auto& a : accounts) {
       char balance[24];
       const auto end = std::to_chars(balance, balance + sizeof balance, a.balance).ptr;
-      const char* argv[8] = {"HSET", a.id.data(), "Id", a.id.data(), "Name", a.name.data(),
-                             "Balance", balance};
-      const std::size_t lens[8] = {4, a.id.size(), 2, a.id.size(), 4, a.name.size(), 7,
-                                   static_cast<std::size_t>(end - balance)};
+      const char* argv[8] = {"HSET", a.id.data(),   "Id",      a.id.data(),
+                             "Name", a.name.data(), "Balance", balance};
+      const std::size_t lens[8] = {4, a.id.size(),   2, a.id.size(),
+                                   4, a.name.size(), 7, static_cast<std::size_t>(end - balance)};
       if (redisAppendCommandArgv(sync.get(), 8, argv, lens) != REDIS_OK)
         return state.SkipWithError("redisAppendCommandArgv failed");
     }
     for (std::size_t i = 0; i < kBatch; ++i) {
       void* r = nullptr;
-      if (redisGetReply(sync.get(), &r) != REDIS_OK)
-        return state.SkipWithError(sync->errstr);
+      if (redisGetReply(sync.get(), &r) != REDIS_OK) return state.SkipWithError(sync->errstr);
       const bool error = static_cast<redisReply*>(r)->type == REDIS_REPLY_ERROR;
       freeReplyObject(r);
       if (error) return state.SkipWithError("error reply");

@@ -5,8 +5,8 @@
 //
 // Setup (opening the store, creating accounts, building decisions) stays outside the timing.
 
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/view/store.hpp>
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/view/store.hpp"
 
 #include <benchmark/benchmark.h>
 #include <rocksdb/db.h>
@@ -123,8 +123,16 @@ void BM_ViewApplyCommit(benchmark::State& state) {
     for (int i = 0; i < kBatch; ++i, ++offset) {
       domain::Decision d;
       domain::Account a{account_id(rng() % kAccounts), "Account", 100 + i, 2};
-      d.outcome = {domain::Status::applied, domain::Reason::none, "bench-" + std::to_string(offset),
-                   domain::EventType::deposit, {0, offset}, a.id, a, {}, {}, {}};
+      d.outcome = {domain::Status::applied,
+                   domain::Reason::none,
+                   "bench-" + std::to_string(offset),
+                   domain::EventType::deposit,
+                   {0, offset},
+                   a.id,
+                   a,
+                   {},
+                   {},
+                   {}};
       domain::HistoryEntry h;
       h.pos = {0, offset};
       h.type = domain::EventType::deposit;

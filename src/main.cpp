@@ -12,7 +12,8 @@
 int main(int argc, char** argv) {
   auto config = xbanku::app::parse_config(argc, argv);
   if (!config) {
-    std::fprintf(config.error().exit_code == 0 ? stdout : stderr, "%s\n", config.error().message.c_str());
+    std::fprintf(config.error().exit_code == 0 ? stdout : stderr, "%s\n",
+                 config.error().message.c_str());
     return config.error().exit_code;
   }
   // Console modes print their results on stdout; logs go to stderr so they never mix.
@@ -20,10 +21,14 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config->log_level));
   try {
     switch (config->act) {
-      case xbanku::app::Act::serve: return xbanku::app::run_serve(*config);
-      case xbanku::app::Act::producer: return xbanku::app::run_console_producer(*config);
-      case xbanku::app::Act::consumer: return xbanku::app::run_console_consumer(*config);
-      case xbanku::app::Act::verify: return xbanku::app::run_verify(*config);
+      case xbanku::app::Act::serve:
+        return xbanku::app::run_serve(*config);
+      case xbanku::app::Act::producer:
+        return xbanku::app::run_console_producer(*config);
+      case xbanku::app::Act::consumer:
+        return xbanku::app::run_console_consumer(*config);
+      case xbanku::app::Act::verify:
+        return xbanku::app::run_verify(*config);
     }
   } catch (const std::exception& e) {
     spdlog::critical("xbanku: unexpected error: {}", e.what());

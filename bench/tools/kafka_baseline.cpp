@@ -21,12 +21,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -54,8 +53,8 @@ struct Options {
 };
 
 std::string account_id(std::mt19937_64& rng) {
-  return fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", rng() & 0xffffffff, rng() & 0xffff, rng() & 0xfff,
-                     rng() & 0xfff, rng() & 0xffffffffffffULL);
+  return fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", rng() & 0xffffffff, rng() & 0xffff,
+                     rng() & 0xfff, rng() & 0xfff, rng() & 0xffffffffffffULL);
 }
 
 // Creates first, then 40% deposits, 25% withdrawals, 35% transfers over random accounts.
@@ -66,14 +65,18 @@ std::vector<domain::Event> workload(const Options& o) {
   out.reserve(o.records);
   for (std::size_t i = 0; i < o.accounts && out.size() < o.records; ++i) {
     ids.push_back(account_id(rng));
-    out.push_back({.type = domain::EventType::create, .acc_id = ids.back(), .acc_name = fmt::format("Bench {}", i)});
+    out.push_back({.type = domain::EventType::create,
+                   .acc_id = ids.back(),
+                   .acc_name = fmt::format("Bench {}", i)});
   }
   std::uniform_int_distribution<std::size_t> pick(0, ids.size() - 1);
   while (out.size() < o.records) {
     const auto k = rng() % 100;
-    domain::Event e{.type = k < 40 ? domain::EventType::deposit
-                               : k < 65 ? domain::EventType::withdraw : domain::EventType::transfer,
-                    .acc_id = ids[pick(rng)], .amount = static_cast<std::int64_t>(rng() % 5000 + 1)};
+    domain::Event e{.type = k < 40   ? domain::EventType::deposit
+                            : k < 65 ? domain::EventType::withdraw
+                                     : domain::EventType::transfer,
+                    .acc_id = ids[pick(rng)],
+                    .amount = static_cast<std::int64_t>(rng() % 5000 + 1)};
     if (e.type == domain::EventType::transfer) e.target_id = ids[pick(rng)];
     out.push_back(std::move(e));
   }
@@ -113,8 +116,9 @@ asio::awaitable<int> produce(Options o) {
     co_await group.wait();
   }
   const double s = std::chrono::duration<double>(Clock::now() - started).count();
-  std::printf(R"({"records":%zu,"failed":%zu,"seconds":%.3f,"records_per_s":%.0f})" "\n", values.size(), failed, s,
-              static_cast<double>(values.size()) / s);
+  std::printf(R"({"records":%zu,"failed":%zu,"seconds":%.3f,"records_per_s":%.0f})"
+              "\n",
+              values.size(), failed, s, static_cast<double>(values.size()) / s);
   co_return failed == 0 ? 0 : 1;
 }
 
@@ -143,13 +147,14 @@ asio::awaitable<int> consume(Options o) {
   }
   const double s = std::chrono::duration<double>(Clock::now() - started).count();
   co_await (*reader)->close();
-  std::printf(R"({"records":%lld,"bytes":%zu,"seconds":%.3f,"records_per_s":%.0f})" "\n",
+  std::printf(R"({"records":%lld,"bytes":%zu,"seconds":%.3f,"records_per_s":%.0f})"
+              "\n",
               static_cast<long long>(seen), bytes, s, static_cast<double>(seen) / s);
   co_return 0;
 }
 
-asio::awaitable<void> send_timed(log::Producer& p, const std::string& topic, std::string key, std::string value,
-                                  std::size_t& failed) {
+asio::awaitable<void> send_timed(log::Producer& p, const std::string& topic, std::string key,
+                                 std::string value, std::size_t& failed) {
   const auto sent = co_await p.send(topic, key, value);  // named: see send_one
   if (!sent) ++failed;
 }
@@ -184,7 +189,8 @@ asio::awaitable<int> latency(Options o) {
   const auto count = static_cast<std::size_t>(o.rate * o.seconds);
   std::mt19937_64 rng(7);
   std::vector<std::string> accounts;
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, std::min(o.accounts, count)); ++i) accounts.push_back(account_id(rng));
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, std::min(o.accounts, count)); ++i)
+    accounts.push_back(account_id(rng));
   std::vector<Clock::time_point> sent_at(count);
   std::vector<double> latencies_ms;
   latencies_ms.reserve(count);
@@ -192,7 +198,9 @@ asio::awaitable<int> latency(Options o) {
 
   // Warm-up: the first fetch and the first produce pay for connections and metadata.
   {
-    const std::string warm = domain::encode({.type = domain::EventType::deposit, .acc_id = accounts[0], .amount = 1,
+    const std::string warm = domain::encode({.type = domain::EventType::deposit,
+                                             .acc_id = accounts[0],
+                                             .amount = 1,
                                              .command_id = "warmup"});
     const auto sent = co_await (*producer)->send(o.topic, accounts[0], warm);
     if (!sent) co_return 1;
@@ -215,7 +223,9 @@ asio::awaitable<int> latency(Options o) {
           const auto now = Clock::now();
           for (const auto& r : batch->records()) {
             const auto n = latency_index(r.value);
-            if (n && *n < count) latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent_at[*n]).count());
+            if (n && *n < count)
+              latencies_ms.push_back(
+                  std::chrono::duration<double, std::milli>(now - sent_at[*n]).count());
           }
         }
         consumer_done = true;
@@ -225,9 +235,12 @@ asio::awaitable<int> latency(Options o) {
   asio::steady_timer pace(ex);
   const auto start = Clock::now();
   for (std::size_t i = 0; i < count; ++i) {
-    pace.expires_at(start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / o.rate)));
+    pace.expires_at(start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(i / o.rate)));
     co_await pace.async_wait(asio::use_awaitable);
-    domain::Event e{.type = domain::EventType::deposit, .acc_id = accounts[i % accounts.size()], .amount = 1,
+    domain::Event e{.type = domain::EventType::deposit,
+                    .acc_id = accounts[i % accounts.size()],
+                    .amount = 1,
                     .command_id = fmt::format("lat-{}", i)};
     sent_at[i] = Clock::now();
     group.spawn(send_timed(**producer, o.topic, e.acc_id, domain::encode(e), failed), "send");
@@ -242,11 +255,16 @@ asio::awaitable<int> latency(Options o) {
   std::sort(latencies_ms.begin(), latencies_ms.end());
   // Same percentile rule as bench/ws_load.py.
   const auto pct = [&](double p) {
-    return latencies_ms[std::min(latencies_ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(latencies_ms.size())))];
+    return latencies_ms[std::min(
+        latencies_ms.size() - 1,
+        static_cast<std::size_t>(p * static_cast<double>(latencies_ms.size())))];
   };
-  std::printf(R"({"records":%zu,"received":%zu,"failed":%zu,"rate":%.0f,"p50_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f})" "\n",
-              count, latencies_ms.size(), failed, o.rate, pct(0.5), pct(0.99), pct(0.999), latencies_ms.back());
-  co_return latencies_ms.size() == count && failed == 0 ? 0 : 1;
+  std::printf(
+      R"({"records":%zu,"received":%zu,"failed":%zu,"rate":%.0f,"p50_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f})"
+      "\n",
+      count, latencies_ms.size(), failed, o.rate, pct(0.5), pct(0.99), pct(0.999),
+      latencies_ms.back());
+  co_return latencies_ms.size() == count&& failed == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -273,10 +291,11 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("baseline"));  // stdout carries the JSON
   asio::io_context io(1);
   int code = 1;
-  asio::co_spawn(io, prod->parsed() ? produce(o) : lat->parsed() ? latency(o) : consume(o),
-                 [&](std::exception_ptr e, int rc) {
-    code = e ? 1 : rc;
-  });
+  asio::co_spawn(io,
+                 prod->parsed()  ? produce(o)
+                 : lat->parsed() ? latency(o)
+                                 : consume(o),
+                 [&](std::exception_ptr e, int rc) { code = e ? 1 : rc; });
   io.run();
   return code;
 }

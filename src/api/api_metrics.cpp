@@ -14,19 +14,22 @@ constexpr std::string_view kLatencyHelp =
 
 ApiMetrics::ApiMetrics(metrics::Registry& registry)
     : registry_(registry),
-      ack_(registry.histogram(kLatency, kLatencyHelp, metrics::latency_buckets(), {{"stage", "ack"}})),
+      ack_(registry.histogram(kLatency, kLatencyHelp, metrics::latency_buckets(),
+                              {{"stage", "ack"}})),
       projected_(registry.histogram(kLatency, kLatencyHelp, metrics::latency_buckets(),
                                     {{"stage", "projected"}})),
       ws_connections_(registry.gauge("xbanku_ws_connections", "Open WebSocket connections.")),
-      ws_subscriptions_(registry.gauge("xbanku_ws_subscriptions",
-                                       "WebSocket subscriptions (account ids, or * once) over all connections.")) {}
+      ws_subscriptions_(registry.gauge(
+          "xbanku_ws_subscriptions",
+          "WebSocket subscriptions (account ids, or * once) over all connections.")) {}
 
 void ApiMetrics::request(Route route, unsigned code) {
   const auto key = std::make_pair(route, code);
   auto it = requests_.find(key);
   if (it == requests_.end()) {
-    auto& c = registry_.counter("xbanku_http_requests_total", "HTTP requests by route and status code.",
-                                {{"route", std::string(route_name(route))}, {"code", std::to_string(code)}});
+    auto& c = registry_.counter(
+        "xbanku_http_requests_total", "HTTP requests by route and status code.",
+        {{"route", std::string(route_name(route))}, {"code", std::to_string(code)}});
     it = requests_.emplace(key, &c).first;
   }
   it->second->inc();
@@ -36,8 +39,9 @@ void ApiMetrics::command(domain::EventType type, std::string_view outcome) {
   auto key = std::make_pair(type, std::string(outcome));
   auto it = commands_.find(key);
   if (it == commands_.end()) {
-    auto& c = registry_.counter("xbanku_commands_total", "Commands submitted through the API by outcome.",
-                                {{"type", std::string(wire::op_name(type))}, {"outcome", key.second}});
+    auto& c =
+        registry_.counter("xbanku_commands_total", "Commands submitted through the API by outcome.",
+                          {{"type", std::string(wire::op_name(type))}, {"outcome", key.second}});
     it = commands_.emplace(std::move(key), &c).first;
   }
   it->second->inc();
@@ -56,6 +60,5 @@ void ApiMetrics::ws_subscriptions(long delta) noexcept {
   ws_subscriptions_value_ += delta;
   ws_subscriptions_.set(static_cast<double>(ws_subscriptions_value_));
 }
-
 
 }  // namespace xbanku::api

@@ -42,7 +42,9 @@ std::optional<Reply> paging(std::string_view query, std::size_t& limit, std::str
   limit = kDefaultLimit;
   if (query_param(query, "limit", value, malformed)) {
     auto l = malformed ? std::nullopt : parse_limit(value);
-    if (!l) return error_reply(400, "bad_request", "parameter \"limit\" must be an integer from 1 to 1000");
+    if (!l)
+      return error_reply(400, "bad_request",
+                         "parameter \"limit\" must be an integer from 1 to 1000");
     limit = *l;
   }
   after.clear();
@@ -87,8 +89,10 @@ std::optional<Reply> wait_ms_param(std::string_view query, std::chrono::millisec
   if (!query_param(query, "wait_ms", value, malformed)) return std::nullopt;
   long long ms = -1;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-  if (malformed || ec != std::errc() || p != value.data() + value.size() || ms < 0 || ms > app::kMaxCommandWait.count()) {
-    return error_reply(400, "bad_request", "parameter \"wait_ms\" must be an integer from 0 to 60000");
+  if (malformed || ec != std::errc() || p != value.data() + value.size() || ms < 0 ||
+      ms > app::kMaxCommandWait.count()) {
+    return error_reply(400, "bad_request",
+                       "parameter \"wait_ms\" must be an integer from 0 to 60000");
   }
   wait = std::chrono::milliseconds(ms);
   return std::nullopt;
@@ -106,12 +110,14 @@ std::optional<Reply> partitions_param(std::string_view query, std::vector<std::i
     const auto item = rest.substr(0, comma);
     std::int32_t p = -1;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), p);
-    malformed = ec != std::errc() || end != item.data() + item.size() || p < 0 || out.size() >= 10000;
+    malformed =
+        ec != std::errc() || end != item.data() + item.size() || p < 0 || out.size() >= 10000;
     out.push_back(p);
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
   }
   if (malformed || out.empty()) {
-    return error_reply(400, "bad_request", "parameter \"partitions\" must be a comma-separated list of partitions");
+    return error_reply(400, "bad_request",
+                       "parameter \"partitions\" must be a comma-separated list of partitions");
   }
   return std::nullopt;
 }
@@ -147,7 +153,8 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
       std::string to;
       bool malformed = false;
       if (!query_param(m.query, "to", to, malformed) || malformed) {
-        co_return error_reply(400, "bad_request", "parameter \"to\" (the target account id) is required");
+        co_return error_reply(400, "bad_request",
+                              "parameter \"to\" (the target account id) is required");
       }
       co_return co_await get_transfer(s, std::move(id), std::move(to), origin);
     }
@@ -172,23 +179,19 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
 
   // Commands: POST with a JSON object body.
   if (!is_json_content_type(req[http::field::content_type])) {
-    co_return error_reply(415, "unsupported_media_type", "the body must be sent as Content-Type: application/json");
+    co_return error_reply(415, "unsupported_media_type",
+                          "the body must be sent as Content-Type: application/json");
   }
-  if ((m.route == Route::account_deposit || m.route == Route::account_withdraw) && !domain::is_uuid(id)) {
+  if ((m.route == Route::account_deposit || m.route == Route::account_withdraw) &&
+      !domain::is_uuid(id)) {
     co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   }
   CommandOptions options;
   options.request_id = request_id;
   if (auto err = wait_param(m.query, options.wait)) co_return std::move(*err);
-  if (const auto it = req.find("Idempotency-Key"); it != req.end()) {
-    if (!valid_command_id(it->value())) {
-      co_return error_reply(400, "bad_request", "header Idempotency-Key must be 1 to 128 printable characters");
-    }
-    options.command_id = std::string(it->value());
-    options.client_key = true;
-  } else {
-    options.command_id = domain::new_uuid();
-  }
+  std::optional<std::string_view> key;
+  if (const auto it = req.find("Idempotency-Key"); it != req.end()) key = it->value();
+  if (auto err = set_command_id(options, key, "header Idempotency-Key")) co_return std::move(*err);
   auto body = parse_client_json(req.body(), "the body");
   if (!body) co_return error_reply(400, "bad_request", body.error());
   const json::object* obj = body->if_object();
@@ -230,8 +233,8 @@ boost::asio::awaitable<Response> handle(const Request& req, Services& s, std::st
     if (m.route == Route::not_found) {
       res = error_response(404, "not_found", "no such resource", req.version(), request_id);
     } else if (!m.method_allowed) {
-      res = error_response(405, "method_not_allowed", "this method is not allowed here", req.version(),
-                           request_id);
+      res = error_response(405, "method_not_allowed", "this method is not allowed here",
+                           req.version(), request_id);
       res.set(http::field::allow, m.allow);
     } else if (m.route == Route::metrics) {
       res = Response{http::status::ok, req.version()};
@@ -258,8 +261,8 @@ boost::asio::awaitable<Response> handle(const Request& req, Services& s, std::st
       res = make_response(r, req.version(), request_id);
     }
   } catch (const std::exception& e) {
-    spdlog::error("api: request {} {} {} failed: {}", request_id, std::string_view(req.method_string()),
-                  route_name(m.route), e.what());
+    spdlog::error("api: request {} {} {} failed: {}", request_id,
+                  std::string_view(req.method_string()), route_name(m.route), e.what());
     failed = true;
   } catch (...) {
     spdlog::error("api: request {} {} {} failed with an unknown exception", request_id,

@@ -88,7 +88,9 @@ boost::system::result<json::value, std::string> parse_client_json(std::string_vi
   json::value v = json::parse(text, ec, {}, options);
   using Result = boost::system::result<json::value, std::string>;
   // (in_place_error: a json::value can be made from a string too)
-  if (ec) return Result(boost::system::in_place_error, fmt::format("{} is not valid JSON: {}", what, ec.message()));
+  if (ec)
+    return Result(boost::system::in_place_error,
+                  fmt::format("{} is not valid JSON: {}", what, ec.message()));
   // Valid JSON: a second pass finds keys given twice (see the header for why it matters).
   json::basic_parser<DuplicateKeyFinder> finder(options);
   finder.write_some(false, text.data(), text.size(), ec);

@@ -37,35 +37,52 @@ std::string field_message(std::string_view field, std::string_view what) {
 unsigned status_for(Reason r) noexcept {
   switch (r) {
     case Reason::account_not_found:
-    case Reason::target_not_found: return 404;
+    case Reason::target_not_found:
+      return 404;
     case Reason::account_exists:
     case Reason::balance_overflow:
     case Reason::insufficient_funds:
-    case Reason::same_account: return 409;
+    case Reason::same_account:
+      return 409;
     case Reason::invalid_amount:
     case Reason::malformed_event:
-    case Reason::unknown_type: return 400;
-    case Reason::idempotency_key_reused: return 422;
+    case Reason::unknown_type:
+      return 400;
+    case Reason::idempotency_key_reused:
+      return 422;
     case Reason::misplaced_record:  // only records from other writers; the API places its own
-    case Reason::none: break;
+    case Reason::none:
+      break;
   }
   return 500;
 }
 
 std::string_view message_for(Reason r) noexcept {
   switch (r) {
-    case Reason::account_not_found: return "the account does not exist";
-    case Reason::target_not_found: return "the target account does not exist";
-    case Reason::account_exists: return "an account with this id already exists";
-    case Reason::balance_overflow: return "the balance would exceed its maximum";
-    case Reason::insufficient_funds: return "the balance is lower than the amount";
-    case Reason::same_account: return "a transfer needs two different accounts";
-    case Reason::invalid_amount: return "field \"amount\" must be an integer from 1 to 10^15";
-    case Reason::malformed_event: return "the command was malformed";
-    case Reason::unknown_type: return "the command type is unknown";
-    case Reason::idempotency_key_reused: return kKeyReusedMessage;
-    case Reason::misplaced_record: return "the record is not in its account's partition";
-    case Reason::none: break;
+    case Reason::account_not_found:
+      return "the account does not exist";
+    case Reason::target_not_found:
+      return "the target account does not exist";
+    case Reason::account_exists:
+      return "an account with this id already exists";
+    case Reason::balance_overflow:
+      return "the balance would exceed its maximum";
+    case Reason::insufficient_funds:
+      return "the balance is lower than the amount";
+    case Reason::same_account:
+      return "a transfer needs two different accounts";
+    case Reason::invalid_amount:
+      return "field \"amount\" must be an integer from 1 to 10^15";
+    case Reason::malformed_event:
+      return "the command was malformed";
+    case Reason::unknown_type:
+      return "the command type is unknown";
+    case Reason::idempotency_key_reused:
+      return kKeyReusedMessage;
+    case Reason::misplaced_record:
+      return "the record is not in its account's partition";
+    case Reason::none:
+      break;
   }
   return "the command was rejected";
 }
@@ -99,11 +116,11 @@ std::optional<std::int64_t> amount_field(const json::object& args, std::optional
   }
   // A number too big for int64 is parsed as uint64 or double; 1.5 and 1e3 are doubles too.
   if (v->is_int64() && domain::valid_amount(v->get_int64())) return v->get_int64();
-  err = error_reply(400, "invalid_amount",
-                    field_message("amount", "must be an integer number of minor units from 1 to 10^15"));
+  err = error_reply(
+      400, "invalid_amount",
+      field_message("amount", "must be an integer number of minor units from 1 to 10^15"));
   return std::nullopt;
 }
-
 
 Validated validate(CommandKind kind, std::string_view account, const json::object& args,
                    const CommandOptions& o) {
@@ -117,9 +134,11 @@ Validated validate(CommandKind kind, std::string_view account, const json::objec
     case CommandKind::create: {
       e.type = EventType::create;
       const json::value* name = args.if_contains("name");
-      if (name == nullptr) return error_reply(400, "bad_request", field_message("name", "is required"));
+      if (name == nullptr)
+        return error_reply(400, "bad_request", field_message("name", "is required"));
       const json::string* s = name->if_string();
-      if (s == nullptr) return error_reply(400, "bad_request", field_message("name", "must be a string"));
+      if (s == nullptr)
+        return error_reply(400, "bad_request", field_message("name", "must be a string"));
       if (const auto why = domain::acc_name_error(std::string_view(*s))) {
         switch (*why) {
           case domain::TextError::control:
@@ -129,13 +148,16 @@ Validated validate(CommandKind kind, std::string_view account, const json::objec
             return error_reply(
                 400, "invalid_name",
                 field_message("name", "must not contain bidirectional overrides or isolates"));
-          case domain::TextError::length: break;
+          case domain::TextError::length:
+            break;
         }
-        return error_reply(400, "invalid_name",
-                           field_message("name", "must be 1 to 200 characters of UTF-8 after trimming"));
+        return error_reply(
+            400, "invalid_name",
+            field_message("name", "must be 1 to 200 characters of UTF-8 after trimming"));
       }
       e.acc_name = *domain::normalize_acc_name(std::string_view(*s));
-      if (const json::value* id = args.if_contains(o.create_id_field); id != nullptr && !id->is_null()) {
+      if (const json::value* id = args.if_contains(o.create_id_field);
+          id != nullptr && !id->is_null()) {
         auto canonical = uuid_field(args, o.create_id_field, err);
         if (!canonical) return std::move(*err);
         e.acc_id = std::move(*canonical);
@@ -185,7 +207,8 @@ json::object position(const app::Accepted& where) {
 
 Reply from_outcome(const domain::Event& e, const domain::Outcome& out) {
   if (out.status == Status::rejected) {
-    return error_reply(status_for(out.reason), domain::to_string(out.reason), message_for(out.reason));
+    return error_reply(status_for(out.reason), domain::to_string(out.reason),
+                       message_for(out.reason));
   }
   Reply r;
   switch (e.type) {
@@ -265,6 +288,22 @@ std::optional<std::size_t> parse_limit(std::string_view s) noexcept {
   return v;
 }
 
+std::optional<Reply> set_command_id(CommandOptions& options, std::optional<std::string_view> key,
+                                    std::string_view where) {
+  if (!key) {
+    options.command_id = domain::new_uuid();
+    options.client_key = false;
+    return std::nullopt;
+  }
+  if (!valid_command_id(*key)) {
+    return error_reply(400, "bad_request",
+                       std::string(where) + " must be 1 to 128 printable characters");
+  }
+  options.command_id = std::string(*key);
+  options.client_key = true;
+  return std::nullopt;
+}
+
 boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind, std::string account,
                                           const json::object& args, CommandOptions options) {
   Validated v = validate(kind, account, args, options);
@@ -274,7 +313,8 @@ boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind, std::st
 
   const auto start = std::chrono::steady_clock::now();
   app::CommandReply cr = co_await s.commands.execute(std::move(event), options.wait);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   Reply r;
   switch (cr.kind) {
@@ -320,8 +360,9 @@ boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind, std::st
                         "the service is shutting down: the command was not written; retry");
       } else {
         // log_possibly_persisted, or anything we cannot vouch for: never claim "not written".
-        r = error_reply(503, "log_uncertain",
-                        "the command may have been written; check GET /commands/" + copy.command_id);
+        r = error_reply(
+            503, "log_uncertain",
+            "the command may have been written; check GET /commands/" + copy.command_id);
       }
       r.retry_after = true;
       break;
@@ -346,7 +387,8 @@ boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after, std:
                                             app::Origin origin) {
   if (!after.empty()) {
     auto id = domain::canonical_uuid(after);
-    if (!id) co_return error_reply(400, "invalid_id", "parameter \"after\" must be an account id (UUID)");
+    if (!id)
+      co_return error_reply(400, "invalid_id", "parameter \"after\" must be an account id (UUID)");
     after = std::move(*id);
   }
   auto q = co_await s.queries.accounts(std::move(after), limit, origin);
@@ -360,10 +402,13 @@ boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, s
                                               std::size_t limit, app::Origin origin) {
   auto id = domain::canonical_uuid(raw_id);
   if (!id) co_return error_reply(400, "invalid_id", "the account id must be a UUID");
-  if (after.size() > kMaxCursorChars) co_return error_reply(400, "bad_request", "parameter \"after\" is too long");
+  if (after.size() > kMaxCursorChars)
+    co_return error_reply(400, "bad_request", "parameter \"after\" is too long");
   // History cursors are sequence numbers: anything else did not come from a previous page.
-  if (!after.empty() && (after.size() > 19 || after.find_first_not_of("0123456789") != std::string::npos)) {
-    co_return error_reply(400, "bad_request", "parameter \"after\" must be the cursor of a previous page");
+  if (!after.empty() &&
+      (after.size() > 19 || after.find_first_not_of("0123456789") != std::string::npos)) {
+    co_return error_reply(400, "bad_request",
+                          "parameter \"after\" must be the cursor of a previous page");
   }
   std::uint64_t after_seq = 0;
   if (!after.empty()) std::from_chars(after.data(), after.data() + after.size(), after_seq);
@@ -379,10 +424,11 @@ boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, s
   co_return r;
 }
 
-boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id, std::chrono::milliseconds wait,
-                                          app::Origin origin) {
+boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id,
+                                          std::chrono::milliseconds wait, app::Origin origin) {
   if (!valid_command_id(command_id)) {
-    co_return error_reply(400, "invalid_id", "the command id must be 1 to 128 printable characters");
+    co_return error_reply(400, "invalid_id",
+                          "the command id must be 1 to 128 printable characters");
   }
   auto q = co_await s.queries.command(command_id, wait, origin);
   if (auto r = unanswered(q)) {
@@ -405,11 +451,14 @@ boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id,
     co_return error_reply(400, "invalid_id", "the transfer id must be 1 to 128 characters");
   }
   auto target = domain::canonical_uuid(to);
-  if (!target) co_return error_reply(400, "invalid_id", "parameter \"to\" must be the target account id (UUID)");
+  if (!target)
+    co_return error_reply(400, "invalid_id",
+                          "parameter \"to\" must be the target account id (UUID)");
   auto q = co_await s.queries.transfer(transfer_id, std::move(*target), origin);
   if (auto r = unanswered(q)) co_return std::move(*r);
   if (!q.value) {
-    Reply r = error_reply(404, "transfer_not_found", "the target's partition has not seen this transfer yet");
+    Reply r = error_reply(404, "transfer_not_found",
+                          "the target's partition has not seen this transfer yet");
     copy_meta(r, q);
     co_return r;
   }

@@ -81,20 +81,34 @@ RouteMatch route(http::verb method, std::string_view target) noexcept {
 
 std::string_view route_name(Route r) noexcept {
   switch (r) {
-    case Route::not_found: return "unmatched";
-    case Route::accounts: return "/accounts";
-    case Route::account: return "/accounts/{id}";
-    case Route::account_events: return "/accounts/{id}/events";
-    case Route::account_deposit: return "/accounts/{id}/deposit";
-    case Route::account_withdraw: return "/accounts/{id}/withdraw";
-    case Route::transfers: return "/transfers";
-    case Route::transfer: return "/transfers/{transfer_id}";
-    case Route::command: return "/commands/{command_id}";
-    case Route::healthz: return "/healthz";
-    case Route::readyz: return "/readyz";
-    case Route::metrics: return "/metrics";
-    case Route::openapi: return "/openapi.json";
-    case Route::ws: return "/ws";
+    case Route::not_found:
+      return "unmatched";
+    case Route::accounts:
+      return "/accounts";
+    case Route::account:
+      return "/accounts/{id}";
+    case Route::account_events:
+      return "/accounts/{id}/events";
+    case Route::account_deposit:
+      return "/accounts/{id}/deposit";
+    case Route::account_withdraw:
+      return "/accounts/{id}/withdraw";
+    case Route::transfers:
+      return "/transfers";
+    case Route::transfer:
+      return "/transfers/{transfer_id}";
+    case Route::command:
+      return "/commands/{command_id}";
+    case Route::healthz:
+      return "/healthz";
+    case Route::readyz:
+      return "/readyz";
+    case Route::metrics:
+      return "/metrics";
+    case Route::openapi:
+      return "/openapi.json";
+    case Route::ws:
+      return "/ws";
   }
   return "unmatched";
 }
@@ -130,7 +144,8 @@ bool query_param(std::string_view query, std::string_view name, std::string& val
     const auto eq = pair.find('=');
     const std::string_view key = pair.substr(0, eq);
     if (key != name) continue;
-    const std::string_view raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    const std::string_view raw =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     if (!percent_decode(raw, value, true)) malformed = true;
     return true;
   }

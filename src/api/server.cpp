@@ -33,8 +33,9 @@ using detail::ServerCore;
 
 namespace detail {
 
-ServerCore::ServerCore(asio::any_io_executor executor, ApiConfig config, app::CommandService& commands,
-                       app::QueryService& queries, app::UpdateFeed& update_feed, app::Health& health,
+ServerCore::ServerCore(asio::any_io_executor executor, ApiConfig config,
+                       app::CommandService& commands, app::QueryService& queries,
+                       app::UpdateFeed& update_feed, app::Health& health,
                        metrics::Registry& registry)
     : ex(executor),
       cfg(std::move(config)),
@@ -148,16 +149,19 @@ asio::awaitable<void> serve(std::shared_ptr<ServerCore> core, beast::tcp_stream&
     }
     if (ec) {
       if (quiet_read_error(ec)) co_return;
-      const Route r = parser.is_header_done() ? route(parser.get().method(), parser.get().target()).route
-                                              : Route::not_found;
+      const Route r = parser.is_header_done()
+                          ? route(parser.get().method(), parser.get().target()).route
+                          : Route::not_found;
       const std::string rid = core->request_id();
       Response res;
       if (ec == http::error::body_limit) {
         res = error_response(413, "payload_too_large",
-                             "the body is larger than " + std::to_string(cfg.max_body) + " bytes", 11, rid);
+                             "the body is larger than " + std::to_string(cfg.max_body) + " bytes",
+                             11, rid);
       } else if (ec == http::error::header_limit) {
-        res = error_response(431, "header_too_large",
-                             "the header is larger than " + std::to_string(cfg.max_header) + " bytes", 11, rid);
+        res = error_response(
+            431, "header_too_large",
+            "the header is larger than " + std::to_string(cfg.max_header) + " bytes", 11, rid);
       } else {
         res = error_response(400, "bad_request", "malformed HTTP request", 11, rid);
       }
@@ -215,8 +219,8 @@ void reject(tcp::socket& socket, const std::string& canned) {
 }
 
 std::string canned_503() {
-  const std::string body = boost::json::serialize(
-      wire::error_body("overloaded", "too many connections; retry later"));
+  const std::string body =
+      boost::json::serialize(wire::error_body("overloaded", "too many connections; retry later"));
   return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
          "Connection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -261,12 +265,14 @@ void Server::adopt(tcp::acceptor acceptor) {
   core_->bound_port = core_->acceptor.local_endpoint(ec).port();
 }
 
-std::uint16_t Server::port() const { return core_->bound_port; }
+std::uint16_t Server::port() const {
+  return core_->bound_port;
+}
 
 asio::awaitable<void> Server::run() {
   std::shared_ptr<ServerCore> core = core_;
-  const std::uint64_t token = core->feed.subscribe(
-      [weak = std::weak_ptr<ServerCore>(core)](const app::AccountUpdate& u) {
+  const std::uint64_t token =
+      core->feed.subscribe([weak = std::weak_ptr<ServerCore>(core)](const app::AccountUpdate& u) {
         if (auto c = weak.lock()) c->fan_out(u);
       });
   const std::string canned = canned_503();
@@ -314,7 +320,8 @@ void Server::stop() {
     for (auto& [id, c] : self->connections) {
       if (c != nullptr) left.push_back(c);
     }
-    if (!left.empty()) spdlog::warn("api: closing {} connection(s) after the shutdown grace", left.size());
+    if (!left.empty())
+      spdlog::warn("api: closing {} connection(s) after the shutdown grace", left.size());
     for (auto* c : left) c->force_close();
   });
 }

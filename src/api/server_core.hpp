@@ -55,7 +55,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   // Every session and every WebSocket request or writer: coroutines that may still touch the
   // ports; run() returns once they have all ended.
   TaskGroup tasks;
-  boost::asio::steady_timer grace;             // stop(): fires after shutdown_grace
+  boost::asio::steady_timer grace;  // stop(): fires after shutdown_grace
 
   // The next X-Request-Id value.
   [[nodiscard]] std::string request_id();

@@ -5,11 +5,10 @@
 // stops reading fills the queue and is closed with 1008 (policy violation): the server never
 // holds more than ws_send_queue messages for it.
 #include "server_core.hpp"
-
 #include "xbanku/api/json_input.hpp"
 #include "xbanku/cluster/peer_client.hpp"
-#include "xbanku/wire/json.hpp"
 #include "xbanku/domain/uuid.hpp"
+#include "xbanku/wire/json.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -58,8 +57,9 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     if (closing_ || dead_) return;
     if (queue_.size() >= core_->cfg.ws_send_queue ||
         queued_bytes_ + msg->size() > core_->cfg.ws_send_queue_bytes) {
-      spdlog::warn("api: WebSocket client is not reading ({} messages, {} bytes queued): closing with 1008",
-                   queue_.size(), queued_bytes_);
+      spdlog::warn(
+          "api: WebSocket client is not reading ({} messages, {} bytes queued): closing with 1008",
+          queue_.size(), queued_bytes_);
       initiate_close(websocket::close_code::policy_error, /*drop_queue=*/true);
       return;
     }
@@ -145,12 +145,12 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   websocket::stream<beast::tcp_stream> ws_;
   std::deque<Message> queue_;
   std::size_t queued_bytes_ = 0;  // payload bytes in queue_
-  asio::steady_timer wake_;            // the writer sleeps on it; enqueue() cancels it
+  asio::steady_timer wake_;       // the writer sleeps on it; enqueue() cancels it
   asio::steady_timer write_deadline_;
   std::uint64_t write_gen_ = 0;
-  bool closing_ = false;  // a close frame is due: nothing more is queued
-  bool dead_ = false;     // the reader ended or the socket was closed
-  bool stopping_ = false; // Server::stop(): no new requests, close once in-flight ones answer
+  bool closing_ = false;   // a close frame is due: nothing more is queued
+  bool dead_ = false;      // the reader ended or the socket was closed
+  bool stopping_ = false;  // Server::stop(): no new requests, close once in-flight ones answer
   websocket::close_code close_code_ = websocket::close_code::normal;
   std::size_t in_flight_ = 0;
   bool registered_ = false;  // in core_->ws_sessions
@@ -275,8 +275,9 @@ void WsSession::on_frame(std::string_view text) {
   if (const auto* p = obj.if_contains("id")) {
     // Every reply repeats the id: a large one would multiply what a client can make us send.
     if (json::serialize(*p).size() > kMaxRequestIdBytes) {
-      send_error(nullptr, "bad_request",
-                 "field \"id\" must be at most " + std::to_string(kMaxRequestIdBytes) + " bytes of JSON");
+      send_error(
+          nullptr, "bad_request",
+          "field \"id\" must be at most " + std::to_string(kMaxRequestIdBytes) + " bytes of JSON");
       return;
     }
     id = *p;
@@ -307,8 +308,9 @@ void WsSession::on_frame(std::string_view text) {
   }
   ++in_flight_;
   std::string op_copy(op);
-  core_->tasks.spawn(request_task(shared_from_this(), std::move(id), std::move(op_copy), std::move(obj)),
-                     "WebSocket request");
+  core_->tasks.spawn(
+      request_task(shared_from_this(), std::move(id), std::move(op_copy), std::move(obj)),
+      "WebSocket request");
 }
 
 asio::awaitable<void> WsSession::request_task(std::shared_ptr<WsSession> self, json::value id,
@@ -332,7 +334,8 @@ asio::awaitable<Reply> WsSession::perform(const std::string& op, const json::obj
   auto string_field = [&msg](std::string_view name, std::string& out) -> std::optional<Reply> {
     const json::value* v = msg.if_contains(name);
     if (v == nullptr || !v->is_string()) {
-      return error_reply(400, "bad_request", "field \"" + std::string(name) + "\" is required (a string)");
+      return error_reply(400, "bad_request",
+                         "field \"" + std::string(name) + "\" is required (a string)");
     }
     out = std::string(v->get_string());
     return std::nullopt;
@@ -344,23 +347,23 @@ asio::awaitable<Reply> WsSession::perform(const std::string& op, const json::obj
   }
   if (op == "command") {
     if (auto err = string_field("command_id", value)) co_return std::move(*err);
-    co_return co_await get_command(s, std::move(value), std::chrono::milliseconds(0), app::Origin{});
+    co_return co_await get_command(s, std::move(value), std::chrono::milliseconds(0),
+                                   app::Origin{});
   }
 
   CommandOptions options;
   options.create_id_field = "account";
-  if (const json::value* key = msg.if_contains("idempotency_key"); key != nullptr && !key->is_null()) {
-    if (!key->is_string() || !valid_command_id(key->get_string())) {
-      co_return error_reply(400, "bad_request", "field \"idempotency_key\" must be 1 to 128 printable characters");
-    }
-    options.command_id = std::string(key->get_string());
-    options.client_key = true;
-  } else {
-    options.command_id = domain::new_uuid();
+  std::optional<std::string_view> key;
+  if (const json::value* k = msg.if_contains("idempotency_key"); k != nullptr && !k->is_null()) {
+    // Not a string: an empty key, which set_command_id refuses with the same message.
+    key = k->is_string() ? std::string_view(k->get_string()) : std::string_view{};
   }
+  if (auto err = set_command_id(options, key, "field \"idempotency_key\""))
+    co_return std::move(*err);
   options.request_id = core_->request_id();
   if (const json::value* w = msg.if_contains("wait"); w != nullptr && !w->is_null()) {
-    if (!w->is_bool()) co_return error_reply(400, "bad_request", "field \"wait\" must be true or false");
+    if (!w->is_bool())
+      co_return error_reply(400, "bad_request", "field \"wait\" must be true or false");
     options.wait = w->get_bool();
   }
   CommandKind kind = CommandKind::create;
@@ -388,9 +391,11 @@ void WsSession::on_subscription(const json::value& id, bool subscribe, const jso
     ids.reserve(a->get_array().size());
     for (std::size_t i = 0; i < a->get_array().size(); ++i) {
       const json::value& e = a->get_array()[i];
-      auto canonical = e.is_string() ? domain::canonical_uuid(std::string_view(e.get_string())) : std::nullopt;
+      auto canonical =
+          e.is_string() ? domain::canonical_uuid(std::string_view(e.get_string())) : std::nullopt;
       if (!canonical) {
-        send_error(id, "invalid_id", "field \"accounts[" + std::to_string(i) + "]\" must be a UUID");
+        send_error(id, "invalid_id",
+                   "field \"accounts[" + std::to_string(i) + "]\" must be a UUID");
         return;
       }
       ids.push_back(std::move(*canonical));
@@ -398,7 +403,8 @@ void WsSession::on_subscription(const json::value& id, bool subscribe, const jso
     if (subscribe) {
       if (accounts_.size() + ids.size() > core_->cfg.ws_max_subscriptions) {
         send_error(id, "too_many_subscriptions",
-                   "at most " + std::to_string(core_->cfg.ws_max_subscriptions) + " accounts per connection");
+                   "at most " + std::to_string(core_->cfg.ws_max_subscriptions) +
+                       " accounts per connection");
         return;
       }
       for (auto& i : ids) accounts_.insert(std::move(i));
@@ -406,7 +412,8 @@ void WsSession::on_subscription(const json::value& id, bool subscribe, const jso
       for (const auto& i : ids) accounts_.erase(i);
     }
   } else {
-    send_error(id, "bad_request", "field \"accounts\" is required: an array of account ids or \"*\"");
+    send_error(id, "bad_request",
+               "field \"accounts\" is required: an array of account ids or \"*\"");
     return;
   }
   subscriptions_changed(subscription_count() - before);

@@ -85,7 +85,8 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
     reply.kind = CommandReply::Kind::accepted;
     co_return reply;
   }
-  auto outcome = co_await wait_for_projection(ticket, delivery->partition, event.command_id, reply.served_by);
+  auto outcome =
+      co_await wait_for_projection(ticket, delivery->partition, event.command_id, reply.served_by);
   if (outcome) {
     reply.kind = CommandReply::Kind::projected;
     reply.outcome = std::move(outcome);
@@ -97,10 +98,9 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
 
 // Read-your-writes: here while this instance projects the partition, else at its owner (§8);
 // a partition that moves mid-wait is followed to its new owner, until the configured bound.
-awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(OutcomeWaits::Ticket& ticket,
-                                                                        std::int32_t partition,
-                                                                        const std::string& command_id,
-                                                                        std::string& served_by) {
+awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(
+    OutcomeWaits::Ticket& ticket, std::int32_t partition, const std::string& command_id,
+    std::string& served_by) {
   const auto deadline = Clock::now() + config_.wait;
   while (!stopping_) {
     if (ticket.outcome()) co_return ticket.outcome();
@@ -119,7 +119,8 @@ awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(OutcomeW
         co_return std::move(reply.value);
       }
       // Not found: the owner waited until our deadline (or lost the partition meanwhile: go on).
-      if (reply.status == cluster::PeerStatus::not_found && Clock::now() + kOwnerRetry >= deadline) break;
+      if (reply.status == cluster::PeerStatus::not_found && Clock::now() + kOwnerRetry >= deadline)
+        break;
     }
     // No owner known (a rebalance is under way), or it did not answer: look again shortly.
     asio::steady_timer pause(ex_, std::min<Clock::duration>(kOwnerRetry, deadline - Clock::now()));

@@ -21,8 +21,10 @@ bool split_host_port(std::string_view text, std::string& host, std::uint16_t& po
   if (colon == std::string_view::npos || colon == 0) return false;
   const auto port_text = text.substr(colon + 1);
   unsigned value = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 || value > 65535) {
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
+      value > 65535) {
     return false;
   }
   host = std::string(text.substr(0, colon));
@@ -42,10 +44,14 @@ bool valid_topic(std::string_view t) {
 
 std::string_view to_string(Act act) noexcept {
   switch (act) {
-    case Act::serve: return "serve";
-    case Act::producer: return "producer";
-    case Act::consumer: return "consumer";
-    case Act::verify: return "verify";
+    case Act::serve:
+      return "serve";
+    case Act::producer:
+      return "producer";
+    case Act::consumer:
+      return "consumer";
+    case Act::verify:
+      return "verify";
   }
   return "serve";
 }
@@ -95,19 +101,23 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   auto bad = [](std::string_view setting, std::string_view why) {
     return ConfigError{fmt::format("xbanku: invalid {}: {}", setting, why)};
   };
-  static const std::map<std::string, Act, std::less<>> acts{
-      {"serve", Act::serve}, {"producer", Act::producer}, {"consumer", Act::consumer}, {"verify", Act::verify}};
+  static const std::map<std::string, Act, std::less<>> acts{{"serve", Act::serve},
+                                                            {"producer", Act::producer},
+                                                            {"consumer", Act::consumer},
+                                                            {"verify", Act::verify}};
   if (auto it = acts.find(act); it != acts.end()) {
     c.act = it->second;
   } else {
-    return bad("--act/XBANKU_ACT", fmt::format("'{}' is not one of serve, producer, consumer, verify", act));
+    return bad("--act/XBANKU_ACT",
+               fmt::format("'{}' is not one of serve, producer, consumer, verify", act));
   }
   if (c.brokers.empty()) return bad("--brokers/KAFKA_BROKERS", "must not be empty");
   if (!valid_topic(c.topic)) {
     return bad("--topic/XBANKU_TOPIC", fmt::format("'{}' is not a Kafka topic name", c.topic));
   }
   if (c.partitions < 1 || c.partitions > 10000) {
-    return bad("--partitions/XBANKU_PARTITIONS", fmt::format("{} is not in 1..10000", c.partitions));
+    return bad("--partitions/XBANKU_PARTITIONS",
+               fmt::format("{} is not in 1..10000", c.partitions));
   }
   if (c.group.empty()) return bad("--group/XBANKU_GROUP", "must not be empty");
   if (c.data_dir.empty()) return bad("--data-dir/XBANKU_DATA_DIR", "must not be empty");
@@ -118,13 +128,18 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
     std::string why;
     if (!mirror::parse_redis_url(c.redis_url, &why)) return bad("--redis/REDIS_URL", why);
   }
-  if (c.instance_id.size() > 200) return bad("--instance-id/XBANKU_INSTANCE_ID", "longer than 200 characters");
-  if (std::string host, port; !c.advertise.empty() && !cluster::split_peer_url(c.advertise, host, port)) {
-    return bad("--advertise/XBANKU_ADVERTISE", fmt::format("'{}' is not an http://host:port URL", c.advertise));
+  if (c.instance_id.size() > 200)
+    return bad("--instance-id/XBANKU_INSTANCE_ID", "longer than 200 characters");
+  if (std::string host, port;
+      !c.advertise.empty() && !cluster::split_peer_url(c.advertise, host, port)) {
+    return bad("--advertise/XBANKU_ADVERTISE",
+               fmt::format("'{}' is not an http://host:port URL", c.advertise));
   }
   if (wait_ms < 1 || wait_ms > 600000) return bad("--command-wait-ms", "must be in 1..600000");
-  if (delivery_ms < 100 || delivery_ms > 600000) return bad("--delivery-timeout-ms", "must be in 100..600000");
-  if (session_ms < 3000 || session_ms > 300000) return bad("--session-timeout-ms", "must be in 3000..300000");
+  if (delivery_ms < 100 || delivery_ms > 600000)
+    return bad("--delivery-timeout-ms", "must be in 100..600000");
+  if (session_ms < 3000 || session_ms > 300000)
+    return bad("--session-timeout-ms", "must be in 3000..300000");
   static const std::array levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end()) {
     return bad("--log-level/XBANKU_LOG_LEVEL", fmt::format("'{}' is not a log level", c.log_level));

@@ -43,7 +43,6 @@ using asio::awaitable;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
 
-
 // A scratch store that removes itself: the console consumer's and verify's rebuilt view.
 class ScratchStore {
  public:
@@ -87,7 +86,8 @@ awaitable<boost::system::error_code> replay(const Config& config, view::Store& s
     if (end > 0 || follow) start[p] = log::kOffsetBeginning;
   }
   if (start.empty()) co_return boost::system::error_code{};
-  auto reader = log::PartitionReader::create(ex, kafka_settings(config, "console"), config.topic, start);
+  auto reader =
+      log::PartitionReader::create(ex, kafka_settings(config, "console"), config.topic, start);
   if (!reader) co_return reader.error();
 
   Projection projection(store, domain::Placement{partitions});
@@ -156,7 +156,8 @@ awaitable<int> console_producer(const Config& config) {
 
   // Standard input may be a file, a pipe or a terminal; a plain thread reads it (epoll cannot
   // watch regular files) and hands lines to the io thread through a channel.
-  using Lines = asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
+  using Lines =
+      asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
   Lines lines(ex, 16);
   const bool interactive = ::isatty(STDIN_FILENO) != 0;
   std::jthread reader([&lines, interactive] {
@@ -233,8 +234,8 @@ awaitable<int> console_consumer(const Config& config) {
   if (!scratch.open()) co_return 1;
 
   auto print = [](const log::Record& r, const domain::Outcome& o, bool duplicate) {
-    std::printf("partition %d, offset %lld: %.*s => %s\n", r.partition, static_cast<long long>(r.offset),
-                static_cast<int>(r.value.size()), r.value.data(),
+    std::printf("partition %d, offset %lld: %.*s => %s\n", r.partition,
+                static_cast<long long>(r.offset), static_cast<int>(r.value.size()), r.value.data(),
                 duplicate ? "duplicate (ignored)" : describe(o).c_str());
     std::fflush(stdout);
   };
@@ -251,7 +252,8 @@ awaitable<int> console_consumer(const Config& config) {
   signals.cancel();
   std::printf("Balances:\n");
   auto ec = scratch.store->for_each_account([](const domain::Account& a) {
-    std::printf("  %s  %s  balance %lld\n", a.id.c_str(), a.name.c_str(), static_cast<long long>(a.balance));
+    std::printf("  %s  %s  balance %lld\n", a.id.c_str(), a.name.c_str(),
+                static_cast<long long>(a.balance));
   });
   std::fflush(stdout);
   co_return ec ? 1 : 0;
@@ -266,7 +268,8 @@ awaitable<std::size_t> compare_mirror(const Config& config, const view::Store& l
   if (!redis_config) co_return 1;
   mirror::RedisConnection redis(ex, *redis_config);
   if (auto ec = co_await redis.connect()) {
-    std::printf("mirror: cannot connect to Redis at %s: %s\n", config.redis_url.c_str(), ec.message().c_str());
+    std::printf("mirror: cannot connect to Redis at %s: %s\n", config.redis_url.c_str(),
+                ec.message().c_str());
     co_return 1;
   }
   std::vector<domain::Account> accounts;
@@ -287,8 +290,8 @@ awaitable<std::size_t> compare_mirror(const Config& config, const view::Store& l
       ++differences;
     } else if ((*got)->name != a.name || (*got)->balance != a.balance) {
       std::printf("mirror: %s: Redis has name '%s' balance %lld, view has name '%s' balance %lld\n",
-                  a.id.c_str(), (*got)->name.c_str(), static_cast<long long>((*got)->balance), a.name.c_str(),
-                  static_cast<long long>(a.balance));
+                  a.id.c_str(), (*got)->name.c_str(), static_cast<long long>((*got)->balance),
+                  a.name.c_str(), static_cast<long long>(a.balance));
       ++differences;
     }
   }
@@ -306,15 +309,17 @@ awaitable<int> verify(const Config& config) {
   }
   auto offsets = (*live)->next_offsets();
   if (!offsets) co_return 2;
-  auto partitions = co_await log::partition_count(ex, kafka_settings(config, "console"), config.topic);
+  auto partitions =
+      co_await log::partition_count(ex, kafka_settings(config, "console"), config.topic);
   if (!partitions) {
-    std::printf("verify: cannot read topic %s: %s\n", config.topic.c_str(), partitions.error().message().c_str());
+    std::printf("verify: cannot read topic %s: %s\n", config.topic.c_str(),
+                partitions.error().message().c_str());
     co_return 2;
   }
   if (auto built = (*live)->partition_count(); !built || (*built && **built != *partitions)) {
     std::printf("verify: the view was built from %s partitions; topic %s has %d\n",
-                built ? std::to_string(**built).c_str() : "an unreadable count of", config.topic.c_str(),
-                *partitions);
+                built ? std::to_string(**built).c_str() : "an unreadable count of",
+                config.topic.c_str(), *partitions);
     co_return 1;
   }
 
@@ -331,10 +336,12 @@ awaitable<int> verify(const Config& config) {
   const auto differences = view::compare(**live, *scratch.store, scope, 1000);
   for (const auto& d : differences) std::printf("%s\n", d.c_str());
   std::size_t mirror_differences = 0;
-  if (!config.redis_url.empty()) mirror_differences = co_await compare_mirror(config, **live, scope);
+  if (!config.redis_url.empty())
+    mirror_differences = co_await compare_mirror(config, **live, scope);
 
   std::string parts;
-  for (const auto& [p, next] : *offsets) parts += fmt::format("{}{}:{}", parts.empty() ? "" : " ", p, next);
+  for (const auto& [p, next] : *offsets)
+    parts += fmt::format("{}{}:{}", parts.empty() ? "" : " ", p, next);
   std::printf("verify: replayed partitions [%s]; %zu view differences, %zu mirror differences\n",
               parts.c_str(), differences.size(), mirror_differences);
   const bool ok = differences.empty() && mirror_differences == 0;

@@ -20,7 +20,9 @@ namespace xbanku::app {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-std::string members_topic(std::string_view topic) { return std::string(topic) + ".members"; }
+std::string members_topic(std::string_view topic) {
+  return std::string(topic) + ".members";
+}
 
 Membership::Membership(asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic,
                        std::string self, std::string url, log::Producer& producer)
@@ -80,7 +82,8 @@ asio::awaitable<void> Membership::run() {
   while (!stopping_) {
     // A fresh reader from the beginning: compaction keeps the topic small (one record per member).
     table_ = {};
-    auto reader = log::PartitionReader::create(ex_, kafka_, topic_, {{0, log::kOffsetBeginning}}, 1000);
+    auto reader =
+        log::PartitionReader::create(ex_, kafka_, topic_, {{0, log::kOffsetBeginning}}, 1000);
     if (!reader) {
       spdlog::error("membership: cannot read {}: {}", topic_, reader.error().message());
     } else {
@@ -95,7 +98,8 @@ asio::awaitable<void> Membership::run() {
         for (const auto& r : poll->records()) {
           auto a = cluster::decode_announcement(r.key, r.value);
           if (!a) {
-            spdlog::warn("membership: ignoring a record that is not an announcement at offset {}", r.offset);
+            spdlog::warn("membership: ignoring a record that is not an announcement at offset {}",
+                         r.offset);
             continue;
           }
           table_.apply(std::move(*a), r.offset);

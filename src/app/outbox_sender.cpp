@@ -27,9 +27,12 @@ OutboxSender::OutboxSender(asio::any_io_executor ex, view::Store& store, log::Pr
       producer_(producer),
       topic_(std::move(topic)),
       wake_(ex),
-      pending_(registry.gauge("xbanku_outbox_pending", "Follow-up events not yet acknowledged by Kafka")) {}
+      pending_(registry.gauge("xbanku_outbox_pending",
+                              "Follow-up events not yet acknowledged by Kafka")) {}
 
-void OutboxSender::notify() { wake_.cancel(); }
+void OutboxSender::notify() {
+  wake_.cancel();
+}
 
 void OutboxSender::stop() {
   stopping_ = true;
@@ -63,12 +66,14 @@ asio::awaitable<void> OutboxSender::send(const std::vector<view::OutboxEntry>& e
   acked.reserve(entries.size());
   TaskGroup group(ex_);
   for (const auto& entry : entries) {
-    group.spawn([](OutboxSender& self, const view::OutboxEntry& e,
-                   std::vector<std::uint64_t>& done) -> asio::awaitable<void> {
-      const std::string value = domain::encode(e.event);
-      auto sent = co_await self.producer_.send(self.topic_, e.event.acc_id, value);
-      if (sent) done.push_back(e.seq);
-    }(*this, entry, acked), "outbox send");
+    group.spawn(
+        [](OutboxSender& self, const view::OutboxEntry& e,
+           std::vector<std::uint64_t>& done) -> asio::awaitable<void> {
+          const std::string value = domain::encode(e.event);
+          auto sent = co_await self.producer_.send(self.topic_, e.event.acc_id, value);
+          if (sent) done.push_back(e.seq);
+        }(*this, entry, acked),
+        "outbox send");
   }
   co_await group.wait();
   if (!acked.empty()) {

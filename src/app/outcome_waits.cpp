@@ -80,8 +80,8 @@ void OutcomeWaits::committed(const std::vector<std::string>& command_ids) {
 
 void OutcomeWaits::moved(const std::vector<std::int32_t>& partitions) {
   for (auto& [id, w] : waiters_) {
-    const bool affected =
-        !w->partition || std::find(partitions.begin(), partitions.end(), *w->partition) != partitions.end();
+    const bool affected = !w->partition || std::find(partitions.begin(), partitions.end(),
+                                                     *w->partition) != partitions.end();
     if (affected && !w->outcome) wake(*w, std::nullopt, Woken::moved);
   }
 }

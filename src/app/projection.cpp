@@ -6,7 +6,9 @@
 namespace xbanku::app {
 namespace {
 
-bool counts_as_applied(domain::Status s) { return s != domain::Status::rejected; }
+bool counts_as_applied(domain::Status s) {
+  return s != domain::Status::rejected;
+}
 
 }  // namespace
 

@@ -24,8 +24,8 @@ using asio::awaitable;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto kPollWait = 50ms;            // longest the projector waits for a record
-constexpr auto kGroupCommitInterval = 1s;   // Kafka's committed offsets are for lag tools only
+constexpr auto kPollWait = 50ms;           // longest the projector waits for a record
+constexpr auto kGroupCommitInterval = 1s;  // Kafka's committed offsets are for lag tools only
 constexpr std::size_t kDeadLetterCut = 64 * 1024;
 }  // namespace
 
@@ -41,26 +41,30 @@ Projector::Projector(asio::any_io_executor ex, ProjectorConfig config, view::Sto
       hooks_(std::move(hooks)),
       tasks_(ex),
       registry_(registry) {
-  for (const char* result : {"applied", "rejected", "duplicate", "dead_lettered", "skipped", "misplaced"}) {
-    records_[result] = &registry.counter("xbanku_records_total", "Records folded into the view by result",
-                                         {{"result", result}});
+  for (const char* result :
+       {"applied", "rejected", "duplicate", "dead_lettered", "skipped", "misplaced"}) {
+    records_[result] = &registry.counter(
+        "xbanku_records_total", "Records folded into the view by result", {{"result", result}});
   }
-  consumed_ = &registry.counter("xbanku_records_consumed_total",
-                                "Records received from Kafka by the projector, before any skipping");
-  batch_seconds_ = &registry.histogram("xbanku_projection_batch_seconds",
-                                       "Time to fold and commit one consumed batch",
-                                       metrics::latency_buckets());
-  assigned_gauge_ = &registry.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
+  consumed_ =
+      &registry.counter("xbanku_records_consumed_total",
+                        "Records received from Kafka by the projector, before any skipping");
+  batch_seconds_ =
+      &registry.histogram("xbanku_projection_batch_seconds",
+                          "Time to fold and commit one consumed batch", metrics::latency_buckets());
+  assigned_gauge_ =
+      &registry.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
 }
 
 Projector::~Projector() = default;
 
-const domain::Placement& Projector::placement() const noexcept { return projection_.placement(); }
+const domain::Placement& Projector::placement() const noexcept {
+  return projection_.placement();
+}
 
 boost::system::error_code Projector::start() {
-  log::RebalanceHandler handler{
-      [this](const std::vector<std::int32_t>& p) { return on_assign(p); },
-      [this](const std::vector<std::int32_t>& p) { on_revoke(p); }};
+  log::RebalanceHandler handler{[this](const std::vector<std::int32_t>& p) { return on_assign(p); },
+                                [this](const std::vector<std::int32_t>& p) { on_revoke(p); }};
   auto consumer = log::Consumer::create(ex_, config_.consumer, std::move(handler));
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
@@ -89,7 +93,8 @@ std::string Projector::describe() const {
     for (auto p : assigned) {
       auto it = lag.find(p);
       if (!parts.empty()) parts += ',';
-      parts += it == lag.end() ? fmt::format("\"{}\":null", p) : fmt::format("\"{}\":{}", p, it->second);
+      parts +=
+          it == lag.end() ? fmt::format("\"{}\":null", p) : fmt::format("\"{}\":{}", p, it->second);
     }
   }
   return fmt::format(R"({{"ready":{},"instance":"{}","serving":[{}],"lag":{{{}}}}})",
@@ -108,7 +113,8 @@ awaitable<void> Projector::run() {
     }
     if (!poll->empty()) {
       const auto started = std::chrono::steady_clock::now();
-      const Projected projected = co_await project(poll->records());  // named: GCC 12 miscompiles co_await in a condition
+      const Projected projected =
+          co_await project(poll->records());  // named: GCC 12 miscompiles co_await in a condition
       if (projected == Projected::abandoned) break;  // stopping: a restart re-reads the batch
       if (projected == Projected::failed) {
         failed_ = true;
@@ -141,7 +147,8 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
   auto batch = store_.begin();
   auto folded = projection_.fold(batch, records);
   if (!folded) {
-    spdlog::critical("projector: cannot read the view's offsets ({}); stopping", folded.error().message());
+    spdlog::critical("projector: cannot read the view's offsets ({}); stopping",
+                     folded.error().message());
     co_return Projected::failed;
   }
   if (!folded->dead_letters.empty()) {
@@ -153,8 +160,10 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
     }
   }
   if (auto ec = store_.commit(batch)) {
-    spdlog::critical("projector: RocksDB commit failed ({}); stopping so that a restart replays "
-                     "from the stored offsets", ec.message());
+    spdlog::critical(
+        "projector: RocksDB commit failed ({}); stopping so that a restart replays "
+        "from the stored offsets",
+        ec.message());
     projection_.reset_offsets();
     co_return Projected::failed;
   }
@@ -182,10 +191,12 @@ awaitable<bool> Projector::send_dead_letters(const std::vector<DeadLetter>& lett
   TaskGroup group(ex_);
   bool settled = true;
   for (const auto& letter : letters) {
-    group.spawn([](Projector& self, const DeadLetter& l, bool& all) -> awaitable<void> {
-      const bool sent = co_await self.send_dead_letter(l);
-      all = all && sent;
-    }(*this, letter, settled), "dead letter");
+    group.spawn(
+        [](Projector& self, const DeadLetter& l, bool& all) -> awaitable<void> {
+          const bool sent = co_await self.send_dead_letter(l);
+          all = all && sent;
+        }(*this, letter, settled),
+        "dead letter");
   }
   co_await group.wait();
   co_return settled;
@@ -205,15 +216,16 @@ awaitable<bool> Projector::send_dead_letter(const DeadLetter& letter) {
                                    {"xbanku-origin-partition", partition},
                                    {"xbanku-origin-offset", offset},
                                    {"xbanku-reason", letter.reason}};
-  spdlog::warn("projector: dead-lettering {}:{}: {}", letter.partition, letter.offset, letter.reason);
+  spdlog::warn("projector: dead-lettering {}:{}: {}", letter.partition, letter.offset,
+               letter.reason);
   Backoff backoff(100ms, 5s);
   while (true) {
     auto sent = co_await dead_letters_.send(dlq, letter.key, value, headers);
     if (sent) co_return true;
     if (sent.error() == errc::log_error) {
       if (value.size() <= kDeadLetterCut) {
-        spdlog::critical("projector: Kafka refuses dead letter {}:{} ({}); skipped", letter.partition,
-                         letter.offset, sent.error().message());
+        spdlog::critical("projector: Kafka refuses dead letter {}:{} ({}); skipped",
+                         letter.partition, letter.offset, sent.error().message());
         co_return true;
       }
       value = value.substr(0, kDeadLetterCut);
@@ -226,7 +238,8 @@ awaitable<bool> Projector::send_dead_letter(const DeadLetter& letter) {
   }
 }
 
-std::map<std::int32_t, std::int64_t> Projector::on_assign(const std::vector<std::int32_t>& partitions) {
+std::map<std::int32_t, std::int64_t> Projector::on_assign(
+    const std::vector<std::int32_t>& partitions) {
   projection_.reset_offsets();
   assigned_once_ = true;
   for (auto p : partitions) committed_next_.erase(p);
@@ -249,7 +262,8 @@ std::map<std::int32_t, std::int64_t> Projector::on_assign(const std::vector<std:
     start[p] = *next;
     described += fmt::format("{}{}@{}", described.empty() ? "" : " ", p, *next);
   }
-  spdlog::info("projector: assigned partitions, starting at the view's stored offsets: {}", described);
+  spdlog::info("projector: assigned partitions, starting at the view's stored offsets: {}",
+               described);
   tasks_.spawn(learn_log_ends(++assign_generation_), "log-end query");
   return start;
 }
@@ -268,7 +282,8 @@ awaitable<void> Projector::learn_log_ends(std::uint64_t generation) {
       update_serving();
       co_return;
     }
-    spdlog::warn("projector: cannot read the log's end offsets ({}); retrying", ends.error().message());
+    spdlog::warn("projector: cannot read the log's end offsets ({}); retrying",
+                 ends.error().message());
     co_await sleep(backoff.next());
   }
 }
@@ -296,7 +311,8 @@ void Projector::update_serving() {
     const auto end = log_end_at_assignment_.find(p);
     if (end == log_end_at_assignment_.end()) continue;
     const auto committed = committed_next_.find(p);
-    const std::int64_t next = committed != committed_next_.end() ? committed->second : stored_next_offset(p);
+    const std::int64_t next =
+        committed != committed_next_.end() ? committed->second : stored_next_offset(p);
     if (next < end->second) continue;
     if (own_.serving.insert(p).second) spdlog::info("projector: serving partition {}", p);
   }
@@ -307,7 +323,8 @@ std::int64_t Projector::stored_next_offset(std::int32_t p) const {
   return n && n->has_value() ? **n : 0;
 }
 
-std::map<std::int32_t, std::int64_t> Projector::stored_offsets(const std::vector<std::int32_t>& parts) const {
+std::map<std::int32_t, std::int64_t> Projector::stored_offsets(
+    const std::vector<std::int32_t>& parts) const {
   std::map<std::int32_t, std::int64_t> out;
   for (auto p : parts) out[p] = stored_next_offset(p);
   return out;
@@ -322,7 +339,8 @@ awaitable<void> Projector::commit_group_offsets() {
     auto next = projection_.next_offset(p);
     if (next) offsets[p] = *next;
   }
-  if (auto ec = co_await consumer_->commit(offsets)) spdlog::debug("projector: offset commit: {}", ec.message());
+  if (auto ec = co_await consumer_->commit(offsets))
+    spdlog::debug("projector: offset commit: {}", ec.message());
 }
 
 void Projector::update_gauges() {
@@ -331,7 +349,8 @@ void Projector::update_gauges() {
   registry_.clear_gauges("xbanku_consumer_lag");
   for (const auto& [p, lag] : consumer_->lag(stored_offsets(assigned))) {
     registry_
-        .gauge("xbanku_consumer_lag", "Records between the view's next offset and the partition's high watermark",
+        .gauge("xbanku_consumer_lag",
+               "Records between the view's next offset and the partition's high watermark",
                {{"partition", std::to_string(p)}})
         .set(static_cast<double>(lag));
   }

@@ -20,16 +20,14 @@ class Queries final : public QueryService {
 
   awaitable<QueryResult<domain::Account>> account(std::string id, Origin origin) override {
     co_return co_await routed<domain::Account>(
-        partition_of(id), origin,
-        [&] { return d_.store.account(id); },
+        partition_of(id), origin, [&] { return d_.store.account(id); },
         [&](const cluster::Owner& o) { return d_.peers.account(o, id); });
   }
 
   awaitable<QueryResult<view::HistoryPage>> history(std::string id, std::uint64_t after_seq,
                                                     std::size_t limit, Origin origin) override {
     co_return co_await routed<view::HistoryPage>(
-        partition_of(id), origin,
-        [&] { return d_.store.history(id, after_seq, limit); },
+        partition_of(id), origin, [&] { return d_.store.history(id, after_seq, limit); },
         [&](const cluster::Owner& o) { return d_.peers.history(o, id, after_seq, limit); });
   }
 
@@ -37,8 +35,7 @@ class Queries final : public QueryService {
                                                          Origin origin) override {
     const auto key = domain::transfer_key(transfer_id, domain::TransferSide::target);
     co_return co_await routed<domain::TransferState>(
-        partition_of(to), origin,
-        [&] { return d_.store.transfer(key); },
+        partition_of(to), origin, [&] { return d_.store.transfer(key); },
         [&](const cluster::Owner& o) { return d_.peers.transfer(o, transfer_id, to); });
   }
 
@@ -55,10 +52,14 @@ class Queries final : public QueryService {
         co_return r;
       }
       auto page = local_accounts(after, limit, *wanted);
-      if (!page) r.error = page.error(); else r.value = std::move(*page);
+      if (!page)
+        r.error = page.error();
+      else
+        r.value = std::move(*page);
       co_return r;
     }
-    const auto plan = cluster::plan_listing(partitions(), serving, d_.directory.by_partition(partitions()), self());
+    const auto plan = cluster::plan_listing(partitions(), serving,
+                                            d_.directory.by_partition(partitions()), self());
     auto local = plan.local;
     r.stale = plan.stale;
     std::vector<domain::Account> merged;
@@ -82,8 +83,10 @@ class Queries final : public QueryService {
     more = more || own->next.has_value();
     std::move(own->items.begin(), own->items.end(), std::back_inserter(merged));
 
-    std::sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    merged.erase(std::unique(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.id == b.id; }),
+    std::sort(merged.begin(), merged.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    merged.erase(std::unique(merged.begin(), merged.end(),
+                             [](const auto& a, const auto& b) { return a.id == b.id; }),
                  merged.end());
     view::AccountPage out;
     if (merged.size() > limit) {
@@ -96,7 +99,8 @@ class Queries final : public QueryService {
     co_return r;
   }
 
-  awaitable<QueryResult<domain::Outcome>> command(std::string command_id, std::chrono::milliseconds wait,
+  awaitable<QueryResult<domain::Outcome>> command(std::string command_id,
+                                                  std::chrono::milliseconds wait,
                                                   Origin origin) override {
     QueryResult<domain::Outcome> r;
     r.served_by = self();
@@ -134,7 +138,8 @@ class Queries final : public QueryService {
 
   // Drives QueryRouting for a query of one partition: `read` the view, or `ask` the owner.
   template <typename T, typename Read, typename Ask>
-  awaitable<QueryResult<T>> routed(std::int32_t partition, const Origin& origin, Read read, Ask ask) {
+  awaitable<QueryResult<T>> routed(std::int32_t partition, const Origin& origin, Read read,
+                                   Ask ask) {
     QueryResult<T> r;
     r.served_by = self();
     QueryRouting routing(d_.ownership.serving.contains(partition), origin.forwarded(),
@@ -164,8 +169,8 @@ class Queries final : public QueryService {
   }
 
   // Accounts after `after` in the given partitions of the local view (up to `limit`).
-  boost::system::result<view::AccountPage> local_accounts(const std::string& after, std::size_t limit,
-                                                          const std::set<std::int32_t>& parts) const {
+  boost::system::result<view::AccountPage> local_accounts(
+      const std::string& after, std::size_t limit, const std::set<std::int32_t>& parts) const {
     view::AccountPage out;
     if (parts.empty()) return out;
     const bool all = static_cast<std::int32_t>(parts.size()) == partitions();
@@ -226,7 +231,8 @@ class Queries final : public QueryService {
         r.served_by = std::move(reply.served_by);
         co_return r;
       }
-      if (reply.status == cluster::PeerStatus::not_found) lookup.owner_said_not_found(*owner, owners);
+      if (reply.status == cluster::PeerStatus::not_found)
+        lookup.owner_said_not_found(*owner, owners);
     }
     r.unavailable = !lookup.complete();
     co_return r;

@@ -49,7 +49,8 @@ awaitable<boost::system::result<std::int32_t>> prepare_topics(const Config& conf
   auto ex = co_await asio::this_coro::executor;
   const auto kafka = kafka_settings(config, "admin");
   if (auto ec = co_await log::ensure_topic(ex, kafka, config.topic, config.partitions)) {
-    spdlog::critical("cannot create or find topic {} on {}: {}", config.topic, config.brokers, ec.message());
+    spdlog::critical("cannot create or find topic {} on {}: {}", config.topic, config.brokers,
+                     ec.message());
     co_return ec;
   }
   if (auto ec = co_await log::ensure_topic(ex, kafka, config.topic + ".dlq", 1)) {
@@ -57,15 +58,19 @@ awaitable<boost::system::result<std::int32_t>> prepare_topics(const Config& conf
     co_return ec;
   }
   // One record per instance survives compaction: its latest announcement.
-  std::map<std::string, std::string> compacted{{"cleanup.policy", "compact"}, {"segment.ms", "3600000"}};
-  const auto members_created = co_await log::ensure_topic(ex, kafka, members_topic(config.topic), 1, compacted);
+  std::map<std::string, std::string> compacted{{"cleanup.policy", "compact"},
+                                               {"segment.ms", "3600000"}};
+  const auto members_created =
+      co_await log::ensure_topic(ex, kafka, members_topic(config.topic), 1, compacted);
   if (auto ec = members_created) {
-    spdlog::critical("cannot create or find topic {}: {}", members_topic(config.topic), ec.message());
+    spdlog::critical("cannot create or find topic {}: {}", members_topic(config.topic),
+                     ec.message());
     co_return ec;
   }
   auto partitions = co_await log::partition_count(ex, kafka, config.topic);
   if (!partitions) {
-    spdlog::critical("cannot read the partition count of {}: {}", config.topic, partitions.error().message());
+    spdlog::critical("cannot read the partition count of {}: {}", config.topic,
+                     partitions.error().message());
     co_return partitions.error();
   }
   co_return *partitions;
@@ -117,7 +122,8 @@ awaitable<int> serve(const Config& config) {
   const auto port = acceptor->local_endpoint().port();
   std::string url = config.advertise;
   if (url.ends_with(":0")) url = url.substr(0, url.size() - 1) + std::to_string(port);
-  const std::string self = config.instance_id.empty() ? url.substr(url.find("//") + 2) : config.instance_id;
+  const std::string self =
+      config.instance_id.empty() ? url.substr(url.find("//") + 2) : config.instance_id;
 
   auto producer = log::Producer::create(ex, kafka_settings(config, "producer"));
   if (!producer) {
@@ -131,22 +137,23 @@ awaitable<int> serve(const Config& config) {
     view::Store& s = **store;
     mirror = std::make_unique<mirror::Mirror>(
         ex, *redis,
-        mirror::MirrorSource{
-            [&s](std::size_t limit) {
-              auto owed = s.owed(limit);
-              return owed ? std::move(*owed) : std::vector<domain::Account>{};
-            },
-            [&s](std::span<const std::pair<std::string, std::uint64_t>> done) {
-              if (auto ec = s.mark_mirrored(done)) spdlog::error("mirror: cannot mark mirrored: {}", ec.message());
-            },
-            [&s] {
-              auto n = s.owed_count();
-              return n ? static_cast<std::size_t>(*n) : std::size_t{0};
-            }});
+        mirror::MirrorSource{[&s](std::size_t limit) {
+                               auto owed = s.owed(limit);
+                               return owed ? std::move(*owed) : std::vector<domain::Account>{};
+                             },
+                             [&s](std::span<const std::pair<std::string, std::uint64_t>> done) {
+                               if (auto ec = s.mark_mirrored(done))
+                                 spdlog::error("mirror: cannot mark mirrored: {}", ec.message());
+                             },
+                             [&s] {
+                               auto n = s.owed_count();
+                               return n ? static_cast<std::size_t>(*n) : std::size_t{0};
+                             }});
   }
 
   metrics::Registry registry;
-  Membership membership(ex, kafka_settings(config, "members"), members_topic(config.topic), self, url, **producer);
+  Membership membership(ex, kafka_settings(config, "members"), members_topic(config.topic), self,
+                        url, **producer);
   OutcomeWaits waits(ex, **store, placement);
   UpdateHub hub(ex, membership, {.partitions = *partitions});
   auto peers = cluster::make_http_peer_api(ex, {}, registry);
@@ -176,7 +183,8 @@ awaitable<int> serve(const Config& config) {
                       config.topic, placement, registry, std::move(hooks));
   Commands commands(ex, {config.topic, config.command_wait}, **producer, **store, waits,
                     projector.ownership(), membership, *peers, placement);
-  auto queries = make_queries({**store, membership, *peers, projector.ownership(), waits, placement});
+  auto queries =
+      make_queries({**store, membership, *peers, projector.ownership(), waits, placement});
   api::Server server(ex, api_config, commands, *queries, hub, projector, registry);
   server.adopt(std::move(*acceptor));
   if (auto ec = projector.start()) {
@@ -219,15 +227,17 @@ awaitable<int> serve(const Config& config) {
   TaskGroup tasks(ex);
   // Whichever task ends first stops the rest; one that throws (a bug) makes the exit code 1.
   auto supervise = [&](std::string name, awaitable<void> task) {
-    tasks.spawn([](std::string n, awaitable<void> t, bool& failed, auto& stop) -> awaitable<void> {
-      try {
-        co_await std::move(t);
-      } catch (const std::exception& e) {
-        spdlog::critical("{} failed: {}", n, e.what());
-        failed = true;
-      }
-      stop();
-    }(name, std::move(task), task_failed, stop_all), name);
+    tasks.spawn(
+        [](std::string n, awaitable<void> t, bool& failed, auto& stop) -> awaitable<void> {
+          try {
+            co_await std::move(t);
+          } catch (const std::exception& e) {
+            spdlog::critical("{} failed: {}", n, e.what());
+            failed = true;
+          }
+          stop();
+        }(name, std::move(task), task_failed, stop_all),
+        name);
   };
   supervise("http server", server.run());
   supervise("projector", projector.run());
@@ -236,14 +246,18 @@ awaitable<int> serve(const Config& config) {
   supervise("update hub", hub.run());
   if (mirror) {
     supervise("redis mirror", mirror->run());
-    auto& lag = registry.gauge("xbanku_mirror_lag", "Accounts whose latest state Redis does not have yet");
-    tasks.spawn([](mirror::Mirror& m, metrics::Gauge& g, asio::steady_timer& t, const bool& stop) -> awaitable<void> {
-      while (!stop) {
-        g.set(static_cast<double>(m.lag()));
-        t.expires_after(1s);
-        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-    }(*mirror, lag, gauges, stopping), "mirror gauge");
+    auto& lag =
+        registry.gauge("xbanku_mirror_lag", "Accounts whose latest state Redis does not have yet");
+    tasks.spawn(
+        [](mirror::Mirror& m, metrics::Gauge& g, asio::steady_timer& t,
+           const bool& stop) -> awaitable<void> {
+          while (!stop) {
+            g.set(static_cast<double>(m.lag()));
+            t.expires_after(1s);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+          }
+        }(*mirror, lag, gauges, stopping),
+        "mirror gauge");
   }
 
   co_await tasks.wait();

@@ -24,9 +24,13 @@ std::uint64_t UpdateHub::subscribe(Listener listener) {
   return next_token_;
 }
 
-void UpdateHub::unsubscribe(std::uint64_t token) { listeners_.erase(token); }
+void UpdateHub::unsubscribe(std::uint64_t token) {
+  listeners_.erase(token);
+}
 
-void UpdateHub::client_subscriptions(std::ptrdiff_t delta) { client_subscriptions_ += delta; }
+void UpdateHub::client_subscriptions(std::ptrdiff_t delta) {
+  client_subscriptions_ += delta;
+}
 
 void UpdateHub::publish(const AccountUpdate& update) {
   // A listener may unsubscribe (close its session) while we iterate.
@@ -39,20 +43,22 @@ void UpdateHub::publish(const AccountUpdate& update) {
 void UpdateHub::start_feed(const std::string& url) {
   auto feed = std::make_shared<cluster::PeerFeed>(ex_, url);
   feeds_[url] = feed;
-  feed_tasks_.spawn([](UpdateHub& self, std::shared_ptr<cluster::PeerFeed> f) -> asio::awaitable<void> {
-    const auto on_frame = [&self](std::string_view frame) { self.on_frame(frame); };
-    const auto ec = co_await f->run(on_frame, self.config_.feed_connect);
-    if (ec) {
-      spdlog::debug("updates: feed from {} ended: {}", f->url(), ec.message());
-      if (!self.stopping_) {
-        asio::steady_timer pause(self.ex_, self.config_.reconnect_pause);
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-      }
-    }
-    if (auto it = self.feeds_.find(f->url()); it != self.feeds_.end() && it->second == f) {
-      self.feeds_.erase(it);
-    }
-  }(*this, feed), "peer update feed");
+  feed_tasks_.spawn(
+      [](UpdateHub& self, std::shared_ptr<cluster::PeerFeed> f) -> asio::awaitable<void> {
+        const auto on_frame = [&self](std::string_view frame) { self.on_frame(frame); };
+        const auto ec = co_await f->run(on_frame, self.config_.feed_connect);
+        if (ec) {
+          spdlog::debug("updates: feed from {} ended: {}", f->url(), ec.message());
+          if (!self.stopping_) {
+            asio::steady_timer pause(self.ex_, self.config_.reconnect_pause);
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+          }
+        }
+        if (auto it = self.feeds_.find(f->url()); it != self.feeds_.end() && it->second == f) {
+          self.feeds_.erase(it);
+        }
+      }(*this, feed),
+      "peer update feed");
 }
 
 void UpdateHub::on_frame(std::string_view frame) {

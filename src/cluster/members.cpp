@@ -35,17 +35,21 @@ std::optional<Announcement> decode_announcement(std::string_view key, std::strin
   const json::value* instance = o->if_contains("instance");
   const json::value* url = o->if_contains("url");
   const json::value* parts = o->if_contains("partitions");
-  if (instance == nullptr || !instance->is_string() || instance->get_string() != key) return std::nullopt;
-  if (url == nullptr || !url->is_string() || parts == nullptr || !parts->is_array()) return std::nullopt;
+  if (instance == nullptr || !instance->is_string() || instance->get_string() != key)
+    return std::nullopt;
+  if (url == nullptr || !url->is_string() || parts == nullptr || !parts->is_array())
+    return std::nullopt;
   a.url = std::string(url->get_string());
   for (const auto& p : parts->get_array()) {
-    if (!p.is_int64() || p.get_int64() < 0 || p.get_int64() > std::numeric_limits<std::int32_t>::max()) {
+    if (!p.is_int64() || p.get_int64() < 0 ||
+        p.get_int64() > std::numeric_limits<std::int32_t>::max()) {
       return std::nullopt;
     }
     a.partitions.push_back(static_cast<std::int32_t>(p.get_int64()));
   }
   std::sort(a.partitions.begin(), a.partitions.end());
-  if (const json::value* ts = o->if_contains("ts"); ts != nullptr && ts->is_int64()) a.ts = ts->get_int64();
+  if (const json::value* ts = o->if_contains("ts"); ts != nullptr && ts->is_int64())
+    a.ts = ts->get_int64();
   return a;
 }
 

@@ -31,31 +31,38 @@ class HttpPeerApi final : public PeerApi {
                                 &wire::account_from_json);
   }
 
-  awaitable<PeerReply<view::AccountPage>> accounts(Owner owner, std::string after, std::size_t limit,
+  awaitable<PeerReply<view::AccountPage>> accounts(Owner owner, std::string after,
+                                                   std::size_t limit,
                                                    std::vector<std::int32_t> partitions) override {
     auto target = fmt::format("/accounts?limit={}", limit);
     if (!after.empty()) target += "&after=" + percent_encode(after);
     if (!partitions.empty()) target += fmt::format("&partitions={}", fmt::join(partitions, ","));
-    return get<view::AccountPage>(std::move(owner), std::move(target), &wire::account_page_from_json);
+    return get<view::AccountPage>(std::move(owner), std::move(target),
+                                  &wire::account_page_from_json);
   }
 
-  awaitable<PeerReply<view::HistoryPage>> history(Owner owner, std::string id, std::uint64_t after_seq,
+  awaitable<PeerReply<view::HistoryPage>> history(Owner owner, std::string id,
+                                                  std::uint64_t after_seq,
                                                   std::size_t limit) override {
     auto target = fmt::format("/accounts/{}/events?limit={}", percent_encode(id), limit);
     if (after_seq != 0) target += fmt::format("&after={}", after_seq);
-    return get<view::HistoryPage>(std::move(owner), std::move(target), &wire::history_page_from_json);
+    return get<view::HistoryPage>(std::move(owner), std::move(target),
+                                  &wire::history_page_from_json);
   }
 
-  awaitable<PeerReply<domain::Outcome>> command(Owner owner, std::string command_id, Ms wait) override {
+  awaitable<PeerReply<domain::Outcome>> command(Owner owner, std::string command_id,
+                                                Ms wait) override {
     auto target = "/commands/" + percent_encode(command_id);
     if (wait.count() > 0) target += fmt::format("?wait_ms={}", wait.count());
-    return get<domain::Outcome>(std::move(owner), std::move(target), &wire::outcome_from_json, wait);
+    return get<domain::Outcome>(std::move(owner), std::move(target), &wire::outcome_from_json,
+                                wait);
   }
 
   awaitable<PeerReply<domain::TransferState>> transfer(Owner owner, std::string transfer_id,
                                                        std::string to) override {
     return get<domain::TransferState>(
-        std::move(owner), fmt::format("/transfers/{}?to={}", percent_encode(transfer_id), percent_encode(to)),
+        std::move(owner),
+        fmt::format("/transfers/{}?to={}", percent_encode(transfer_id), percent_encode(to)),
         &wire::transfer_state_from_json);
   }
 

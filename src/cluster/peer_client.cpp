@@ -24,7 +24,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kIdlePerPeer = 16;          // pooled keep-alive connections per peer
+constexpr std::size_t kIdlePerPeer = 16;           // pooled keep-alive connections per peer
 constexpr std::size_t kMaxBody = 8 * 1024 * 1024;  // a page of 1000 accounts is far smaller
 
 }  // namespace
@@ -35,8 +35,8 @@ std::string percent_encode(std::string_view s) {
   out.reserve(s.size());
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-' || u == '.' ||
-        u == '_' || u == '~') {
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-' ||
+        u == '.' || u == '_' || u == '~') {
       out.push_back(c);
     } else {
       out.push_back('%');
@@ -66,12 +66,12 @@ struct PeerClient::Pool {
   std::map<std::string, std::vector<beast::tcp_stream>, std::less<>> idle;
 };
 
-PeerClient::PeerClient(asio::any_io_executor ex) : ex_(std::move(ex)), pool_(std::make_unique<Pool>()) {}
+PeerClient::PeerClient(asio::any_io_executor ex)
+    : ex_(std::move(ex)), pool_(std::make_unique<Pool>()) {}
 PeerClient::~PeerClient() = default;
 
-asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(std::string url, std::string target,
-                                                                    int hops,
-                                                                    std::chrono::milliseconds timeout) {
+asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
+    std::string url, std::string target, int hops, std::chrono::milliseconds timeout) {
   std::string host, port;
   if (!split_peer_url(url, host, port)) co_return make_error_code(errc::invalid_config);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -95,15 +95,18 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(std::string
       tcp::resolver resolver(ex_);
       stream->expires_at(deadline);
       // Resolving a numeric host answers at once; a name goes through Asio's resolver thread.
-      auto [rerr, endpoints] = co_await resolver.async_resolve(host, port, asio::as_tuple(asio::use_awaitable));
+      auto [rerr, endpoints] =
+          co_await resolver.async_resolve(host, port, asio::as_tuple(asio::use_awaitable));
       if (rerr) co_return make_error_code(errc::peer_unreachable);
-      auto [cerr, ep] = co_await stream->async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+      auto [cerr, ep] =
+          co_await stream->async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
       if (cerr == beast::error::timeout) co_return make_error_code(errc::timeout);
       if (cerr) co_return make_error_code(errc::peer_unreachable);
       stream->socket().set_option(tcp::no_delay(true));
     }
     stream->expires_at(deadline);
-    auto [werr, written] = co_await http::async_write(*stream, req, asio::as_tuple(asio::use_awaitable));
+    auto [werr, written] =
+        co_await http::async_write(*stream, req, asio::as_tuple(asio::use_awaitable));
     if (werr == beast::error::timeout) co_return make_error_code(errc::timeout);
     if (werr) {
       if (pooled) continue;
@@ -112,18 +115,21 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(std::string
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxBody);
-    auto [rerr, read] = co_await http::async_read(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    auto [rerr, read] =
+        co_await http::async_read(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (rerr == beast::error::timeout) co_return make_error_code(errc::timeout);
     if (rerr) {
       // Nothing read on a pooled connection: the peer closed it while idle; try a fresh one.
-      if (pooled && (rerr == http::error::end_of_stream || rerr == asio::error::connection_reset)) continue;
+      if (pooled && (rerr == http::error::end_of_stream || rerr == asio::error::connection_reset))
+        continue;
       co_return make_error_code(errc::peer_unreachable);
     }
     auto res = parser.release();
     PeerResponse out;
     out.status = res.result_int();
     out.body = std::move(res.body());
-    if (auto it = res.find("X-Served-By"); it != res.end()) out.served_by = std::string(it->value());
+    if (auto it = res.find("X-Served-By"); it != res.end())
+      out.served_by = std::string(it->value());
     if (auto it = res.find("X-Stale"); it != res.end()) out.stale = it->value() == "true";
     if (res.keep_alive()) {
       auto& idle = pool_->idle[url];

@@ -38,8 +38,8 @@ void PeerFeed::stop() {
   beast::get_lowest_layer(impl_->ws).socket().close(ec);
 }
 
-asio::awaitable<boost::system::error_code> PeerFeed::run(std::function<void(std::string_view)> on_frame,
-                                                         std::chrono::milliseconds connect_timeout) {
+asio::awaitable<boost::system::error_code> PeerFeed::run(
+    std::function<void(std::string_view)> on_frame, std::chrono::milliseconds connect_timeout) {
   std::string host, port;
   if (!split_peer_url(url_, host, port)) co_return make_error_code(errc::invalid_config);
   auto& ws = impl_->ws;

@@ -44,8 +44,9 @@ ListingPlan plan_listing(std::int32_t partitions, const std::set<std::int32_t>& 
   plan.local = serving_here;
   for (std::int32_t p = 0; p < partitions; ++p) {
     if (serving_here.contains(p)) continue;
-    const auto& owner = p < static_cast<std::int32_t>(owners.size()) ? owners[static_cast<std::size_t>(p)]
-                                                                      : std::nullopt;
+    const auto& owner = p < static_cast<std::int32_t>(owners.size())
+                            ? owners[static_cast<std::size_t>(p)]
+                            : std::nullopt;
     if (!owner || owner->instance == self) {
       plan.local.insert(p);  // nobody else serves it: our copy, marked stale
       plan.stale = true;
@@ -59,8 +60,8 @@ ListingPlan plan_listing(std::int32_t partitions, const std::set<std::int32_t>& 
   return plan;
 }
 
-std::optional<std::set<std::int32_t>> forwarded_listing(const std::vector<std::int32_t>& asked,
-                                                        const std::set<std::int32_t>& serving_here) {
+std::optional<std::set<std::int32_t>> forwarded_listing(
+    const std::vector<std::int32_t>& asked, const std::set<std::int32_t>& serving_here) {
   if (asked.empty()) return serving_here;
   std::set<std::int32_t> wanted(asked.begin(), asked.end());
   for (auto p : wanted) {

@@ -1,5 +1,6 @@
-#include <xbanku/domain/codec.hpp>
-#include <xbanku/domain/uuid.hpp>
+#include "xbanku/domain/codec.hpp"
+
+#include "xbanku/domain/uuid.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
@@ -17,9 +18,12 @@ namespace json = boost::json;
 
 std::string_view reason_code(DecodeErrc c) noexcept {
   switch (c) {
-    case DecodeErrc::malformed_event: return "malformed_event";
-    case DecodeErrc::unknown_type: return "unknown_type";
-    case DecodeErrc::invalid_amount: return "invalid_amount";
+    case DecodeErrc::malformed_event:
+      return "malformed_event";
+    case DecodeErrc::unknown_type:
+      return "unknown_type";
+    case DecodeErrc::invalid_amount:
+      return "invalid_amount";
   }
   return "malformed_event";
 }
@@ -33,7 +37,9 @@ namespace {
 
 using Result = boost::system::result<Event, DecodeError>;
 
-std::string_view sv(const json::string& s) noexcept { return {s.data(), s.size()}; }
+std::string_view sv(const json::string& s) noexcept {
+  return {s.data(), s.size()};
+}
 
 // 1..max bytes of printable ASCII without spaces.
 bool is_printable_token(std::string_view s, std::size_t max) noexcept {
@@ -124,7 +130,8 @@ class Reader {
         return fmt::format("field '{}' must not contain control characters", key);
       case TextError::bidi_control:
         return fmt::format("field '{}' must not contain bidirectional controls", key);
-      case TextError::length: break;
+      case TextError::length:
+        break;
     }
     return fmt::format("field '{}' must be 1-{} characters of UTF-8 (after trimming)", key, max);
   }
@@ -298,13 +305,27 @@ void put_string(std::string& out, std::string_view s) {
     out.append(s.data() + plain, i - plain);
     plain = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default: {
         constexpr std::string_view hex = "0123456789abcdef";
         out += "\\u00";
@@ -353,7 +374,9 @@ Result decode(std::string_view text) {
   parser.write(text.data(), text.size(), ec);
   if (ec) {
     return DecodeError{DecodeErrc::malformed_event,
-                       fmt::format("value is not valid JSON: {}", ec.message()), {}, {}};
+                       fmt::format("value is not valid JSON: {}", ec.message()),
+                       {},
+                       {}};
   }
   const json::value value = parser.release();
   const json::object* obj = value.if_object();

@@ -1,5 +1,6 @@
-#include <xbanku/domain/console_line.hpp>
-#include <xbanku/domain/uuid.hpp>
+#include "xbanku/domain/console_line.hpp"
+
+#include "xbanku/domain/uuid.hpp"
 
 #include <charconv>
 #include <optional>

@@ -1,13 +1,13 @@
-#include <xbanku/domain/events.hpp>
+#include "xbanku/domain/events.hpp"
 
 #include <array>
 
 namespace xbanku::domain {
 
 namespace {
-constexpr std::array<std::string_view, 6> kTypeNames{
-    "CreateEvent",   "DepositEvent",        "WithdrawEvent",
-    "TransferEvent", "TransferCreditEvent", "TransferRefundEvent"};
+constexpr std::array<std::string_view, 6> kTypeNames{"CreateEvent",         "DepositEvent",
+                                                     "WithdrawEvent",       "TransferEvent",
+                                                     "TransferCreditEvent", "TransferRefundEvent"};
 
 constexpr bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -88,8 +88,7 @@ std::optional<std::size_t> utf8_length(std::string_view s) noexcept {
   return count;
 }
 
-std::optional<TextError> check_text(std::string_view s, std::size_t min,
-                                    std::size_t max) noexcept {
+std::optional<TextError> check_text(std::string_view s, std::size_t min, std::size_t max) noexcept {
   std::size_t count = 0;
   std::optional<TextError> bad;
   for (std::size_t i = 0; i < s.size(); ++count) {

@@ -1,4 +1,4 @@
-#include <xbanku/domain/partitioner.hpp>
+#include "xbanku/domain/partitioner.hpp"
 
 namespace xbanku::domain {
 

@@ -1,5 +1,6 @@
-#include <xbanku/domain/partitioner.hpp>
-#include <xbanku/domain/rules.hpp>
+#include "xbanku/domain/rules.hpp"
+
+#include "xbanku/domain/partitioner.hpp"
 
 #include <fmt/format.h>
 
@@ -9,39 +10,60 @@ namespace xbanku::domain {
 
 std::string_view to_string(Status s) noexcept {
   switch (s) {
-    case Status::applied: return "applied";
-    case Status::rejected: return "rejected";
-    case Status::pending: return "pending";
-    case Status::completed: return "completed";
-    case Status::refunded: return "refunded";
+    case Status::applied:
+      return "applied";
+    case Status::rejected:
+      return "rejected";
+    case Status::pending:
+      return "pending";
+    case Status::completed:
+      return "completed";
+    case Status::refunded:
+      return "refunded";
   }
   return "unknown";
 }
 
 std::string_view to_string(Reason r) noexcept {
   switch (r) {
-    case Reason::none: return "none";
-    case Reason::account_exists: return "account_exists";
-    case Reason::account_not_found: return "account_not_found";
-    case Reason::balance_overflow: return "balance_overflow";
-    case Reason::insufficient_funds: return "insufficient_funds";
-    case Reason::same_account: return "same_account";
-    case Reason::target_not_found: return "target_not_found";
-    case Reason::invalid_amount: return "invalid_amount";
-    case Reason::malformed_event: return "malformed_event";
-    case Reason::unknown_type: return "unknown_type";
-    case Reason::misplaced_record: return "misplaced_record";
-    case Reason::idempotency_key_reused: return "idempotency_key_reused";
+    case Reason::none:
+      return "none";
+    case Reason::account_exists:
+      return "account_exists";
+    case Reason::account_not_found:
+      return "account_not_found";
+    case Reason::balance_overflow:
+      return "balance_overflow";
+    case Reason::insufficient_funds:
+      return "insufficient_funds";
+    case Reason::same_account:
+      return "same_account";
+    case Reason::target_not_found:
+      return "target_not_found";
+    case Reason::invalid_amount:
+      return "invalid_amount";
+    case Reason::malformed_event:
+      return "malformed_event";
+    case Reason::unknown_type:
+      return "unknown_type";
+    case Reason::misplaced_record:
+      return "misplaced_record";
+    case Reason::idempotency_key_reused:
+      return "idempotency_key_reused";
   }
   return "unknown";
 }
 
 std::string_view to_string(TransferState s) noexcept {
   switch (s) {
-    case TransferState::pending: return "pending";
-    case TransferState::completed: return "completed";
-    case TransferState::credit_failed: return "credit_failed";
-    case TransferState::refunded: return "refunded";
+    case TransferState::pending:
+      return "pending";
+    case TransferState::completed:
+      return "completed";
+    case TransferState::credit_failed:
+      return "credit_failed";
+    case TransferState::refunded:
+      return "refunded";
   }
   return "unknown";
 }
@@ -56,7 +78,9 @@ std::string transfer_key(std::string_view transfer_id, TransferSide side) {
   return key;
 }
 
-std::string transfer_id_at(RecordPos pos) { return fmt::format("{}-{}", pos.partition, pos.offset); }
+std::string transfer_id_at(RecordPos pos) {
+  return fmt::format("{}-{}", pos.partition, pos.offset);
+}
 
 Request request_of(const Event& e) {
   Request r;
@@ -97,14 +121,14 @@ void reject(Decision& d, Reason reason, std::optional<Account> account) {
 }
 
 // Applies one record to one account: new balance, version + 1, one history line.
-Account apply(Decision& d, Account account, std::int64_t new_balance, const Event& e,
-              RecordPos pos, std::string_view counterparty, std::string_view transfer_id) {
+Account apply(Decision& d, Account account, std::int64_t new_balance, const Event& e, RecordPos pos,
+              std::string_view counterparty, std::string_view transfer_id) {
   account.balance = new_balance;
   ++account.version;
-  d.history.emplace_back(account.id,
-                         HistoryEntry{pos, e.type, e.amount, account.balance,
-                                      std::string(counterparty), e.command_id,
-                                      std::string(transfer_id), e.ts, e.principal, e.request_id});
+  d.history.emplace_back(
+      account.id,
+      HistoryEntry{pos, e.type, e.amount, account.balance, std::string(counterparty), e.command_id,
+                   std::string(transfer_id), e.ts, e.principal, e.request_id});
   d.changes.push_back(account);
   return account;
 }
@@ -287,12 +311,24 @@ Decision decide(const State& state, const Event& event, RecordPos pos, const Pla
     return d;
   }
   switch (event.type) {
-    case EventType::create: decide_create(state, event, pos, d); break;
-    case EventType::deposit: decide_deposit(state, event, pos, d); break;
-    case EventType::withdraw: decide_withdraw(state, event, pos, d); break;
-    case EventType::transfer: decide_transfer(state, event, pos, placement, d); break;
-    case EventType::transfer_credit: decide_credit(state, event, pos, d); break;
-    case EventType::transfer_refund: decide_refund(state, event, pos, d); break;
+    case EventType::create:
+      decide_create(state, event, pos, d);
+      break;
+    case EventType::deposit:
+      decide_deposit(state, event, pos, d);
+      break;
+    case EventType::withdraw:
+      decide_withdraw(state, event, pos, d);
+      break;
+    case EventType::transfer:
+      decide_transfer(state, event, pos, placement, d);
+      break;
+    case EventType::transfer_credit:
+      decide_credit(state, event, pos, d);
+      break;
+    case EventType::transfer_refund:
+      decide_refund(state, event, pos, d);
+      break;
   }
   return d;
 }
@@ -301,9 +337,15 @@ Outcome undecodable_outcome(const DecodeError& error, RecordPos pos) {
   Outcome o;
   o.status = Status::rejected;
   switch (error.code) {
-    case DecodeErrc::malformed_event: o.reason = Reason::malformed_event; break;
-    case DecodeErrc::unknown_type: o.reason = Reason::unknown_type; break;
-    case DecodeErrc::invalid_amount: o.reason = Reason::invalid_amount; break;
+    case DecodeErrc::malformed_event:
+      o.reason = Reason::malformed_event;
+      break;
+    case DecodeErrc::unknown_type:
+      o.reason = Reason::unknown_type;
+      break;
+    case DecodeErrc::invalid_amount:
+      o.reason = Reason::invalid_amount;
+      break;
   }
   o.command_id = error.command_id;
   o.pos = pos;

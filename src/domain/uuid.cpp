@@ -1,4 +1,4 @@
-#include <xbanku/domain/uuid.hpp>
+#include "xbanku/domain/uuid.hpp"
 
 #include <boost/uuid/name_generator_sha1.hpp>
 #include <boost/uuid/random_generator.hpp>

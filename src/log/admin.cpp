@@ -59,10 +59,12 @@ error_code wait_for_leaders(const KafkaConfig& cfg, const std::string& topic, in
     for (;;) {
       std::int64_t lo = 0;
       std::int64_t hi = 0;
-      const auto err = rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &lo, &hi, 1000);
+      const auto err =
+          rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &lo, &hi, 1000);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (steady_clock::now() >= deadline) {
-        spdlog::error("kafka: new topic {}[{}] has no leader yet: {}", topic, p, rd_kafka_err2str(err));
+        spdlog::error("kafka: new topic {}[{}] has no leader yet: {}", topic, p,
+                      rd_kafka_err2str(err));
         return make_error_code(errc::timeout);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a blocking-pool thread
@@ -139,8 +141,7 @@ asio::awaitable<error_code> ensure_topic(asio::any_io_executor ex, KafkaConfig c
           const char* msg = rd_kafka_topic_result_error_string(results[i]);
           spdlog::error("kafka: creating topic '{}' failed: {}", topic,
                         msg != nullptr ? msg : rd_kafka_err2str(err));
-          co_return make_error_code(is_unavailable(err) ? errc::log_unavailable
-                                                        : errc::log_error);
+          co_return make_error_code(is_unavailable(err) ? errc::log_unavailable : errc::log_error);
         }
         spdlog::info("kafka: created topic '{}' with {} partitions", topic, partitions);
         created = true;
@@ -170,8 +171,7 @@ asio::awaitable<error_code> ensure_topic(asio::any_io_executor ex, KafkaConfig c
   }
 }
 
-asio::awaitable<boost::system::result<int>> partition_count(asio::any_io_executor,
-                                                            KafkaConfig cfg,
+asio::awaitable<boost::system::result<int>> partition_count(asio::any_io_executor, KafkaConfig cfg,
                                                             std::string_view topic) {
   // A named lambda, not a temporary inside co_await: GCC 12 destroys such temporaries twice.
   auto query = [cfg = std::move(cfg), t = std::string(topic)]() -> boost::system::result<int> {
@@ -194,8 +194,8 @@ asio::awaitable<boost::system::result<std::map<std::int32_t, std::int64_t>>> end
     for (std::int32_t p = 0; p < *n; ++p) {
       std::int64_t lo = 0;
       std::int64_t hi = 0;
-      const auto err = rd_kafka_query_watermark_offsets(rk->get(), t.c_str(), p, &lo, &hi,
-                                                        static_cast<int>(cfg.request_timeout.count()));
+      const auto err = rd_kafka_query_watermark_offsets(
+          rk->get(), t.c_str(), p, &lo, &hi, static_cast<int>(cfg.request_timeout.count()));
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         spdlog::error("kafka: watermarks of {}[{}]: {}", t, p, rd_kafka_err2str(err));
         return make_error_code(is_unavailable(err) ? errc::log_unavailable : errc::log_error);

@@ -111,7 +111,8 @@ struct ConsumerCore {
                         rd_kafka_topic_partition_list_t* offsets, void* opaque) {
     auto* self = static_cast<ConsumerCore*>(opaque);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-      spdlog::warn("kafka consumer {}: offset commit failed: {}", self->topic, rd_kafka_err2str(err));
+      spdlog::warn("kafka consumer {}: offset commit failed: {}", self->topic,
+                   rd_kafka_err2str(err));
       return;
     }
     for (int i = 0; offsets != nullptr && i < offsets->cnt; ++i) {
@@ -157,8 +158,8 @@ struct ConsumerCore {
         std::string what = rd_kafka_message_errstr(m.get());
         spdlog::warn("kafka consumer {}: partition {} offset {}: {}", topic, m->partition,
                      m->offset, what);
-        batch.errors_.push_back({m->partition, m->offset,
-                                 fmt::format("{}: {}", rd_kafka_err2name(m->err), what)});
+        batch.errors_.push_back(
+            {m->partition, m->offset, fmt::format("{}: {}", rd_kafka_err2name(m->err), what)});
         continue;
       }
       rd_kafka_timestamp_type_t tstype;
@@ -177,7 +178,7 @@ struct ConsumerCore {
   }
 
   static asio::awaitable<boost::system::result<Poll>> next(std::shared_ptr<ConsumerCore> self,
-                                                            std::chrono::milliseconds max_wait) {
+                                                           std::chrono::milliseconds max_wait) {
     const auto deadline = steady_clock::now() + max_wait;
     Poll batch;
     bool waited = false;
@@ -306,9 +307,8 @@ boost::system::result<std::unique_ptr<Consumer>> Consumer::create(asio::any_io_e
     return make_error_code(errc::invalid_config);
   }
   KafkaSettings extra{{"session.timeout.ms", std::to_string(cfg.session_timeout.count())},
-                      {"heartbeat.interval.ms",
-                       std::to_string(std::clamp<std::int64_t>(cfg.session_timeout.count() / 3,
-                                                               100, 3000))}};
+                      {"heartbeat.interval.ms", std::to_string(std::clamp<std::int64_t>(
+                                                    cfg.session_timeout.count() / 3, 100, 3000))}};
   if (!cfg.instance_id.empty()) extra.emplace_back("group.instance.id", cfg.instance_id);
   auto core = ConsumerCore::open(std::move(ex), cfg.kafka, cfg.topic, cfg.group, extra,
                                  cfg.max_batch, std::move(handler), cfg.session_timeout);
@@ -326,8 +326,10 @@ Consumer::Consumer(std::shared_ptr<ConsumerCore> core) : core_(std::move(core)) 
 
 Consumer::~Consumer() {
   if (!core_->closed) {
-    spdlog::warn("kafka consumer {}: destroyed without close(); the group notices after the "
-                 "session timeout", core_->topic);
+    spdlog::warn(
+        "kafka consumer {}: destroyed without close(); the group notices after the "
+        "session timeout",
+        core_->topic);
   }
   core_->release();
 }
@@ -351,7 +353,9 @@ asio::awaitable<error_code> Consumer::commit(const std::map<std::int32_t, std::i
   co_return error_code{};
 }
 
-std::vector<std::int32_t> Consumer::assignment() const { return core_->assigned; }
+std::vector<std::int32_t> Consumer::assignment() const {
+  return core_->assigned;
+}
 
 std::optional<std::int64_t> Consumer::high_watermark(std::int32_t partition) const {
   return core_->high_watermark(partition);
@@ -370,7 +374,9 @@ std::map<std::int32_t, std::int64_t> Consumer::lag(
   return out;
 }
 
-asio::awaitable<void> Consumer::close() { return ConsumerCore::close(core_); }
+asio::awaitable<void> Consumer::close() {
+  return ConsumerCore::close(core_);
+}
 
 // --- PartitionReader ------------------------------------------------------------------------
 
@@ -391,7 +397,9 @@ boost::system::result<std::unique_ptr<PartitionReader>> PartitionReader::create(
 
 PartitionReader::PartitionReader(std::shared_ptr<ConsumerCore> core) : core_(std::move(core)) {}
 
-PartitionReader::~PartitionReader() { core_->release(); }
+PartitionReader::~PartitionReader() {
+  core_->release();
+}
 
 asio::awaitable<boost::system::result<Poll>> PartitionReader::next(
     std::chrono::milliseconds max_wait) {

@@ -1,5 +1,4 @@
 #include "kafka_conf.hpp"
-
 #include "xbanku/common/error.hpp"
 
 #include <spdlog/spdlog.h>

@@ -70,8 +70,10 @@ bool is_permanent(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG: return true;
-    default: return false;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -290,7 +292,9 @@ Producer::~Producer() {
   impl_->retire(errc::shutting_down);
 }
 
-std::size_t Producer::in_flight() const noexcept { return impl_->in_flight; }
+std::size_t Producer::in_flight() const noexcept {
+  return impl_->in_flight;
+}
 
 asio::awaitable<boost::system::result<Delivery>> Producer::send(std::string_view topic,
                                                                 std::string_view key,
@@ -354,7 +358,8 @@ asio::awaitable<boost::system::result<Delivery>> Producer::send(std::string_view
   impl->link(st);
   st->timer.expires_after(impl->cfg.delivery_timeout + kGuardMargin);
   error_code ec;
-  if (!st->decided) std::tie(ec) = co_await st->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!st->decided)
+    std::tie(ec) = co_await st->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   if (!st->decided && ec != asio::error::operation_aborted && !impl->shut) {
     // The guard fired: serve the queue once more in case a wake-up was lost.
     impl->poll_now();

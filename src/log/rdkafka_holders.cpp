@@ -7,7 +7,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
-
 #include <sys/eventfd.h>
 
 #include <cerrno>
@@ -55,7 +54,9 @@ boost::system::result<std::unique_ptr<QueueWaker>> QueueWaker::open(asio::any_io
 
 QueueWaker::QueueWaker(asio::posix::stream_descriptor sd) : sd_(std::move(sd)) {}
 
-QueueWaker::~QueueWaker() { close(); }
+QueueWaker::~QueueWaker() {
+  close();
+}
 
 void QueueWaker::attach(rd_kafka_queue_t* q) {
   // An eventfd only accepts 8-byte writes; librdkafka writes this payload as-is.
@@ -74,8 +75,8 @@ void QueueWaker::detach(rd_kafka_queue_t* q) noexcept {
 asio::awaitable<error_code> QueueWaker::wait() {
   if (!sd_.is_open()) co_return asio::error::operation_aborted;
   std::uint64_t v = 0;
-  auto [ec, n] = co_await sd_.async_read_some(asio::buffer(&v, sizeof v),
-                                              asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] =
+      co_await sd_.async_read_some(asio::buffer(&v, sizeof v), asio::as_tuple(asio::use_awaitable));
   co_return ec;
 }
 
@@ -86,9 +87,9 @@ asio::awaitable<error_code> QueueWaker::wait(std::chrono::steady_clock::duration
   std::uint64_t v = 0;
   // If the timer wins, a signal may be consumed unseen: callers drain their queue before every
   // wait, so that costs nothing.
-  auto r = co_await (sd_.async_read_some(asio::buffer(&v, sizeof v),
-                                         asio::as_tuple(asio::use_awaitable)) ||
-                     timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  auto r = co_await (
+      sd_.async_read_some(asio::buffer(&v, sizeof v), asio::as_tuple(asio::use_awaitable)) ||
+      timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (r.index() == 1) co_return make_error_code(errc::timeout);
   co_return std::get<0>(std::get<0>(r));
 }

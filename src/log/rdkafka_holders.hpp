@@ -3,20 +3,19 @@
 // io_context, and the small thread pool where the few blocking librdkafka calls run.
 // Nothing here blocks the executor; the functions that block say so.
 
-#include <librdkafka/rdkafka.h>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
+#include <librdkafka/rdkafka.h>
 
 #include <chrono>
 #include <memory>
@@ -107,9 +106,8 @@ boost::asio::awaitable<std::invoke_result_t<F>> run_blocking(F f) {
                                             work = std::move(work)]() mutable {
           R r = fn();
           auto w = std::move(work);
-          boost::asio::dispatch(w, [h = std::move(h), r = std::move(r)]() mutable {
-            std::move(h)(std::move(r));
-          });
+          boost::asio::dispatch(
+              w, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
         });
       },
       boost::asio::use_awaitable, std::move(f));

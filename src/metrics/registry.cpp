@@ -13,7 +13,10 @@ std::string escape_label(std::string_view v) {
   out.reserve(v.size());
   for (char c : v) {
     if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') { out += "\\n"; continue; }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     out.push_back(c);
   }
   return out;
@@ -61,12 +64,14 @@ void Histogram::observe(double v) noexcept {
 std::vector<std::uint64_t> Histogram::bucket_counts() const {
   std::vector<std::uint64_t> out;
   out.reserve(bounds_.size() + 1);
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) out.push_back(buckets_[i].load(std::memory_order_relaxed));
+  for (std::size_t i = 0; i <= bounds_.size(); ++i)
+    out.push_back(buckets_[i].load(std::memory_order_relaxed));
   return out;
 }
 
 std::vector<double> latency_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 Registry::Family& Registry::family(std::string_view name, std::string_view help, Kind kind) {
@@ -108,14 +113,17 @@ std::string Registry::render() const {
     static constexpr std::string_view kinds[] = {"counter", "gauge", "histogram"};
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name,
                        kinds[static_cast<int>(f.kind)]);
-    for (const auto& [labels, c] : f.counters) out += fmt::format("{} {}\n", series(name, labels), c.value());
-    for (const auto& [labels, g] : f.gauges) out += fmt::format("{} {}\n", series(name, labels), g.value());
+    for (const auto& [labels, c] : f.counters)
+      out += fmt::format("{} {}\n", series(name, labels), c.value());
+    for (const auto& [labels, g] : f.gauges)
+      out += fmt::format("{} {}\n", series(name, labels), g.value());
     for (const auto& [labels, h] : f.histograms) {
       const auto counts = h.bucket_counts();
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i < counts.size(); ++i) {
         cumulative += counts[i];
-        const std::string le = i < h.bounds().size() ? fmt::format("le=\"{}\"", h.bounds()[i]) : "le=\"+Inf\"";
+        const std::string le =
+            i < h.bounds().size() ? fmt::format("le=\"{}\"", h.bounds()[i]) : "le=\"+Inf\"";
         out += fmt::format("{} {}\n", series(name + "_bucket", labels, le), cumulative);
       }
       out += fmt::format("{} {}\n{} {}\n", series(name + "_sum", labels), h.sum(),

@@ -20,8 +20,8 @@ Mirror::Mirror(asio::any_io_executor executor, RedisConfig config, MirrorSource 
       source_(std::move(source)),
       options_(options),
       wake_(executor_),
-      backoff_(executor_),
-      next_backoff_(options_.backoff_min) {}
+      backoff_timer_(executor_),
+      backoff_(options_.backoff_min, options_.backoff_max) {}
 
 Mirror::~Mirror() = default;
 
@@ -37,15 +37,19 @@ void Mirror::stop() {
   stopping_.store(true, std::memory_order_release);
   asio::post(executor_, [this] {
     wake_.cancel();
-    backoff_.cancel();
+    backoff_timer_.cancel();
     // Completes an in-flight connect or pipeline at once (mirror_unavailable).
     if (connection_) connection_->close();
   });
 }
 
-std::size_t Mirror::lag() const { return source_.owed_count(); }
+std::size_t Mirror::lag() const {
+  return source_.owed_count();
+}
 
-bool Mirror::connected() const noexcept { return connected_.load(std::memory_order_acquire); }
+bool Mirror::connected() const noexcept {
+  return connected_.load(std::memory_order_acquire);
+}
 
 asio::awaitable<void> Mirror::run() {
   std::vector<std::pair<std::string, std::uint64_t>> written;
@@ -98,10 +102,9 @@ asio::awaitable<void> Mirror::wait_for_work() {
 
 asio::awaitable<void> Mirror::back_off() {
   if (stopping_.load(std::memory_order_acquire)) co_return;
-  backoff_.expires_after(next_backoff_);
-  next_backoff_ = std::min(next_backoff_ * 2, options_.backoff_max);
+  backoff_timer_.expires_after(backoff_.next());
   // notify() deliberately does not cut this short: commits must not turn into a reconnect storm.
-  (void)co_await backoff_.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 void Mirror::on_failure(std::string_view what, const boost::system::error_code& ec) {
@@ -121,7 +124,7 @@ void Mirror::on_failure(std::string_view what, const boost::system::error_code& 
 }
 
 void Mirror::on_success() {
-  next_backoff_ = options_.backoff_min;
+  backoff_.reset();
   if (in_outage_) {
     in_outage_ = false;
     spdlog::info("redis mirror: {}:{} reachable again after {} failed attempt(s); catching up",

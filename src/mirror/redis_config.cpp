@@ -31,8 +31,8 @@ struct Failure {
   // Letters, digits, '-', '.', '_' cover DNS names and IPv4 literals; anything else (spaces,
   // '/', '@', '%') is far more likely a typo than a host, so say so instead of failing at DNS.
   return std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
   });
 }
 
@@ -67,10 +67,12 @@ struct Failure {
     }
     if (host.empty()) return Failure{"the host is empty"};
     if (!valid_hostname(host))
-      return Failure{fmt::format("host '{}' contains a character not allowed in a host name", host)};
+      return Failure{
+          fmt::format("host '{}' contains a character not allowed in a host name", host)};
   }
   if (!has_port && port_required)
-    return Failure{fmt::format("'{}' has no port: expected host:port or redis://host[:port][/db]", hp)};
+    return Failure{
+        fmt::format("'{}' has no port: expected host:port or redis://host[:port][/db]", hp)};
   if (has_port) {
     unsigned long long p = 0;
     if (!parse_uint(port, 65535, p) || p == 0)
@@ -83,7 +85,8 @@ struct Failure {
 
 [[nodiscard]] std::optional<Failure> parse(std::string_view url, RedisConfig& cfg) {
   if (url.empty()) return Failure{"the Redis address is empty"};
-  if (url.find_first_of(" \t\r\n") != url.npos) return Failure{"the Redis address contains whitespace"};
+  if (url.find_first_of(" \t\r\n") != url.npos)
+    return Failure{"the Redis address contains whitespace"};
 
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return parse_host_port(url, true, cfg);

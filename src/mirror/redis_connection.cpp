@@ -6,8 +6,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -56,7 +56,8 @@ struct Call {
 }  // namespace
 
 struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::any_io_executor ex, RedisConfig cfg) : executor(std::move(ex)), config(std::move(cfg)) {}
+  Impl(asio::any_io_executor ex, RedisConfig cfg)
+      : executor(std::move(ex)), config(std::move(cfg)) {}
   ~Impl() { drop(); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -74,10 +75,10 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   bool established = false;  // connect callback reported success
   bool want_read = false;    // hiredis' wishes, from the ev hooks
   bool want_write = false;
-  bool read_armed = false;   // an async_wait is outstanding
+  bool read_armed = false;  // an async_wait is outstanding
   bool write_armed = false;
-  bool write_posted = false; // a speculative write is queued on the executor
-  bool in_write = false;     // inside redisAsyncHandleWrite
+  bool write_posted = false;  // a speculative write is queued on the executor
+  bool in_write = false;      // inside redisAsyncHandleWrite
   Call* connect_call = nullptr;
 
   // Frees the context now. hiredis runs every pending reply callback with a NULL reply and then
@@ -234,9 +235,9 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
       argv[i] = args[i].data();
       lens[i] = args[i].size();
     }
-    if (ac == nullptr || redisAsyncCommandArgv(ac, &Impl::on_reply, &call,
-                                               static_cast<int>(args.size()), argv.data(),
-                                               lens.data()) != REDIS_OK) {
+    if (ac == nullptr ||
+        redisAsyncCommandArgv(ac, &Impl::on_reply, &call, static_cast<int>(args.size()),
+                              argv.data(), lens.data()) != REDIS_OK) {
       if (ac != nullptr && ac->errstr != nullptr && ac->err != 0) last_error = ac->errstr;
       return false;
     }
@@ -252,8 +253,8 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
     }
     if (!call.finished) {  // deadline passed (or our await was cancelled from outside)
       drop();  // completes every pending reply callback, so nothing refers to `call` later
-      last_error = fmt::format("{} got no answer from {}:{} within the deadline", what,
-                               config.host, config.port);
+      last_error = fmt::format("{} got no answer from {}:{} within the deadline", what, config.host,
+                               config.port);
       co_return make_error_code(errc::timeout);
     }
     co_return call.ec;
@@ -285,10 +286,9 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
       using namespace asio::experimental::awaitable_operators;
       asio::ip::tcp::resolver resolver(executor);
       asio::steady_timer timer(executor, deadline);
-      auto raced = co_await (
-          resolver.async_resolve(config.host, std::to_string(config.port),
-                                 asio::as_tuple(asio::use_awaitable)) ||
-          timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+      auto raced = co_await (resolver.async_resolve(config.host, std::to_string(config.port),
+                                                    asio::as_tuple(asio::use_awaitable)) ||
+                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
       if (raced.index() == 1) {
         last_error = fmt::format("resolving '{}' took longer than {} ms", config.host,
                                  config.connect_timeout.count());
@@ -380,9 +380,16 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
     // All commands go into hiredis' output buffer before the (posted) write runs: one pipeline.
     for (const auto& a : accounts) {
       std::array<char, 24> balance{};
-      const auto end = std::to_chars(balance.data(), balance.data() + balance.size(), a.balance).ptr;
+      const auto end =
+          std::to_chars(balance.data(), balance.data() + balance.size(), a.balance).ptr;
       const std::array<std::string_view, 8> args{
-          "HSET", a.id,   "Id",    a.id, "Name", a.name, "Balance",
+          "HSET",
+          a.id,
+          "Id",
+          a.id,
+          "Name",
+          a.name,
+          "Balance",
           std::string_view(balance.data(), static_cast<std::size_t>(end - balance.data()))};
       if (!issue(call, args)) {
         call.finish(make_error_code(errc::mirror_unavailable));
@@ -422,8 +429,8 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
           account.name = value;
           has_name = true;
         } else if (key == "Balance") {
-          const auto [p, err] = std::from_chars(value.data(), value.data() + value.size(),
-                                                account.balance);
+          const auto [p, err] =
+              std::from_chars(value.data(), value.data() + value.size(), account.balance);
           if (err != std::errc{} || p != value.data() + value.size()) return bad;
           has_balance = true;
         }
@@ -447,7 +454,9 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
 RedisConnection::RedisConnection(asio::any_io_executor executor, RedisConfig config)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(config))) {}
 
-RedisConnection::~RedisConnection() { impl_->drop(); }
+RedisConnection::~RedisConnection() {
+  impl_->drop();
+}
 
 // The public functions are not coroutines: they bind a reference to Impl (and, for hgetall, a
 // copy of the id) into the coroutine frame when called, so the await stays valid even if the
@@ -474,14 +483,20 @@ asio::awaitable<boost::system::result<std::optional<domain::Account>>> RedisConn
   }(impl_, std::string(id));
 }
 
-void RedisConnection::close() noexcept { impl_->drop(); }
+void RedisConnection::close() noexcept {
+  impl_->drop();
+}
 
 bool RedisConnection::connected() const noexcept {
   return impl_->ac != nullptr && impl_->established;
 }
 
-const std::string& RedisConnection::last_error() const noexcept { return impl_->last_error; }
+const std::string& RedisConnection::last_error() const noexcept {
+  return impl_->last_error;
+}
 
-const RedisConfig& RedisConnection::config() const noexcept { return impl_->config; }
+const RedisConfig& RedisConnection::config() const noexcept {
+  return impl_->config;
+}
 
 }  // namespace xbanku::mirror

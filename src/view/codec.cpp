@@ -18,13 +18,20 @@ class CodecCategory final : public boost::system::error_category {
   const char* name() const noexcept override { return "xbanku.view.codec"; }
   std::string message(int ev) const override {
     switch (static_cast<codec_errc>(ev)) {
-      case codec_errc::ok: return "ok";
-      case codec_errc::truncated: return "value truncated";
-      case codec_errc::bad_version: return "unknown value format version";
-      case codec_errc::bad_enum: return "enum value out of range";
-      case codec_errc::trailing_bytes: return "trailing bytes after the value";
-      case codec_errc::bad_key: return "malformed key";
-      case codec_errc::bad_varint: return "malformed varint";
+      case codec_errc::ok:
+        return "ok";
+      case codec_errc::truncated:
+        return "value truncated";
+      case codec_errc::bad_version:
+        return "unknown value format version";
+      case codec_errc::bad_enum:
+        return "enum value out of range";
+      case codec_errc::trailing_bytes:
+        return "trailing bytes after the value";
+      case codec_errc::bad_key:
+        return "malformed key";
+      case codec_errc::bad_varint:
+        return "malformed varint";
     }
     return "unknown codec error";
   }
@@ -33,7 +40,9 @@ class CodecCategory final : public boost::system::error_category {
 
 // ---- writing ---------------------------------------------------------------------------
 
-void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_u8(std::string& out, std::uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
 
 void put_varint(std::string& out, std::uint64_t v) {
   char buf[10];
@@ -53,7 +62,9 @@ constexpr std::int64_t unzigzag(std::uint64_t v) noexcept {
   return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
 }
 
-void put_i64(std::string& out, std::int64_t v) { put_varint(out, zigzag(v)); }
+void put_i64(std::string& out, std::int64_t v) {
+  put_varint(out, zigzag(v));
+}
 
 void put_str(std::string& out, std::string_view s) {
   put_varint(out, s.size());
@@ -384,8 +395,7 @@ void history_key(std::string_view id, std::uint64_t seq, std::string& out) {
 result<HistoryKey> parse_history_key(std::string_view key) {
   if (key.size() < kHistorySuffix || key[key.size() - kHistorySuffix] != '\0')
     return make_error_code(codec_errc::bad_key);
-  return HistoryKey{key.substr(0, key.size() - kHistorySuffix),
-                    get_be(key.substr(key.size() - 8))};
+  return HistoryKey{key.substr(0, key.size() - kHistorySuffix), get_be(key.substr(key.size() - 8))};
 }
 
 void pos_key(domain::RecordPos pos, std::string& out) {

@@ -16,7 +16,9 @@
 namespace xbanku::view {
 namespace {
 
-std::string_view view_of(const rocksdb::Slice& s) noexcept { return {s.data(), s.size()}; }
+std::string_view view_of(const rocksdb::Slice& s) noexcept {
+  return {s.data(), s.size()};
+}
 
 std::string describe(const domain::Account& a) {
   return fmt::format("{{name={:?}, balance={}, version={}, owner={:?}}}", a.name, a.balance,
@@ -32,10 +34,10 @@ std::string describe(const domain::HistoryEntry& e) {
 }
 
 std::string describe(const domain::Outcome& o) {
-  std::string s = fmt::format("{{status={}, reason={}, command_id={:?}, type={}, pos={}:{}, account_id={:?}",
-                              domain::to_string(o.status), domain::to_string(o.reason),
-                              o.command_id, domain::type_name(o.type), o.pos.partition,
-                              o.pos.offset, o.account_id);
+  std::string s =
+      fmt::format("{{status={}, reason={}, command_id={:?}, type={}, pos={}:{}, account_id={:?}",
+                  domain::to_string(o.status), domain::to_string(o.reason), o.command_id,
+                  domain::type_name(o.type), o.pos.partition, o.pos.offset, o.account_id);
   if (o.account) s += fmt::format(", account={}", describe(*o.account));
   if (!o.transfer_id.empty() || !o.from.empty() || !o.to.empty())
     s += fmt::format(", transfer_id={:?}, from={:?}, to={:?}", o.transfer_id, o.from, o.to);
@@ -136,40 +138,43 @@ std::vector<std::string> compare(const Store& live, const Store& replayed,
     return !scope.partition || scope.partition(p);
   };
 
-  const CfRules accounts{
-      Cf::accounts,
-      [&](std::string_view id, std::string_view) -> std::optional<std::string> {
-        if (!account_in_scope(id)) return std::nullopt;
-        return fmt::format("account {}", printable(id));
-      },
-      [](std::string_view id, std::string_view v) {
-        return describe_result(codec::decode_account(id, v));
-      }};
+  const CfRules accounts{Cf::accounts,
+                         [&](std::string_view id, std::string_view) -> std::optional<std::string> {
+                           if (!account_in_scope(id)) return std::nullopt;
+                           return fmt::format("account {}", printable(id));
+                         },
+                         [](std::string_view id, std::string_view v) {
+                           return describe_result(codec::decode_account(id, v));
+                         }};
 
-  const CfRules history{
-      Cf::history,
-      [&](std::string_view key, std::string_view) -> std::optional<std::string> {
-        auto hk = codec::parse_history_key(key);
-        if (!hk) return fmt::format("history key {} (malformed)", printable(key));
-        if (!account_in_scope(hk->id)) return std::nullopt;
-        return fmt::format("history of account {} #{}", printable(hk->id), hk->seq);
-      },
-      [](std::string_view, std::string_view v) { return describe_result(codec::decode_history(v)); }};
+  const CfRules history{Cf::history,
+                        [&](std::string_view key, std::string_view) -> std::optional<std::string> {
+                          auto hk = codec::parse_history_key(key);
+                          if (!hk) return fmt::format("history key {} (malformed)", printable(key));
+                          if (!account_in_scope(hk->id)) return std::nullopt;
+                          return fmt::format("history of account {} #{}", printable(hk->id),
+                                             hk->seq);
+                        },
+                        [](std::string_view, std::string_view v) {
+                          return describe_result(codec::decode_history(v));
+                        }};
 
-  const CfRules outcomes{
-      Cf::outcomes,
-      [&](std::string_view key, std::string_view) -> std::optional<std::string> {
-        auto k = codec::parse_command_key(key);
-        if (!k) return fmt::format("outcome key {} (malformed)", printable(key));
-        if (!partition_in_scope(k->partition)) return std::nullopt;
-        if (k->principal.empty()) {
-          return fmt::format("outcome of command {} in partition {}", printable(k->command_id),
-                             k->partition);
-        }
-        return fmt::format("outcome of command {} of {} in partition {}",
-                           printable(k->command_id), printable(k->principal), k->partition);
-      },
-      [](std::string_view, std::string_view v) { return describe_result(codec::decode_outcome(v)); }};
+  const CfRules outcomes{Cf::outcomes,
+                         [&](std::string_view key, std::string_view) -> std::optional<std::string> {
+                           auto k = codec::parse_command_key(key);
+                           if (!k) return fmt::format("outcome key {} (malformed)", printable(key));
+                           if (!partition_in_scope(k->partition)) return std::nullopt;
+                           if (k->principal.empty()) {
+                             return fmt::format("outcome of command {} in partition {}",
+                                                printable(k->command_id), k->partition);
+                           }
+                           return fmt::format("outcome of command {} of {} in partition {}",
+                                              printable(k->command_id), printable(k->principal),
+                                              k->partition);
+                         },
+                         [](std::string_view, std::string_view v) {
+                           return describe_result(codec::decode_outcome(v));
+                         }};
 
   const CfRules outcomes_by_pos{
       Cf::outcomes_by_pos,
@@ -179,7 +184,9 @@ std::vector<std::string> compare(const Store& live, const Store& replayed,
         if (!partition_in_scope(pos->partition)) return std::nullopt;
         return fmt::format("outcome of record {}:{}", pos->partition, pos->offset);
       },
-      [](std::string_view, std::string_view v) { return describe_result(codec::decode_outcome(v)); }};
+      [](std::string_view, std::string_view v) {
+        return describe_result(codec::decode_outcome(v));
+      }};
 
   for (const CfRules* rules : {&accounts, &history, &outcomes, &outcomes_by_pos}) {
     if (diffs.full()) break;

@@ -31,16 +31,26 @@ using boost::system::result;
 
 std::string_view cf_name(Cf c) noexcept {
   switch (c) {
-    case Cf::meta: return rocksdb::kDefaultColumnFamilyName;
-    case Cf::accounts: return "accounts";
-    case Cf::history: return "history";
-    case Cf::outcomes: return "outcomes";
-    case Cf::outcomes_by_pos: return "outcomes_by_pos";
-    case Cf::transfers: return "transfers";
-    case Cf::offsets: return "offsets";
-    case Cf::outbox: return "outbox";
-    case Cf::mirror_owed: return "mirror_owed";
-    case Cf::count_: break;
+    case Cf::meta:
+      return rocksdb::kDefaultColumnFamilyName;
+    case Cf::accounts:
+      return "accounts";
+    case Cf::history:
+      return "history";
+    case Cf::outcomes:
+      return "outcomes";
+    case Cf::outcomes_by_pos:
+      return "outcomes_by_pos";
+    case Cf::transfers:
+      return "transfers";
+    case Cf::offsets:
+      return "offsets";
+    case Cf::outbox:
+      return "outbox";
+    case Cf::mirror_owed:
+      return "mirror_owed";
+    case Cf::count_:
+      break;
   }
   return "?";
 }
@@ -71,10 +81,16 @@ constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormatValue = "2";
 constexpr std::string_view kPartitionsKey = "partitions";
 
-error_code store_error() noexcept { return make_error_code(errc::store_error); }
+error_code store_error() noexcept {
+  return make_error_code(errc::store_error);
+}
 
-rocksdb::Slice slice(std::string_view s) noexcept { return {s.data(), s.size()}; }
-std::string_view view_of(const rocksdb::Slice& s) noexcept { return {s.data(), s.size()}; }
+rocksdb::Slice slice(std::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
+std::string_view view_of(const rocksdb::Slice& s) noexcept {
+  return {s.data(), s.size()};
+}
 
 error_code failed(const rocksdb::Status& s, std::string_view op, Cf c, std::string_view key) {
   spdlog::error("view store: {} {}[{}] failed: {}", op, cf_name(c), printable(key), s.ToString());
@@ -169,7 +185,7 @@ rocksdb::DBOptions db_options() {
   // Caps all memtables together, whatever each CF's write_buffer_size (a flush of all CFs
   // when reached, see atomic_flush). Memtables are most of the peak RSS.
   o.db_write_buffer_size = std::size_t{64} << 20;
-  o.unordered_write = false;   // readers must never see half a batch
+  o.unordered_write = false;               // readers must never see half a batch
   o.avoid_unnecessary_blocking_io = true;  // obsolete files are purged in the background
   o.keep_log_file_num = 4;
   o.max_log_file_size = std::size_t{16} << 20;
@@ -303,7 +319,8 @@ struct Batch::Impl {
   void put(Cf c) {
     // A WriteBatch is limited to 4 GiB as well; beyond that the offsets would wrap.
     if (arena.size() + key.size() + value.size() > std::numeric_limits<std::uint32_t>::max()) {
-      if (!error) error = failed(rocksdb::Status::MemoryLimit("batch over 4 GiB"), "batch put", c, key);
+      if (!error)
+        error = failed(rocksdb::Status::MemoryLimit("batch over 4 GiB"), "batch put", c, key);
       return;
     }
     const auto key_off = static_cast<std::uint32_t>(arena.size());
@@ -365,9 +382,9 @@ std::optional<domain::Account> Batch::account(std::string_view id) const {
           .first->second.account;
     }
   }
-  auto r = get_decoded<domain::Account>(
-      *b.store, Cf::accounts, id,
-      [id](std::string_view v) { return codec::decode_account(id, v); });
+  auto r = get_decoded<domain::Account>(*b.store, Cf::accounts, id, [id](std::string_view v) {
+    return codec::decode_account(id, v);
+  });
   if (!r) {
     if (!b.error) b.error = r.error();
     return std::nullopt;
@@ -463,15 +480,19 @@ void Batch::set_next_offset(std::int32_t partition, std::int64_t next) {
   impl_->offsets[partition] = next;
 }
 
-const std::vector<std::pair<domain::Account, domain::RecordPos>>& Batch::changed()
-    const noexcept {
+const std::vector<std::pair<domain::Account, domain::RecordPos>>& Batch::changed() const noexcept {
   return impl_->changed;
 }
-std::size_t Batch::records() const noexcept { return impl_->records; }
-std::size_t Batch::approximate_bytes() const noexcept {
-  return impl_->wb.GetDataSize() + impl_->arena.size() + impl_->staged.size() * sizeof(Impl::Staged);
+std::size_t Batch::records() const noexcept {
+  return impl_->records;
 }
-error_code Batch::error() const noexcept { return impl_->error; }
+std::size_t Batch::approximate_bytes() const noexcept {
+  return impl_->wb.GetDataSize() + impl_->arena.size() +
+         impl_->staged.size() * sizeof(Impl::Staged);
+}
+error_code Batch::error() const noexcept {
+  return impl_->error;
+}
 
 void Batch::clear() {
   Impl& b = *impl_;
@@ -493,7 +514,9 @@ void Batch::clear() {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-const std::filesystem::path& Store::dir() const noexcept { return impl_->options.dir; }
+const std::filesystem::path& Store::dir() const noexcept {
+  return impl_->options.dir;
+}
 
 result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
   std::error_code fs_ec;
@@ -766,8 +789,8 @@ result<std::vector<domain::Account>> Store::owed(std::size_t limit) const {
   for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next()) {
     const std::string_view id = view_of(it->key());
     auto a = get_decoded<domain::Account>(
-        *impl_, Cf::accounts, id,
-        [id](std::string_view v) { return codec::decode_account(id, v); }, ro);
+        *impl_, Cf::accounts, id, [id](std::string_view v) { return codec::decode_account(id, v); },
+        ro);
     if (!a) return a.error();
     if (!*a) {
       spdlog::warn("view store: mirror owes account {} which does not exist", printable(id));

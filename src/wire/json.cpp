@@ -95,12 +95,18 @@ std::optional<view::HistoryItem> history_event_from_json(const json::value& v) {
 
 std::string_view op_name(EventType t) noexcept {
   switch (t) {
-    case EventType::create: return "create";
-    case EventType::deposit: return "deposit";
-    case EventType::withdraw: return "withdraw";
-    case EventType::transfer: return "transfer";
-    case EventType::transfer_credit: return "transfer_credit";
-    case EventType::transfer_refund: return "transfer_refund";
+    case EventType::create:
+      return "create";
+    case EventType::deposit:
+      return "deposit";
+    case EventType::withdraw:
+      return "withdraw";
+    case EventType::transfer:
+      return "transfer";
+    case EventType::transfer_credit:
+      return "transfer_credit";
+    case EventType::transfer_refund:
+      return "transfer_refund";
   }
   return "unknown";
 }
@@ -138,7 +144,8 @@ std::optional<domain::Account> account_from_json(const json::value& v) {
   const json::value* name = o->if_contains("name");
   const json::value* version = o->if_contains("version");
   const auto balance = int64_field(*o, "balance");
-  if (id == nullptr || !id->is_string() || name == nullptr || !name->is_string()) return std::nullopt;
+  if (id == nullptr || !id->is_string() || name == nullptr || !name->is_string())
+    return std::nullopt;
   if (!balance || version == nullptr) return std::nullopt;
   domain::Account a;
   a.id = std::string(id->get_string());
@@ -274,8 +281,7 @@ json::object transfer_to_json(std::string_view transfer_id, domain::TransferStat
 std::optional<domain::TransferState> transfer_state_from_json(const json::value& v) {
   const json::object* o = v.if_object();
   if (o == nullptr) return std::nullopt;
-  return enum_from_name<domain::TransferState>(text(*o, "status"),
-                                               domain::TransferState::refunded);
+  return enum_from_name<domain::TransferState>(text(*o, "status"), domain::TransferState::refunded);
 }
 
 json::object to_json(const Update& u) {

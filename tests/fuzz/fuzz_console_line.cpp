@@ -1,6 +1,6 @@
 // Any console line: parsing never crashes, and every accepted line is a valid event.
-#include <xbanku/domain/codec.hpp>
-#include <xbanku/domain/console_line.hpp>
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/domain/console_line.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // Any record value: decode never crashes, and what it accepts survives encode → decode intact.
-#include <xbanku/domain/codec.hpp>
-#include <xbanku/domain/rules.hpp>
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/domain/rules.hpp"
 
 #include <cstdint>
 #include <cstdlib>

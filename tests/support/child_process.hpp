@@ -26,7 +26,8 @@ namespace xbanku::test {
 // The xbanku binary under test (ctest sets XBANKU_BINARY).
 inline std::string xbanku_binary() {
   const char* b = std::getenv("XBANKU_BINARY");
-  if (b == nullptr) throw std::runtime_error("XBANKU_BINARY is not set: run this test through ctest");
+  if (b == nullptr)
+    throw std::runtime_error("XBANKU_BINARY is not set: run this test through ctest");
   return b;
 }
 
@@ -59,7 +60,8 @@ class ChildProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -112,7 +114,8 @@ struct RunResult {
   std::string output;
 };
 inline RunResult run(const std::vector<std::string>& args, const std::string& log_path,
-                     std::chrono::milliseconds timeout, const std::string& stdin_path = "/dev/null") {
+                     std::chrono::milliseconds timeout,
+                     const std::string& stdin_path = "/dev/null") {
   std::remove(log_path.c_str());
   ChildProcess child(args, log_path, stdin_path);
   auto code = child.wait_for(timeout);

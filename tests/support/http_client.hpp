@@ -79,9 +79,11 @@ namespace xbanku::test {
 // when the server closed the connection.
 class KeepAliveClient {
  public:
-  KeepAliveClient(std::string host, unsigned short port) : host_(std::move(host)), port_(port), stream_(io_) {}
+  KeepAliveClient(std::string host, unsigned short port)
+      : host_(std::move(host)), port_(port), stream_(io_) {}
 
-  HttpResponse request(boost::beast::http::verb method, const std::string& target, const std::string& body = {},
+  HttpResponse request(boost::beast::http::verb method, const std::string& target,
+                       const std::string& body = {},
                        const std::map<std::string, std::string>& headers = {}) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       HttpResponse out;
@@ -89,7 +91,8 @@ class KeepAliveClient {
         namespace http = boost::beast::http;
         if (!connected_) {
           stream_.expires_after(std::chrono::seconds(10));
-          stream_.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(host_), port_));
+          stream_.connect(
+              boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(host_), port_));
           connected_ = true;
         }
         http::request<http::string_body> req{method, target, 11};
@@ -106,7 +109,8 @@ class KeepAliveClient {
         http::read(stream_, buffer_, res);
         out.status = static_cast<int>(res.result_int());
         out.body = res.body();
-        for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
+        for (const auto& f : res)
+          out.headers[std::string(f.name_string())] = std::string(f.value());
         if (!res.keep_alive()) reset();
         return out;
       } catch (const std::exception& e) {
@@ -117,7 +121,8 @@ class KeepAliveClient {
     }
     return {};
   }
-  HttpResponse get(const std::string& target, const std::map<std::string, std::string>& headers = {}) {
+  HttpResponse get(const std::string& target,
+                   const std::map<std::string, std::string>& headers = {}) {
     return request(boost::beast::http::verb::get, target, {}, headers);
   }
 

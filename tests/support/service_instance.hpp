@@ -48,14 +48,25 @@ class ServiceInstance {
 
   // Starts the process without waiting for it (e.g. to kill it at a random moment).
   void launch() {
-    std::vector<std::string> args{xbanku_binary(), "--act=serve", "--brokers", kBrokers,
-                                  "--topic", options_.topic, "--group", options_.group,
-                                  "--partitions", std::to_string(options_.partitions),
-                                  "--data-dir", options_.data_dir,
-                                  "--listen", "127.0.0.1:" + std::to_string(port_),
-                                  "--session-timeout-ms", "6000"};
+    std::vector<std::string> args{xbanku_binary(),
+                                  "--act=serve",
+                                  "--brokers",
+                                  kBrokers,
+                                  "--topic",
+                                  options_.topic,
+                                  "--group",
+                                  options_.group,
+                                  "--partitions",
+                                  std::to_string(options_.partitions),
+                                  "--data-dir",
+                                  options_.data_dir,
+                                  "--listen",
+                                  "127.0.0.1:" + std::to_string(port_),
+                                  "--session-timeout-ms",
+                                  "6000"};
     if (!options_.redis.empty()) args.insert(args.end(), {"--redis", options_.redis});
-    if (!options_.instance_id.empty()) args.insert(args.end(), {"--instance-id", options_.instance_id});
+    if (!options_.instance_id.empty())
+      args.insert(args.end(), {"--instance-id", options_.instance_id});
     args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
     process_.reset();
     process_ = std::make_unique<ChildProcess>(args, options_.data_dir + ".log");

@@ -21,15 +21,17 @@
 namespace xbanku::test {
 
 // `accounts` creates first, then `count - accounts` random money movements.
-inline std::vector<domain::Event> make_workload(std::size_t count, std::size_t accounts, std::uint64_t seed) {
+inline std::vector<domain::Event> make_workload(std::size_t count, std::size_t accounts,
+                                                std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<domain::Event> out;
   out.reserve(count);
   std::vector<std::string> ids;
   for (std::size_t i = 0; i < accounts && out.size() < count; ++i) {
     // Deterministic UUID-shaped ids, so that a seed names the same accounts every time.
-    const auto id = fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", rng() & 0xffffffff, rng() & 0xffff,
-                                rng() & 0xfff, rng() & 0xfff, rng() & 0xffffffffffffULL);
+    const auto id =
+        fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", rng() & 0xffffffff, rng() & 0xffff,
+                    rng() & 0xfff, rng() & 0xfff, rng() & 0xffffffffffffULL);
     ids.push_back(id);
     domain::Event e;
     e.type = domain::EventType::create;
@@ -68,10 +70,11 @@ inline boost::asio::awaitable<void> send_one(log::Producer& producer, const std:
   if (d) ++acked;
 }
 
-inline boost::asio::awaitable<void> produce_all(log::KafkaConfig cfg, std::string topic, int partitions,
+inline boost::asio::awaitable<void> produce_all(log::KafkaConfig cfg, std::string topic,
+                                                int partitions,
                                                 const std::vector<std::string>& values,
-                                                const std::vector<std::string>& keys, std::size_t window,
-                                                std::size_t& acked) {
+                                                const std::vector<std::string>& keys,
+                                                std::size_t window, std::size_t& acked) {
   auto ex = co_await boost::asio::this_coro::executor;
   // Named, not a braced temporary inside co_await: GCC 12 miscompiles the latter.
   std::map<std::string, std::string> topic_config{{"max.message.bytes", std::string("4194304")}};
@@ -95,8 +98,9 @@ inline boost::asio::awaitable<void> produce_all(log::KafkaConfig cfg, std::strin
 // Creates `topic` (when missing) and appends `values` keyed by `keys`, up to `window` in flight.
 // Returns the number of records Kafka acknowledged.
 inline std::size_t produce_all(const std::string& brokers, const std::string& topic, int partitions,
-                               const std::vector<std::string>& values, const std::vector<std::string>& keys,
-                               std::size_t window = 2000, std::map<std::string, std::string> overrides = {}) {
+                               const std::vector<std::string>& values,
+                               const std::vector<std::string>& keys, std::size_t window = 2000,
+                               std::map<std::string, std::string> overrides = {}) {
   boost::asio::io_context io(1);
   std::size_t acked = 0;
   log::KafkaConfig cfg;
@@ -105,15 +109,16 @@ inline std::size_t produce_all(const std::string& brokers, const std::string& to
   cfg.linger = std::chrono::milliseconds(5);
   cfg.overrides = std::move(overrides);
   std::exception_ptr failure;
-  boost::asio::co_spawn(io, detail::produce_all(cfg, topic, partitions, values, keys, window, acked),
+  boost::asio::co_spawn(io,
+                        detail::produce_all(cfg, topic, partitions, values, keys, window, acked),
                         [&](std::exception_ptr e) { failure = e; });
   io.run();
   if (failure) std::rethrow_exception(failure);
   return acked;
 }
 
-inline std::size_t produce_events(const std::string& brokers, const std::string& topic, int partitions,
-                                  const std::vector<domain::Event>& events) {
+inline std::size_t produce_events(const std::string& brokers, const std::string& topic,
+                                  int partitions, const std::vector<domain::Event>& events) {
   std::vector<std::string> values, keys;
   values.reserve(events.size());
   keys.reserve(events.size());

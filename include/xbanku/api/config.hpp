@@ -11,14 +11,14 @@ namespace xbanku::api {
 
 struct ApiConfig {
   std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 8080;  // 0 = an ephemeral port (see Server::port())
+  std::uint16_t listen_port = 8080;      // 0 = an ephemeral port (see Server::port())
   std::size_t max_body = 64 * 1024;      // request body bytes; over it → 413
   std::size_t max_header = 8 * 1024;     // request header bytes; over it → 431
   std::size_t max_ws_frame = 64 * 1024;  // WebSocket message bytes (read_message_max)
   std::size_t max_connections = 1024;    // open sessions; over it a new socket gets 503 + close
-  std::size_t ws_send_queue = 1024;      // queued outgoing WebSocket messages; over it → close 1008
+  std::size_t ws_send_queue = 1024;  // queued outgoing WebSocket messages; over it → close 1008
   std::size_t ws_send_queue_bytes = 4 << 20;  // and their bytes (a reply echoes the request's id)
-  std::size_t ws_max_in_flight = 1024;   // concurrent requests per WebSocket; over it → error reply
+  std::size_t ws_max_in_flight = 1024;  // concurrent requests per WebSocket; over it → error reply
   std::size_t ws_max_subscriptions = 10'000;  // account ids one WebSocket may subscribe to
   std::chrono::seconds idle_timeout{30};  // keep-alive wait for the next request; WS idle (pings)
   std::chrono::seconds read_timeout{10};  // whole request (headers + body), and each write

@@ -31,11 +31,11 @@ struct Services {
 // A transport-neutral answer: HTTP sends `status` + `body`; WebSocket sends ok = status < 400.
 struct Reply {
   unsigned status = 200;
-  boost::json::value body;  // success body, {"error":{"code","message"}}, or the 504 pending body
-  std::string command_id;   // → X-Command-Id
-  std::string served_by;    // → X-Served-By
-  bool stale = false;       // → X-Stale: true
-  bool retry_after = false; // → Retry-After: 1
+  boost::json::value body;   // success body, {"error":{"code","message"}}, or the 504 pending body
+  std::string command_id;    // → X-Command-Id
+  std::string served_by;     // → X-Served-By
+  bool stale = false;        // → X-Stale: true
+  bool retry_after = false;  // → Retry-After: 1
 };
 
 [[nodiscard]] Reply error_reply(unsigned status, std::string_view code, std::string_view message);
@@ -43,15 +43,21 @@ struct Reply {
 enum class CommandKind { create, deposit, withdraw, transfer };
 
 struct CommandOptions {
-  std::string command_id;  // already validated (Idempotency-Key) or a fresh UUID
-  bool client_key = false; // command_id is the client's Idempotency-Key (not made here)
-  std::string principal;   // who asks (empty without authentication)
-  std::string request_id;  // the request's X-Request-Id, recorded on the event
-  bool wait = true;        // read-your-writes (false → 202 as soon as Kafka acknowledged)
+  std::string command_id;   // already validated (Idempotency-Key) or a fresh UUID
+  bool client_key = false;  // command_id is the client's Idempotency-Key (not made here)
+  std::string principal;    // who asks (empty without authentication)
+  std::string request_id;   // the request's X-Request-Id, recorded on the event
+  bool wait = true;         // read-your-writes (false → 202 as soon as Kafka acknowledged)
   // The field of `args` naming a created account's id: "id" over HTTP; "account" over
   // WebSocket, where "id" is the request's correlation id.
   std::string_view create_id_field = "id";
 };
+
+// Sets options.command_id: the client's idempotency key when it gave one (`key`; 400 naming
+// `where` when it is not 1–128 printable ASCII characters), else a fresh UUID.
+[[nodiscard]] std::optional<Reply> set_command_id(CommandOptions& options,
+                                                  std::optional<std::string_view> key,
+                                                  std::string_view where);
 
 // Validates `args` (the HTTP body / WS frame) and runs the command. `account` is the raw
 // (unvalidated) account id for deposit/withdraw.
@@ -60,7 +66,8 @@ struct CommandOptions {
                                                         const boost::json::object& args,
                                                         CommandOptions options);
 // `origin` says whether another instance forwarded the request (DESIGN §8).
-[[nodiscard]] boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id, app::Origin origin);
+[[nodiscard]] boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id,
+                                                        app::Origin origin);
 // `after` is an account id ("" = from the start); limit already validated (1..1000).
 [[nodiscard]] boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after,
                                                           std::size_t limit, app::Origin origin);
@@ -70,10 +77,11 @@ struct CommandOptions {
                                                             app::Origin origin);
 // `wait`: how long an unknown command is waited for (0 = answer at once).
 [[nodiscard]] boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id,
-                                                        std::chrono::milliseconds wait, app::Origin origin);
+                                                        std::chrono::milliseconds wait,
+                                                        app::Origin origin);
 // `to` (raw) names the transfer's target account, whose partition records the transfer's end.
-[[nodiscard]] boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id, std::string to,
-                                                         app::Origin origin);
+[[nodiscard]] boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id,
+                                                         std::string to, app::Origin origin);
 
 // An idempotency key / command id: 1–128 bytes of printable ASCII (no spaces or controls).
 [[nodiscard]] bool valid_command_id(std::string_view) noexcept;

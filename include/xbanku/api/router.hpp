@@ -3,11 +3,10 @@
 // can be unit-tested and benchmarked on its own. Path ids are returned raw (not validated):
 // the handler turns a non-UUID id into 400 invalid_id.
 
-#include <ostream>  // Boost 1.81: boost/core/detail/string_view.hpp needs it, verb.hpp omits it
-
 #include <boost/beast/http/verb.hpp>
 
 #include <cstdint>
+#include <ostream>  // Boost 1.81: boost/core/detail/string_view.hpp needs it, verb.hpp omits it
 #include <string_view>
 
 namespace xbanku::api {

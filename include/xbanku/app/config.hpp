@@ -28,7 +28,7 @@ struct Config {
   std::string instance_id;  // empty = dynamic group membership
   std::string advertise;    // URL other instances use to reach this one
 
-  std::chrono::milliseconds command_wait{5000};     // read-your-writes bound (§3)
+  std::chrono::milliseconds command_wait{5000};      // read-your-writes bound (§3)
   std::chrono::milliseconds delivery_timeout{5000};  // Kafka acknowledgement bound
   std::chrono::milliseconds session_timeout{10000};  // consumer group session
   std::string log_level = "info";
@@ -40,7 +40,8 @@ struct ConfigError {
 };
 
 // Parses flags, then the environment, then defaults. Never exits the process itself.
-[[nodiscard]] boost::system::result<Config, ConfigError> parse_config(int argc, const char* const* argv);
+[[nodiscard]] boost::system::result<Config, ConfigError> parse_config(int argc,
+                                                                      const char* const* argv);
 
 [[nodiscard]] std::string_view to_string(Act act) noexcept;
 

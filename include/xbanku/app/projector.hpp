@@ -40,7 +40,7 @@ struct Ownership {
 };
 
 struct ProjectorConfig {
-  std::string self;             // this instance's name (/readyz)
+  std::string self;              // this instance's name (/readyz)
   log::ConsumerConfig consumer;  // the group member
   log::KafkaConfig admin;        // for the log's end offsets at assignment
 };
@@ -107,7 +107,8 @@ class Projector final : public Health {
   TaskGroup tasks_;  // the log-end queries started at each assignment
 
   Ownership own_;
-  std::map<std::int32_t, std::int64_t> log_end_at_assignment_;  // per assigned partition, once known
+  std::map<std::int32_t, std::int64_t>
+      log_end_at_assignment_;                            // per assigned partition, once known
   std::map<std::int32_t, std::int64_t> committed_next_;  // next offset per partition, as committed
   std::uint64_t assign_generation_ = 0;
   bool assigned_once_ = false;

@@ -28,9 +28,9 @@ namespace xbanku::app {
 
 struct UpdateHubConfig {
   std::int32_t partitions = 1;
-  std::chrono::milliseconds tick{250};             // how often subscribers and owners are looked at
-  std::chrono::milliseconds feed_connect{2000};    // connect + handshake bound of a peer feed
-  std::chrono::milliseconds reconnect_pause{1000}; // a failed feed is retried at most this often
+  std::chrono::milliseconds tick{250};           // how often subscribers and owners are looked at
+  std::chrono::milliseconds feed_connect{2000};  // connect + handshake bound of a peer feed
+  std::chrono::milliseconds reconnect_pause{1000};  // a failed feed is retried at most this often
 };
 
 class UpdateHub final : public UpdateFeed {

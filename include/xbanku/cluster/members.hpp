@@ -27,7 +27,8 @@ struct Announcement {
 [[nodiscard]] std::string encode(const Announcement& a);
 // nullopt for a value that is not an announcement (logged and ignored by the reader). A
 // compaction tombstone (empty value) is an announcement of no partitions by `key`.
-[[nodiscard]] std::optional<Announcement> decode_announcement(std::string_view key, std::string_view value);
+[[nodiscard]] std::optional<Announcement> decode_announcement(std::string_view key,
+                                                              std::string_view value);
 
 struct Owner {
   std::string instance;

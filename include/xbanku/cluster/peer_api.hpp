@@ -64,8 +64,9 @@ class PeerApi {
                                                                      std::string command_id,
                                                                      Ms wait) = 0;
   // GET /transfers/{id}?to=: a cross-partition transfer as its target's partition sees it.
-  virtual boost::asio::awaitable<PeerReply<domain::TransferState>> transfer(
-      Owner owner, std::string transfer_id, std::string to) = 0;
+  virtual boost::asio::awaitable<PeerReply<domain::TransferState>> transfer(Owner owner,
+                                                                            std::string transfer_id,
+                                                                            std::string to) = 0;
 };
 
 struct PeerApiConfig {

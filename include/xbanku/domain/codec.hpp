@@ -2,7 +2,7 @@
 // JSON encoding of events (DESIGN §1), strict on input so that nothing in the topic can crash
 // or confuse the projector, and compatible with records written by the original Go project.
 
-#include <xbanku/domain/events.hpp>
+#include "xbanku/domain/events.hpp"
 
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // The console producer's input lines (DESIGN §5), compatible with the original Go tool.
 
-#include <xbanku/domain/events.hpp>
+#include "xbanku/domain/events.hpp"
 
 #include <boost/system/result.hpp>
 

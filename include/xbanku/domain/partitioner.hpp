@@ -13,6 +13,6 @@ namespace xbanku::domain {
 // (murmur2(key) & 0x7fffffff) % partitions: the partition Java's default partitioner and
 // librdkafka's murmur2_random choose for a non-empty key. Returns 0 when partitions < 1.
 [[nodiscard]] std::int32_t partition_for_key(std::string_view key,
-                                            std::int32_t partitions) noexcept;
+                                             std::int32_t partitions) noexcept;
 
 }  // namespace xbanku::domain

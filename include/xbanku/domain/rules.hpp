@@ -2,8 +2,8 @@
 // The projection rules (DESIGN §2) as a pure function: (state, record) → (changes, outcome,
 // follow-ups). Deterministic: the same log folded into the same state gives the same view.
 
-#include <xbanku/domain/codec.hpp>
-#include <xbanku/domain/events.hpp>
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/domain/events.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -73,8 +73,8 @@ struct HistoryEntry {
   std::string command_id;    // empty if none
   std::string transfer_id;   // for transfer/credit/refund
   std::int64_t ts = 0;
-  std::string principal;     // who asked (audit trail); empty without authentication
-  std::string request_id;    // the API request that wrote the record; empty if none
+  std::string principal;   // who asked (audit trail); empty without authentication
+  std::string request_id;  // the API request that wrote the record; empty if none
   friend bool operator==(const HistoryEntry&, const HistoryEntry&) = default;
 };
 
@@ -85,8 +85,8 @@ struct Outcome {
   std::string command_id;  // may be empty (Go-format record, follow-ups)
   EventType type{};
   RecordPos pos;
-  std::string account_id;          // AccId of the record
-  std::optional<Account> account;  // resulting state of the record's account, if it exists
+  std::string account_id;             // AccId of the record
+  std::optional<Account> account;     // resulting state of the record's account, if it exists
   std::string transfer_id, from, to;  // transfers, credits and refunds only
   // What the record asked for, beyond type and accounts: the idempotency key is bound to it.
   std::int64_t amount = 0;  // Amount (0 for a create)
@@ -103,7 +103,7 @@ struct Request {
   std::string account;  // AccId
   std::string target;   // TargetId of a transfer
   std::int64_t amount = 0;
-  std::string name;     // AccName of a create
+  std::string name;  // AccName of a create
   friend bool operator==(const Request&, const Request&) = default;
 };
 [[nodiscard]] Request request_of(const Event&);

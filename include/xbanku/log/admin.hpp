@@ -24,8 +24,8 @@ namespace xbanku::log {
 // unless it exists; an existing topic is success whatever its partition count. Errors:
 // errc::timeout, errc::log_unavailable (no broker), errc::log_error (refused; in the log).
 [[nodiscard]] boost::asio::awaitable<boost::system::error_code> ensure_topic(
-    boost::asio::any_io_executor ex, KafkaConfig cfg, std::string_view topic,
-    int partitions, std::map<std::string, std::string> topic_config = {});
+    boost::asio::any_io_executor ex, KafkaConfig cfg, std::string_view topic, int partitions,
+    std::map<std::string, std::string> topic_config = {});
 
 // The topic's partition count. errc::log_error if the topic does not exist,
 // errc::log_unavailable if no broker answered in time.

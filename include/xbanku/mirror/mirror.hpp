@@ -3,9 +3,10 @@
 // projector. What is still owed to Redis lives in the view (MirrorSource), not here: a restart
 // or a long outage forgets nothing and holds nothing in memory; the Mirror only drains it.
 
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/mirror/redis_config.hpp>
-#include <xbanku/mirror/redis_connection.hpp>
+#include "xbanku/common/backoff.hpp"
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/mirror/redis_config.hpp"
+#include "xbanku/mirror/redis_connection.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -85,9 +86,9 @@ class Mirror {
   MirrorSource source_;
   MirrorOptions options_;
   std::unique_ptr<RedisConnection> connection_;
-  boost::asio::steady_timer wake_;     // idle wait; cancelled by notify()
-  boost::asio::steady_timer backoff_;  // retry delay; only stop() cuts it short
-  std::chrono::milliseconds next_backoff_;
+  boost::asio::steady_timer wake_;           // idle wait; cancelled by notify()
+  boost::asio::steady_timer backoff_timer_;  // retry delay; only stop() cuts it short
+  Backoff backoff_;
   std::atomic<bool> notified_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};

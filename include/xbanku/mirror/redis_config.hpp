@@ -14,7 +14,7 @@ namespace xbanku::mirror {
 struct RedisConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
-  int db = 0;                                     // SELECTed after connect when not 0
+  int db = 0;                                       // SELECTed after connect when not 0
   std::chrono::milliseconds connect_timeout{1000};  // resolve + TCP connect + SELECT
   std::chrono::milliseconds command_timeout{2000};  // one pipeline, from first send to last reply
 };
@@ -25,6 +25,6 @@ struct RedisConfig {
 // Credentials, TLS (rediss://), unix sockets and query strings are rejected as unsupported.
 // Pure function; thread-safe.
 [[nodiscard]] boost::system::result<RedisConfig> parse_redis_url(std::string_view url,
-                                                                std::string* why = nullptr);
+                                                                 std::string* why = nullptr);
 
 }  // namespace xbanku::mirror

@@ -6,8 +6,8 @@
 // Thread-safety: NOT thread-safe. Every member, and the destruction, must run on the single
 // thread (or strand) of the executor given to the constructor — the io thread.
 
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/mirror/redis_config.hpp>
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/mirror/redis_config.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -13,8 +13,8 @@
 // Encoders REPLACE the content of `out` (keeping its capacity, so a caller can reuse one
 // buffer). All functions are pure and thread-safe.
 
-#include <xbanku/domain/events.hpp>
-#include <xbanku/domain/rules.hpp>
+#include "xbanku/domain/events.hpp"
+#include "xbanku/domain/rules.hpp"
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>

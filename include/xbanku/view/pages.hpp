@@ -2,7 +2,7 @@
 // The shapes of the view's paged answers, shared by the store, the query ports, the peer API
 // and the JSON wire format. Plain data: no RocksDB in sight.
 
-#include <xbanku/domain/rules.hpp>
+#include "xbanku/domain/rules.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -47,9 +47,9 @@
 // projector): at most one Batch is being filled at a time; commit(), remove_outbox() and
 // mark_mirrored() may be called from any thread.
 
-#include <xbanku/domain/events.hpp>
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/view/pages.hpp>
+#include "xbanku/domain/events.hpp"
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/view/pages.hpp"
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -109,8 +109,9 @@ class Batch final : public domain::State {
 
   // Records everything a decision implies: account upserts (+ mirror_owed), history entries,
   // the outcome (by CommandKey, else or when `by_position` by pos), the transfer update, each
-  // follow-up as an outbox entry. A duplicate decision writes nothing. Throws std::logic_error on a decision that
-  // breaks the rules' contract (history for an unchanged account) or on a committed batch.
+  // follow-up as an outbox entry. A duplicate decision writes nothing. Throws std::logic_error on a
+  // decision that breaks the rules' contract (history for an unchanged account) or on a committed
+  // batch.
   void apply(const domain::Decision& decision);
   // The outcome of a record that failed to decode: under its key if the key is new in its
   // scope, else (or without a key) under its position.
@@ -157,8 +158,9 @@ class Store {
                                                             std::size_t limit) const;
   // History entries with seq > after_seq, at most `limit`; nullopt if the account does not
   // exist. Consistent: the account check and the scan read one snapshot.
-  [[nodiscard]] boost::system::result<std::optional<HistoryPage>> history(
-      std::string_view id, std::uint64_t after_seq, std::size_t limit) const;
+  [[nodiscard]] boost::system::result<std::optional<HistoryPage>> history(std::string_view id,
+                                                                          std::uint64_t after_seq,
+                                                                          std::size_t limit) const;
   [[nodiscard]] boost::system::result<std::optional<domain::Outcome>> outcome(
       const domain::CommandKey& key) const;
   // The outcome of `command_id` from `principal` in the lowest of partitions [0, partitions)

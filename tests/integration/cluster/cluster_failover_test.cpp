@@ -8,7 +8,6 @@
 //     one outcome, money is conserved, every instance gives the same answers, and
 //     --act=verify passes on each. The gap without an owner and the catch-up are printed.
 #include "support/service_instance.hpp"
-
 #include "xbanku/domain/rules.hpp"
 
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -38,7 +37,8 @@ constexpr int kNodes = 3;
 const domain::Placement kPlacement{kPartitions};
 
 RunResult verify(const InstanceOptions& o) {
-  return run({xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic, "--data-dir", o.data_dir},
+  return run({xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic,
+              "--data-dir", o.data_dir},
              o.data_dir + ".verify.log", 300s);
 }
 
@@ -129,7 +129,8 @@ TEST_F(Cluster, QueryToANonOwnerIsAnsweredByTheOwner) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json().at("balance").as_int64(), 250);
   EXPECT_EQ(header(r, "X-Served-By"), owner->options().instance_id);
-  EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"), forwarded_before + 1);
+  EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"),
+            forwarded_before + 1);
 
   const auto events = other->get("/accounts/" + id + "/events");
   ASSERT_EQ(events.status, 200) << events.body;
@@ -140,7 +141,8 @@ TEST_F(Cluster, QueryToANonOwnerIsAnsweredByTheOwner) {
   const auto listed = nodes_[0]->get("/accounts?limit=1000");
   ASSERT_EQ(listed.status, 200) << listed.body;
   EXPECT_NE(listed.body.find(id), std::string::npos);
-  for (auto& n : nodes_) EXPECT_EQ(n->get("/accounts?limit=1000").body, listed.body) << n->options().instance_id;
+  for (auto& n : nodes_)
+    EXPECT_EQ(n->get("/accounts?limit=1000").body, listed.body) << n->options().instance_id;
 
   // An account that does not exist, in the same (owner's) partition: the owner says so.
   std::string absent;
@@ -159,7 +161,8 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
   ASSERT_NE(owner, nullptr);
   ASSERT_NE(other, nullptr);
   const double ok_before = metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})");
-  const double failed_before = metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})");
+  const double failed_before =
+      metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})");
   // As if another instance had forwarded it here: `other` must answer itself. It never owned
   // this account's partition, so it has no copy: 503 with Retry-After, never a wrong 404.
   const auto r = http_request("127.0.0.1", other->port(), verb::get, "/accounts/" + id, {},
@@ -177,9 +180,10 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
                                 {{"X-Xbanku-Hops", "lots"}});
   EXPECT_EQ(bad.status, 400) << bad.body;
   // A forwarded listing for a partition `other` does not serve: 503, not a short page.
-  const auto list = http_request("127.0.0.1", other->port(), verb::get,
-                                 "/accounts?partitions=" + std::to_string(kPlacement.partition_of(id)), {},
-                                 {{"X-Xbanku-Hops", "1"}});
+  const auto list =
+      http_request("127.0.0.1", other->port(), verb::get,
+                   "/accounts?partitions=" + std::to_string(kPlacement.partition_of(id)), {},
+                   {{"X-Xbanku-Hops", "1"}});
   EXPECT_EQ(list.status, 503) << list.body;
 }
 
@@ -222,7 +226,8 @@ class WsClient {
         frames_.pop_front();
         if (pred(f)) return f;
       }
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && frames_.empty()) return std::nullopt;
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && frames_.empty())
+        return std::nullopt;
     }
   }
 
@@ -254,7 +259,8 @@ TEST_F(Cluster, ASubscriberSeesTheUpdatesOfEveryPartition) {
   const auto update_of = [](const std::string& id, std::int64_t balance) {
     return [id, balance](const json::value& f) {
       const auto& o = f.as_object();
-      return o.contains("op") && o.at("op").as_string() == "update" && o.at("account").at("id").as_string() == id &&
+      return o.contains("op") && o.at("op").as_string() == "update" &&
+             o.at("account").at("id").as_string() == id &&
              o.at("account").at("balance").as_int64() == balance;
     };
   };
@@ -272,7 +278,8 @@ TEST_F(Cluster, ASubscriberSeesTheUpdatesOfEveryPartition) {
     EXPECT_TRUE(seen) << "no update for " << nodes_[i]->options().instance_id;
     for (int k = 0; k < 5; ++k) {
       ASSERT_EQ(nodes_[i]->post("/accounts/" + ids[i] + "/deposit", R"({"amount":1})").status, 200);
-      EXPECT_TRUE(ws.next(update_of(ids[i], balance + k + 1), 5s)) << nodes_[i]->options().instance_id;
+      EXPECT_TRUE(ws.next(update_of(ids[i], balance + k + 1), 5s))
+          << nodes_[i]->options().instance_id;
     }
   }
 }
@@ -294,7 +301,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   // Money already in the view (earlier tests of this suite), so that the load's effect is exact.
   std::int64_t balances_before = 0;
   for (std::string after;;) {
-    const auto r = nodes_[0]->get("/accounts?limit=1000" + (after.empty() ? "" : "&after=" + after));
+    const auto r =
+        nodes_[0]->get("/accounts?limit=1000" + (after.empty() ? "" : "&after=" + after));
     ASSERT_EQ(r.status, 200) << r.body;
     const auto v = r.json();
     for (const auto& a : v.at("accounts").as_array()) balances_before += a.at("balance").as_int64();
@@ -347,7 +355,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
       const auto now = std::chrono::steady_clock::now();
       if (all.size() < kPartitions) {
         if (!gap_start) gap_start = now;
-        longest_gap_s = std::max(longest_gap_s, std::chrono::duration<double>(now - *gap_start).count());
+        longest_gap_s =
+            std::max(longest_gap_s, std::chrono::duration<double>(now - *gap_start).count());
       } else {
         gap_start.reset();
       }
@@ -361,7 +370,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   for (int t = 0; t < kSenders; ++t) {
     senders.emplace_back([&, t] {
       std::vector<std::unique_ptr<KeepAliveClient>> clients;
-      for (auto& n : nodes_) clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
+      for (auto& n : nodes_)
+        clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
       for (std::size_t i; (i = next++) < kCommands;) {
         Sent& s = load[i];
         std::string target, body;
@@ -370,7 +380,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
           body = R"({"name":"load"})";
         } else if (s.kind == "transfer") {
           target = "/transfers";
-          body = fmt::format(R"({{"from":"{}","to":"{}","amount":{}}})", s.account, s.target, s.amount);
+          body = fmt::format(R"({{"from":"{}","to":"{}","amount":{}}})", s.account, s.target,
+                             s.amount);
         } else {
           target = fmt::format("/accounts/{}/{}", s.account, s.kind);
           body = fmt::format(R"({{"amount":{}}})", s.amount);
@@ -394,8 +405,10 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   ASSERT_TRUE(wait_until([&] { return finished >= 2 * kCommands / 3; }, 600s, 10ms));
   const auto relaunched_at = std::chrono::steady_clock::now();
   victim.launch();
-  ASSERT_TRUE(wait_until([&] { return victim.get("/readyz").status == 200; }, 120s, 20ms)) << victim.output();
-  const double catch_up_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - relaunched_at).count();
+  ASSERT_TRUE(wait_until([&] { return victim.get("/readyz").status == 200; }, 120s, 20ms))
+      << victim.output();
+  const double catch_up_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - relaunched_at).count();
   for (auto& s : senders) s.join();
   const double down_s = std::chrono::duration<double>(relaunched_at - killed_at).count();
 
@@ -414,7 +427,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   // 1. Every command that got an answer has exactly one outcome; none is left pending.
   std::map<std::string, std::int64_t> expected_delta;  // from applied deposits and withdrawals
   std::int64_t deposits = 0, withdrawals = 0;
-  std::size_t acknowledged = 0, unanswered = 0, transfers_completed = 0, transfers_refunded = 0, rejected = 0;
+  std::size_t acknowledged = 0, unanswered = 0, transfers_completed = 0, transfers_refunded = 0,
+              rejected = 0;
   KeepAliveClient reader("127.0.0.1", nodes_[0]->port());
   for (auto& s : load) {
     if (s.status == 0) ++unanswered;
@@ -432,7 +446,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
     const bool answered = s.status >= 200 && s.status < 500 && s.status != 400;
     if (answered || s.status == 504) {
       ++acknowledged;
-      ASSERT_TRUE(outcome.is_object()) << s.id << " was answered " << s.status << " but has no outcome";
+      ASSERT_TRUE(outcome.is_object())
+          << s.id << " was answered " << s.status << " but has no outcome";
     }
     if (!outcome.is_object()) continue;
     const auto status = outcome.at("status").as_string();
@@ -457,7 +472,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   std::int64_t balances = 0;
   std::size_t duplicates = 0;
   std::vector<std::unique_ptr<KeepAliveClient>> clients;
-  for (auto& n : nodes_) clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
+  for (auto& n : nodes_)
+    clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
   for (const auto& id : all_ids) {
     std::string first;
     for (auto& c : clients) {
@@ -473,7 +489,8 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
     }
     std::set<std::string> seen;
     for (std::string after;;) {
-      const auto r = reader.get("/accounts/" + id + "/events?limit=1000" + (after.empty() ? "" : "&after=" + after));
+      const auto r = reader.get("/accounts/" + id + "/events?limit=1000" +
+                                (after.empty() ? "" : "&after=" + after));
       ASSERT_EQ(r.status, 200) << r.body;
       const auto v = r.json();
       for (const auto& e : v.at("events").as_array()) {
@@ -497,13 +514,15 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   }
 
   std::printf(
-      "[failover] %zu commands, %zu acknowledged, %zu without an answer, %zu rejected; transfers %zu completed, "
+      "[failover] %zu commands, %zu acknowledged, %zu without an answer, %zu rejected; transfers "
+      "%zu completed, "
       "%zu refunded; %zu accounts; balances %lld - %lld before = deposits %lld - withdrawals %lld\n"
       "[failover] node-1 down %.2f s; longest interval with a partition unserved %.2f s; "
       "catch-up of the restarted node (launch to ready) %.2f s\n",
-      kCommands, acknowledged, unanswered, rejected, transfers_completed, transfers_refunded, all_ids.size(),
-      static_cast<long long>(balances), static_cast<long long>(balances_before), static_cast<long long>(deposits), static_cast<long long>(withdrawals), down_s,
-      longest_gap_s, catch_up_s);
+      kCommands, acknowledged, unanswered, rejected, transfers_completed, transfers_refunded,
+      all_ids.size(), static_cast<long long>(balances), static_cast<long long>(balances_before),
+      static_cast<long long>(deposits), static_cast<long long>(withdrawals), down_s, longest_gap_s,
+      catch_up_s);
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
-// The Redis mirror against real redis-servers: the run's shared one (support/services.hpp) (db 9, keys under
-// a random prefix, deleted afterwards) and private ones this test starts, stops and freezes on
-// free loopback ports to play outages. A missing Redis fails the test; nothing is skipped.
+// The Redis mirror against real redis-servers: the run's shared one (support/services.hpp) (db 9,
+// keys under a random prefix, deleted afterwards) and private ones this test starts, stops and
+// freezes on free loopback ports to play outages. A missing Redis fails the test; nothing is
+// skipped.
 
 #include "support/services.hpp"
-
-#include <xbanku/common/error.hpp>
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/mirror/mirror.hpp>
-#include <xbanku/mirror/redis_connection.hpp>
+#include "xbanku/common/error.hpp"
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/mirror/mirror.hpp"
+#include "xbanku/mirror/redis_connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,6 +16,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
@@ -30,7 +31,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fcntl.h>
 #include <functional>
 #include <future>
 #include <limits>
@@ -48,8 +48,8 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using test::kRedisPort;
 using domain::Account;
+using test::kRedisPort;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSharedHost = "127.0.0.1";
@@ -272,7 +272,8 @@ std::string random_prefix() {
   return fmt::format("xbanku-mirror-test-{:08x}{:08x}:", rd(), rd());
 }
 
-std::vector<Account> make_accounts(const std::string& prefix, std::size_t n, std::uint64_t version) {
+std::vector<Account> make_accounts(const std::string& prefix, std::size_t n,
+                                   std::uint64_t version) {
   std::vector<Account> out;
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -441,7 +442,8 @@ TEST(RedisConnection, PipelineOfThousandAccountsThenHgetallMatches) {
     }
     co_return bad;
   });
-  EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " mismatches, first: " << mismatches.front();
+  EXPECT_TRUE(mismatches.empty()) << mismatches.size()
+                                  << " mismatches, first: " << mismatches.front();
 
   auto missing = io.run([&]() { return conn.hgetall(prefix + "no-such-account"); });
   ASSERT_TRUE(missing.has_value()) << missing.error().message();
@@ -457,7 +459,8 @@ TEST(RedisConnection, PipelineOfThousandAccountsThenHgetallMatches) {
   // An error reply (WRONGTYPE) fails the pipeline and drops the connection.
   (void)redis->command({"SET", prefix + "string", "x"});
   keys.push_back(prefix + "string");
-  std::vector<Account> wrong{Account{.id = prefix + "string", .name = "n", .balance = 1, .version = 1}};
+  std::vector<Account> wrong{
+      Account{.id = prefix + "string", .name = "n", .balance = 1, .version = 1}};
   const auto wrongtype = io.run([&]() { return conn.pipeline_hset(wrong); });
   EXPECT_EQ(wrongtype, make_error_code(errc::mirror_unavailable));
   EXPECT_NE(conn.last_error().find("WRONGTYPE"), std::string::npos) << conn.last_error();

@@ -1,10 +1,12 @@
 // Runs Kafka's own Utils.murmur2 (via PartitionCheck.java) on random keys and compares every
 // hash and partition with xbanku's. Fails, never skips, when java or the jars are missing.
 
-#include <xbanku/domain/partitioner.hpp>
-#include <xbanku/domain/uuid.hpp>
+#include "xbanku/domain/partitioner.hpp"
+#include "xbanku/domain/uuid.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
@@ -14,8 +16,6 @@
 #include <random>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace xbanku::domain {
@@ -108,8 +108,8 @@ TEST(PartitionerJava, AgreesWithKafkaUtilsMurmur2) {
   std::size_t mismatches = 0;
   for (const auto& key : keys) {
     std::string line;
-    ASSERT_TRUE(std::getline(lines, line)) << "Java printed " << checked << " of " << keys.size()
-                                           << " lines";
+    ASSERT_TRUE(std::getline(lines, line))
+        << "Java printed " << checked << " of " << keys.size() << " lines";
     std::istringstream fields(line);
     std::int64_t java_hash = 0;
     fields >> java_hash;

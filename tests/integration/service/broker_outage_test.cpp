@@ -13,8 +13,9 @@ using namespace std::chrono_literals;
 
 int services(const std::string& action) {
   const auto script = source_dir() + "/scripts/services.sh";
-  return run({"/bin/bash", script, action, "kafka"}, std::filesystem::current_path().string() + "/services-" + action + ".log",
-             120s).exit_code;
+  return run({"/bin/bash", script, action, "kafka"},
+             std::filesystem::current_path().string() + "/services-" + action + ".log", 120s)
+      .exit_code;
 }
 
 TEST(BrokerOutage, CommandsAnswer503AndAreNotWritten) {
@@ -28,17 +29,21 @@ TEST(BrokerOutage, CommandsAnswer503AndAreNotWritten) {
 
   ASSERT_EQ(services("down"), 0);
   const auto started = std::chrono::steady_clock::now();
-  auto r = service.post("/accounts/" + id + "/deposit", R"({"amount":10})", {{"Idempotency-Key", "outage-" + id}});
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  auto r = service.post("/accounts/" + id + "/deposit", R"({"amount":10})",
+                        {{"Idempotency-Key", "outage-" + id}});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const bool broker_back = services("up") == 0;
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.json().at("error").at("code").as_string(), "log_unavailable") << r.body;
-  EXPECT_LT(seconds, 9.0);  // delivery bound 2 s + librdkafka 2.0.2's late report (see producer.cpp)
+  EXPECT_LT(seconds,
+            9.0);  // delivery bound 2 s + librdkafka 2.0.2's late report (see producer.cpp)
   std::printf("broker down: 503 after %.2f s\n", seconds);
   ASSERT_TRUE(broker_back) << "could not restart the broker";
 
   // The service recovers, and the refused command never shows up.
-  ASSERT_TRUE(wait_until([&] { return service.get("/readyz").status == 200; }, 90s, 500ms)) << service.output();
+  ASSERT_TRUE(wait_until([&] { return service.get("/readyz").status == 200; }, 90s, 500ms))
+      << service.output();
   auto again = service.post("/accounts/" + id + "/deposit", R"({"amount":5})");
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(service.get("/accounts/" + id).json().at("balance").as_int64(), 5);

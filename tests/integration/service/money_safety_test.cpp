@@ -30,7 +30,8 @@ std::string create(ServiceInstance& s, const std::string& name) {
 }
 
 // A new account whose partition is / is not `partition`.
-std::string create_in(ServiceInstance& s, std::int32_t partition, bool in, const std::string& name) {
+std::string create_in(ServiceInstance& s, std::int32_t partition, bool in,
+                      const std::string& name) {
   while (true) {
     const auto id = create(s, name);
     if ((domain::partition_for_key(id, kPartitions) == partition) == in) return id;
@@ -91,7 +92,8 @@ TEST_F(MoneySafety, AChosenKeyCannotCompleteOrDestroyAnotherTransfer) {
   go.target_id = dst;
   go.amount = 100;
   ASSERT_EQ(produce_events(kBrokers, s.options().topic, kPartitions, {go}), 1u);
-  ASSERT_TRUE(wait_until([&] { return balance(s, dst) == 100; }, 20s)) << "the Go-format transfer never landed";
+  ASSERT_TRUE(wait_until([&] { return balance(s, dst) == 100; }, 20s))
+      << "the Go-format transfer never landed";
   auto history = s.get("/accounts/" + src + "/events").json();
   const auto& last = history.at("events").as_array().back();
   const std::string derived(last.at("transfer_id").as_string());
@@ -100,15 +102,19 @@ TEST_F(MoneySafety, AChosenKeyCannotCompleteOrDestroyAnotherTransfer) {
               static_cast<long long>(last.at("offset").as_int64()), derived.c_str());
 
   // The client's transfer under that key: a transfer of its own, completed for real.
-  auto r = s.post("/transfers", json::serialize(body({{"from", src2}, {"to", dst2}, {"amount", 100}})),
-                  {{"Idempotency-Key", derived}});
+  auto r =
+      s.post("/transfers", json::serialize(body({{"from", src2}, {"to", dst2}, {"amount", 100}})),
+             {{"Idempotency-Key", derived}});
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string transfer_id(r.json().at("transfer_id").as_string());
   EXPECT_NE(transfer_id, derived);
-  ASSERT_TRUE(wait_until([&] {
-    auto c = s.get("/commands/" + derived);
-    return c.status == 200 && c.json().at("status").as_string() == "completed";
-  }, 20s)) << s.get("/commands/" + derived).body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto c = s.get("/commands/" + derived);
+        return c.status == 200 && c.json().at("status").as_string() == "completed";
+      },
+      20s))
+      << s.get("/commands/" + derived).body;
   EXPECT_EQ(s.get("/commands/" + derived).json().at("from").as_string(), src2);
   EXPECT_EQ(balance(s, src2), 900);
   EXPECT_EQ(balance(s, dst2), 100) << "the target was never credited: money destroyed";
@@ -137,7 +143,10 @@ TEST_F(MoneySafety, AKeyReusedConcurrentlyHasOneEffectAndOne422) {
     auto over_ws = std::async(std::launch::async, [&, start] {
       WsClient ws("127.0.0.1", s.port());
       start.wait();
-      return ws.call(body({{"id", round}, {"op", "withdraw"}, {"account", a}, {"amount", 200},
+      return ws.call(body({{"id", round},
+                           {"op", "withdraw"},
+                           {"account", a},
+                           {"amount", 200},
                            {"idempotency_key", key}}));
     });
     go.set_value();
@@ -158,7 +167,8 @@ TEST_F(MoneySafety, AKeyReusedConcurrentlyHasOneEffectAndOne422) {
     }
     ASSERT_EQ(balance(s, a), expected) << "round " << round;
   }
-  std::printf("10 races: HTTP first %d times, WebSocket first %d times; one effect each\n", http_won, ws_won);
+  std::printf("10 races: HTTP first %d times, WebSocket first %d times; one effect each\n",
+              http_won, ws_won);
 }
 
 // Records a keyless producer or another partitioner put in the wrong partition: two instances
@@ -181,7 +191,8 @@ TEST(MoneySafetyCluster, TwoInstancesAgreeOverMisplacedRecords) {
                         {{"partitioner", "consistent_random"}}),
             values.size());
   // A keyless producer (the original Go tool on a multi-partition topic): random partitions.
-  ASSERT_EQ(produce_all(kBrokers, base.topic, kPartitions, values, std::vector<std::string>(values.size()), 500),
+  ASSERT_EQ(produce_all(kBrokers, base.topic, kPartitions, values,
+                        std::vector<std::string>(values.size()), 500),
             values.size());
 
   auto one = base, two = base;
@@ -192,31 +203,38 @@ TEST(MoneySafetyCluster, TwoInstancesAgreeOverMisplacedRecords) {
   ServiceInstance first(one), second(two);
   first.launch();
   second.launch();
-  ASSERT_TRUE(wait_until([&] { return first.get("/readyz").status == 200 && second.get("/readyz").status == 200; },
-                         90s))
+  ASSERT_TRUE(wait_until(
+      [&] { return first.get("/readyz").status == 200 && second.get("/readyz").status == 200; },
+      90s))
       << first.output() << second.output();
 
   // Both answer every account alike (each forwards what the other owns, or answers itself).
   std::map<std::string, json::value> a, b;
-  ASSERT_TRUE(wait_until([&] {
-    a = all_accounts(first);
-    b = all_accounts(second);
-    return a == b && !a.empty();
-  }, 30s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        a = all_accounts(first);
+        b = all_accounts(second);
+        return a == b && !a.empty();
+      },
+      30s));
   EXPECT_EQ(a.size(), 120u);
   const auto counted = [](ServiceInstance& s) {
-    return metric(s.get("/metrics").body, "xbanku_records_total{result=\"misplaced\"}").value_or(-1);
+    return metric(s.get("/metrics").body, "xbanku_records_total{result=\"misplaced\"}")
+        .value_or(-1);
   };
   const double misplaced_total = counted(first) + counted(second);
-  std::printf("two instances: %zu accounts alike; %.0f misplaced records rejected and dead-lettered\n",
-              a.size(), misplaced_total);
+  std::printf(
+      "two instances: %zu accounts alike; %.0f misplaced records rejected and dead-lettered\n",
+      a.size(), misplaced_total);
   EXPECT_GT(misplaced_total, 0);
   // Each one went to the dead-letter topic with its origin and reason.
-  auto dlq = run({"/usr/bin/kcat", "-C", "-b", kBrokers, "-t", base.topic + ".dlq", "-e", "-q", "-f", "%h\n"},
-                 base.data_dir + "-dlq.log", 60s);
+  auto dlq = run(
+      {"/usr/bin/kcat", "-C", "-b", kBrokers, "-t", base.topic + ".dlq", "-e", "-q", "-f", "%h\n"},
+      base.data_dir + "-dlq.log", 60s);
   ASSERT_EQ(dlq.exit_code, 0) << dlq.output;
   std::size_t letters = 0;
-  for (std::size_t pos = 0; (pos = dlq.output.find("xbanku-reason=misplaced_record", pos)) != std::string::npos; ++pos) {
+  for (std::size_t pos = 0;
+       (pos = dlq.output.find("xbanku-reason=misplaced_record", pos)) != std::string::npos; ++pos) {
     ++letters;
   }
   EXPECT_EQ(static_cast<double>(letters), misplaced_total);
@@ -225,8 +243,8 @@ TEST(MoneySafetyCluster, TwoInstancesAgreeOverMisplacedRecords) {
   EXPECT_EQ(first.stop(), 0) << first.output();
   EXPECT_EQ(second.stop(), 0) << second.output();
   for (const auto& o : {one, two}) {
-    auto v = run({xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic, "--data-dir",
-                  o.data_dir},
+    auto v = run({xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic,
+                  "--data-dir", o.data_dir},
                  o.data_dir + "-verify.log", 120s);
     EXPECT_EQ(v.exit_code, 0) << v.output;
     EXPECT_NE(v.output.find("verify: OK"), std::string::npos) << v.output;

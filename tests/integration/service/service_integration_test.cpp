@@ -92,13 +92,15 @@ TEST_F(ServiceTest, CreateDepositWithdrawReadYourWrites) {
 
   auto events = instance_->get("/accounts/" + id + "/events");
   ASSERT_EQ(events.status, 200) << events.body;
-  EXPECT_EQ(events.json().at("events").as_array().size(), 3u) << events.body;  // create, deposit, withdraw
+  EXPECT_EQ(events.json().at("events").as_array().size(), 3u)
+      << events.body;  // create, deposit, withdraw
 }
 
 TEST_F(ServiceTest, CreateWithExistingIdIsRejectedAndNeverResets) {
   const auto id = create("First");
   ASSERT_EQ(deposit(id, 50).status, 200);
-  auto r = instance_->post("/accounts", json::serialize(json::object{{"name", "Again"}, {"id", id}}));
+  auto r =
+      instance_->post("/accounts", json::serialize(json::object{{"name", "Again"}, {"id", id}}));
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_EQ(r.json().at("error").at("code").as_string(), "account_exists");
   EXPECT_EQ(balance(id), 50);
@@ -112,22 +114,29 @@ TEST_F(ServiceTest, NotFoundAndBadRequests) {
   EXPECT_EQ(r.json().at("error").at("code").as_string(), "account_not_found");
   EXPECT_EQ(instance_->get("/accounts/not-a-uuid").status, 400);
   EXPECT_EQ(instance_->post("/accounts", "{not json").status, 400);
-  EXPECT_EQ(instance_->post("/accounts", R"({"name":"x"})", {{"content-type", "text/plain"}}).status, 415);
+  EXPECT_EQ(
+      instance_->post("/accounts", R"({"name":"x"})", {{"content-type", "text/plain"}}).status,
+      415);
   EXPECT_EQ(instance_->post("/accounts", std::string(70 * 1024, 'x')).status, 413);
   const auto id = create("Amounts");
-  for (const char* body : {R"({"amount":1.5})", R"({"amount":"10"})", R"({"amount":0})", R"({"amount":-5})",
-                           R"({"amount":1000000000000001})", R"({"amount":99999999999999999999999})", R"({})"}) {
+  for (const char* body :
+       {R"({"amount":1.5})", R"({"amount":"10"})", R"({"amount":0})", R"({"amount":-5})",
+        R"({"amount":1000000000000001})", R"({"amount":99999999999999999999999})", R"({})"}) {
     EXPECT_EQ(instance_->post("/accounts/" + id + "/deposit", body).status, 400) << body;
   }
   EXPECT_EQ(instance_->get("/no/such/route").status, 404);
-  EXPECT_EQ(http_request("127.0.0.1", instance_->port(), boost::beast::http::verb::delete_, "/accounts").status, 405);
+  EXPECT_EQ(
+      http_request("127.0.0.1", instance_->port(), boost::beast::http::verb::delete_, "/accounts")
+          .status,
+      405);
   EXPECT_EQ(balance(id), 0);
 }
 
 TEST_F(ServiceTest, SamePartitionTransferIsAtomic) {
   auto [a, b] = pair_of_accounts(true);
   ASSERT_EQ(deposit(a, 500).status, 200);
-  auto r = instance_->post("/transfers", json::serialize(json::object{{"from", a}, {"to", b}, {"amount", 200}}));
+  auto r = instance_->post("/transfers",
+                           json::serialize(json::object{{"from", a}, {"to", b}, {"amount", 200}}));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json().at("status").as_string(), "completed");
   EXPECT_EQ(balance(a), 300);
@@ -137,16 +146,20 @@ TEST_F(ServiceTest, SamePartitionTransferIsAtomic) {
 TEST_F(ServiceTest, CrossPartitionTransferCompletesExactlyOnce) {
   auto [a, b] = pair_of_accounts(false);
   ASSERT_EQ(deposit(a, 500).status, 200);
-  auto r = instance_->post("/transfers", json::serialize(json::object{{"from", a}, {"to", b}, {"amount", 120}}),
+  auto r = instance_->post("/transfers",
+                           json::serialize(json::object{{"from", a}, {"to", b}, {"amount", 120}}),
                            {{"Idempotency-Key", "xfer-" + unique_suffix()}});
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string command_id = r.headers["X-Command-Id"];
   EXPECT_EQ(balance(a), 380);
   ASSERT_TRUE(wait_until([&] { return balance(b) == 120; }, std::chrono::seconds(10)));
-  ASSERT_TRUE(wait_until([&] {
-    auto c = instance_->get("/commands/" + command_id);
-    return c.status == 200 && c.json().at("status").as_string() == "completed";
-  }, std::chrono::seconds(10))) << instance_->get("/commands/" + command_id).body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto c = instance_->get("/commands/" + command_id);
+        return c.status == 200 && c.json().at("status").as_string() == "completed";
+      },
+      std::chrono::seconds(10)))
+      << instance_->get("/commands/" + command_id).body;
   EXPECT_EQ(balance(a) + balance(b), 500);
 }
 
@@ -156,13 +169,17 @@ TEST_F(ServiceTest, CrossPartitionTransferToMissingTargetIsRefunded) {
   std::string missing;
   do missing = domain::new_uuid();
   while (domain::partition_for_key(missing, 3) == domain::partition_for_key(a, 3));
-  auto r = instance_->post("/transfers", json::serialize(json::object{{"from", a}, {"to", missing}, {"amount", 60}}));
+  auto r = instance_->post(
+      "/transfers", json::serialize(json::object{{"from", a}, {"to", missing}, {"amount", 60}}));
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string command_id = r.headers["X-Command-Id"];
-  ASSERT_TRUE(wait_until([&] {
-    auto c = instance_->get("/commands/" + command_id);
-    return c.status == 200 && c.json().at("status").as_string() == "refunded";
-  }, std::chrono::seconds(10))) << instance_->get("/commands/" + command_id).body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto c = instance_->get("/commands/" + command_id);
+        return c.status == 200 && c.json().at("status").as_string() == "refunded";
+      },
+      std::chrono::seconds(10)))
+      << instance_->get("/commands/" + command_id).body;
   EXPECT_EQ(balance(a), 100);
 }
 
@@ -180,7 +197,9 @@ TEST_F(ServiceTest, IdempotencyKeySentFiveTimesConcurrentlyHasOneEffect) {
   const std::string key = "deposit-" + unique_suffix();
   std::vector<std::future<HttpResponse>> answers;
   for (int i = 0; i < 5; ++i) {
-    answers.push_back(std::async(std::launch::async, [&] { return deposit(id, 25, {{"Idempotency-Key", key}}); }));
+    answers.push_back(std::async(std::launch::async, [&] {
+      return deposit(id, 25, {{"Idempotency-Key", key}});
+    }));
   }
   std::set<std::string> bodies;
   for (auto& f : answers) {

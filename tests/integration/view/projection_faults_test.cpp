@@ -17,12 +17,14 @@ using namespace std::chrono_literals;
 // Quiescent: every partition caught up and no follow-up left to send, twice in a row.
 bool wait_quiescent(ServiceInstance& s, std::chrono::seconds timeout) {
   int calm = 0;
-  return wait_until([&] {
-    const bool ready = s.get("/readyz").status == 200;
-    const auto pending = metric(s.get("/metrics").body, "xbanku_outbox_pending");
-    calm = ready && pending && *pending == 0 ? calm + 1 : 0;
-    return calm >= 3;
-  }, timeout, 700ms);
+  return wait_until(
+      [&] {
+        const bool ready = s.get("/readyz").status == 200;
+        const auto pending = metric(s.get("/metrics").body, "xbanku_outbox_pending");
+        calm = ready && pending && *pending == 0 ? calm + 1 : 0;
+        return calm >= 3;
+      },
+      timeout, 700ms);
 }
 
 struct Totals {
@@ -53,7 +55,8 @@ Totals totals(ServiceInstance& s) {
   for (const auto& id : ids) {
     std::string cursor;
     while (true) {
-      auto h = http.get("/accounts/" + id + "/events?limit=1000" + (cursor.empty() ? "" : "&after=" + cursor));
+      auto h = http.get("/accounts/" + id + "/events?limit=1000" +
+                        (cursor.empty() ? "" : "&after=" + cursor));
       if (h.status != 200) throw std::runtime_error("GET events: " + h.body);
       auto v = h.json();
       for (const auto& e : v.at("events").as_array()) {
@@ -69,8 +72,8 @@ Totals totals(ServiceInstance& s) {
 }
 
 RunResult verify(const InstanceOptions& o, const std::string& redis = {}) {
-  std::vector<std::string> args{xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic,
-                                "--data-dir", o.data_dir};
+  std::vector<std::string> args{xbanku_binary(), "--act=verify", "--brokers",  kBrokers,
+                                "--topic",       o.topic,        "--data-dir", o.data_dir};
   if (!redis.empty()) args.insert(args.end(), {"--redis", redis});
   return run(args, o.data_dir + ".verify.log", 300s);
 }
@@ -87,7 +90,8 @@ TEST(ProjectionFaults, CrashConsistencyUnderRandomSigkill) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> pause_ms(300, 3000);
   ServiceInstance service(options);
-  const int kills = std::getenv("XBANKU_TEST_KILLS") ? std::atoi(std::getenv("XBANKU_TEST_KILLS")) : 10;
+  const int kills =
+      std::getenv("XBANKU_TEST_KILLS") ? std::atoi(std::getenv("XBANKU_TEST_KILLS")) : 10;
   for (int kill = 0; kill < kills; ++kill) {
     service.launch();
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
@@ -103,7 +107,8 @@ TEST(ProjectionFaults, CrashConsistencyUnderRandomSigkill) {
   for (const auto& e : events) {
     auto r = http.get("/commands/" + e.command_id);
     if (r.status != 200 && ++missing <= 3) {
-      ADD_FAILURE() << "no outcome for " << e.command_id << ": " << r.status << " " << r.body << r.error;
+      ADD_FAILURE() << "no outcome for " << e.command_id << ": " << r.status << " " << r.body
+                    << r.error;
     }
   }
   EXPECT_EQ(missing, 0u);
@@ -112,8 +117,8 @@ TEST(ProjectionFaults, CrashConsistencyUnderRandomSigkill) {
   const auto t = totals(service);
   EXPECT_EQ(t.accounts, 400u);
   EXPECT_EQ(t.balances, t.deposits - t.withdrawals);
-  std::printf("crash consistency: %zu accounts, balances %lld = deposits %lld - withdrawals %lld\n", t.accounts,
-              static_cast<long long>(t.balances), static_cast<long long>(t.deposits),
+  std::printf("crash consistency: %zu accounts, balances %lld = deposits %lld - withdrawals %lld\n",
+              t.accounts, static_cast<long long>(t.balances), static_cast<long long>(t.deposits),
               static_cast<long long>(t.withdrawals));
 
   ASSERT_EQ(service.stop(), 0) << service.output();
@@ -142,7 +147,8 @@ TEST(ProjectionFaults, CleanRestartConsumesNothingTwice) {
 
 TEST(ProjectionFaults, PoisonRecordsAreDeadLetteredOrRejectedAndTheRestApplies) {
   auto options = fresh_instance("poison", 3);
-  domain::Event create{.type = domain::EventType::create, .acc_id = "2f9c1a52-55b0-4c1e-9d43-1b9d0c2a7e11",
+  domain::Event create{.type = domain::EventType::create,
+                       .acc_id = "2f9c1a52-55b0-4c1e-9d43-1b9d0c2a7e11",
                        .acc_name = "Survivor"};
   domain::Event deposit{.type = domain::EventType::deposit, .acc_id = create.acc_id, .amount = 77};
   deposit.command_id = "poison-after";
@@ -154,16 +160,19 @@ TEST(ProjectionFaults, PoisonRecordsAreDeadLetteredOrRejectedAndTheRestApplies) 
       "this is not json",
       R"({"AccId":")" + key + R"(","Type":"TeleportEvent","Amount":5})",
       huge,
-      R"({"AccId":")" + key + R"(","Type":"DepositEvent","Amount":-5,"CommandId":"poison-negative"})",
+      R"({"AccId":")" + key +
+          R"(","Type":"DepositEvent","Amount":-5,"CommandId":"poison-negative"})",
       domain::encode(deposit)};
-  ASSERT_EQ(produce_all(kBrokers, options.topic, 3, values, std::vector<std::string>(values.size(), key), 10,
-                        {{"message.max.bytes", "4194304"}}),
-            values.size());
+  ASSERT_EQ(
+      produce_all(kBrokers, options.topic, 3, values, std::vector<std::string>(values.size(), key),
+                  10, {{"message.max.bytes", "4194304"}}),
+      values.size());
   ServiceInstance service(options);
   ASSERT_TRUE(service.start(60s)) << service.output();
   auto account = service.get("/accounts/" + key);
   ASSERT_EQ(account.status, 200) << account.body;
-  EXPECT_EQ(account.json().at("balance").as_int64(), 77) << "records after the poison were not applied";
+  EXPECT_EQ(account.json().at("balance").as_int64(), 77)
+      << "records after the poison were not applied";
   auto negative = service.get("/commands/poison-negative");
   ASSERT_EQ(negative.status, 200) << negative.body;
   EXPECT_EQ(negative.json().at("status").as_string(), "rejected");
@@ -173,12 +182,14 @@ TEST(ProjectionFaults, PoisonRecordsAreDeadLetteredOrRejectedAndTheRestApplies) 
   EXPECT_EQ(service.stop(), 0);
 
   // The dead-letter topic holds the three undecodable records, with their origin in headers.
-  auto dlq = run({"/usr/bin/kcat", "-C", "-b", kBrokers, "-t", options.topic + ".dlq", "-e", "-q", "-f",
-                  "%h\\n"},
+  auto dlq = run({"/usr/bin/kcat", "-C", "-b", kBrokers, "-t", options.topic + ".dlq", "-e", "-q",
+                  "-f", "%h\\n"},
                  options.data_dir + ".dlq.log", 60s);
   EXPECT_EQ(dlq.exit_code, 0) << dlq.output;
   std::size_t letters = 0;
-  for (std::size_t pos = 0; (pos = dlq.output.find("xbanku-origin-offset", pos)) != std::string::npos; ++pos) ++letters;
+  for (std::size_t pos = 0;
+       (pos = dlq.output.find("xbanku-origin-offset", pos)) != std::string::npos; ++pos)
+    ++letters;
   EXPECT_EQ(letters, 3u) << dlq.output;
 }
 
@@ -189,10 +200,11 @@ TEST(ProjectionFaults, RedisOutageNeitherBlocksTheProjectorNorLosesMirrorWrites)
   const auto redis_dir = std::filesystem::current_path() / ("redis-" + unique_suffix());
   std::filesystem::create_directories(redis_dir);
   auto start_redis = [&] {
-    return run({"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", std::to_string(redis_port), "--save", "",
-                "--appendonly", "no", "--daemonize", "yes", "--dir", redis_dir.string(), "--pidfile",
-                (redis_dir / "redis.pid").string()},
-               (redis_dir / "start.log").string(), 10s);
+    return run(
+        {"/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", std::to_string(redis_port),
+         "--save", "", "--appendonly", "no", "--daemonize", "yes", "--dir", redis_dir.string(),
+         "--pidfile", (redis_dir / "redis.pid").string()},
+        (redis_dir / "start.log").string(), 10s);
   };
   auto stop_redis = [&] {
     run({"/usr/bin/redis-cli", "-p", std::to_string(redis_port), "shutdown", "nosave"},
@@ -216,16 +228,20 @@ TEST(ProjectionFaults, RedisOutageNeitherBlocksTheProjectorNorLosesMirrorWrites)
   const auto started = std::chrono::steady_clock::now();
   ASSERT_EQ(produce_events(kBrokers, options.topic, 3, second), second.size());
   ASSERT_TRUE(wait_quiescent(service, 120s)) << service.output();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto lag = metric(service.get("/metrics").body, "xbanku_mirror_lag");
-  std::printf("redis outage: produced and projected 10,000 records in %.2f s with Redis down; mirror lag %.0f\n",
-              seconds, lag.value_or(-1));
+  std::printf(
+      "redis outage: produced and projected 10,000 records in %.2f s with Redis down; mirror lag "
+      "%.0f\n",
+      seconds, lag.value_or(-1));
   EXPECT_LT(seconds, 60.0) << "the projector was held back while Redis was down";
 
   // Redis returns: the mirror catches up from the debt it kept in RocksDB.
   ASSERT_EQ(start_redis().exit_code, 0);
-  EXPECT_TRUE(wait_until([&] { return metric(service.get("/metrics").body, "xbanku_mirror_lag") == 0.0; }, 60s,
-                         500ms));
+  EXPECT_TRUE(
+      wait_until([&] { return metric(service.get("/metrics").body, "xbanku_mirror_lag") == 0.0; },
+                 60s, 500ms));
   ASSERT_EQ(service.stop(), 0) << service.output();
   auto v = verify(options, redis_addr);
   EXPECT_EQ(v.exit_code, 0) << v.output;

@@ -8,8 +8,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <map>
@@ -43,10 +43,17 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     app::CommandReply r;
     r.served_by = served_by;
     switch (mode) {
-      case Mode::unavailable: r.error = errc::log_unavailable; co_return r;
-      case Mode::uncertain: r.error = errc::log_possibly_persisted; co_return r;
-      case Mode::shutting_down: r.error = errc::shutting_down; co_return r;
-      default: break;
+      case Mode::unavailable:
+        r.error = errc::log_unavailable;
+        co_return r;
+      case Mode::uncertain:
+        r.error = errc::log_possibly_persisted;
+        co_return r;
+      case Mode::shutting_down:
+        r.error = errc::shutting_down;
+        co_return r;
+      default:
+        break;
     }
     if (auto it = outcomes.find(e.command_id); it != outcomes.end()) {
       r.kind = app::CommandReply::Kind::projected;
@@ -68,7 +75,8 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     co_return r;
   }
 
-  boost::asio::awaitable<app::QueryResult<domain::Account>> account(std::string id, app::Origin origin) override {
+  boost::asio::awaitable<app::QueryResult<domain::Account>> account(std::string id,
+                                                                    app::Origin origin) override {
     last_origin = origin;
     app::QueryResult<domain::Account> q;
     q.served_by = served_by;
@@ -82,22 +90,23 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     co_return q;
   }
   boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts_page(std::string after,
-                                                                           std::size_t limit) {
+                                                                            std::size_t limit) {
     app::QueryResult<view::AccountPage> q;
     q.value.emplace();
     auto it = after.empty() ? accts.begin() : accts.upper_bound(after);
-    for (; it != accts.end() && q.value->items.size() < limit; ++it) q.value->items.push_back(it->second);
+    for (; it != accts.end() && q.value->items.size() < limit; ++it)
+      q.value->items.push_back(it->second);
     if (it != accts.end() && !q.value->items.empty()) q.value->next = q.value->items.back().id;
     co_return q;
   }
-  boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts(std::string after,
-                                                                      std::size_t limit,
-                                                                      app::Origin origin) override {
+  boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts(
+      std::string after, std::size_t limit, app::Origin origin) override {
     last_origin = origin;
     last_limit = limit;
     co_return co_await accounts_page(std::move(after), limit);
   }
-  boost::asio::awaitable<app::QueryResult<view::HistoryPage>> history(std::string id, std::uint64_t after,
+  boost::asio::awaitable<app::QueryResult<view::HistoryPage>> history(std::string id,
+                                                                      std::uint64_t after,
                                                                       std::size_t limit,
                                                                       app::Origin origin) override {
     last_origin = origin;
@@ -115,16 +124,16 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     co_return q;
   }
   boost::asio::awaitable<app::QueryResult<domain::Outcome>> command(std::string command_id,
-                                                                   std::chrono::milliseconds wait,
-                                                                   app::Origin origin) override {
+                                                                    std::chrono::milliseconds wait,
+                                                                    app::Origin origin) override {
     last_origin = origin;
     last_wait = wait;
     app::QueryResult<domain::Outcome> q;
     if (auto it = outcomes.find(command_id); it != outcomes.end()) q.value = it->second;
     co_return q;
   }
-  boost::asio::awaitable<app::QueryResult<domain::TransferState>> transfer(std::string transfer_id, std::string to,
-                                                                           app::Origin origin) override {
+  boost::asio::awaitable<app::QueryResult<domain::TransferState>> transfer(
+      std::string transfer_id, std::string to, app::Origin origin) override {
     last_origin = origin;
     app::QueryResult<domain::TransferState> q;
     if (auto it = transfers.find(transfer_id); it != transfers.end() && it->second.first == to) {
@@ -133,7 +142,8 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     co_return q;
   }
 
-  std::map<std::string, std::pair<std::string, domain::TransferState>> transfers;  // id → (to, state)
+  std::map<std::string, std::pair<std::string, domain::TransferState>>
+      transfers;               // id → (to, state)
   bool store_failure = false;  // set: account() finds the view unreadable
   app::Origin last_origin;
   std::chrono::milliseconds last_wait{0};
@@ -246,7 +256,8 @@ class FakeHealth final : public app::Health {
   bool is_ready = true;
   bool ready() const override { return is_ready; }
   std::string describe() const override {
-    return is_ready ? R"({"ready":true,"partitions":{}})" : R"({"ready":false,"partitions":{"0":"catching_up"}})";
+    return is_ready ? R"({"ready":true,"partitions":{}})"
+                    : R"({"ready":false,"partitions":{"0":"catching_up"}})";
   }
 };
 

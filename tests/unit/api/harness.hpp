@@ -88,7 +88,8 @@ struct HttpReply {
 };
 
 // One request on a fresh connection.
-inline HttpReply request(std::uint16_t port, http::verb verb, std::string target, std::string body = {},
+inline HttpReply request(std::uint16_t port, http::verb verb, std::string target,
+                         std::string body = {},
                          std::vector<std::pair<std::string, std::string>> headers = {},
                          std::string content_type = "application/json") {
   asio::io_context ioc;
@@ -118,7 +119,8 @@ inline HttpReply request(std::uint16_t port, http::verb verb, std::string target
 inline std::string error_code_of(const HttpReply& r) {
   if (const auto* o = r.body.if_object()) {
     if (const auto* e = o->if_contains("error"); e && e->is_object()) {
-      if (const auto* c = e->as_object().if_contains("code"); c && c->is_string()) return std::string(c->get_string());
+      if (const auto* c = e->as_object().if_contains("code"); c && c->is_string())
+        return std::string(c->get_string());
     }
   }
   return {};

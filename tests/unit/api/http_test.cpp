@@ -1,6 +1,5 @@
 // The HTTP API (DESIGN §3) end to end over a real socket, with fake ports.
 #include "harness.hpp"
-
 #include "xbanku/api/operations.hpp"
 #include "xbanku/wire/json.hpp"
 
@@ -27,7 +26,8 @@ class HttpApi : public ::testing::Test {
 };
 
 TEST_F(HttpApi, CreateGetAndList) {
-  auto r = request(s.port(), verb::post, "/accounts", R"({"name":"  Cole Bittel ","id":")" + std::string(kId) + R"("})");
+  auto r = request(s.port(), verb::post, "/accounts",
+                   R"({"name":"  Cole Bittel ","id":")" + std::string(kId) + R"("})");
   ASSERT_EQ(r.status, 201u) << r.res.body();
   EXPECT_EQ(r.body.at("id").as_string(), kId);
   EXPECT_EQ(r.body.at("name").as_string(), "Cole Bittel");
@@ -37,7 +37,8 @@ TEST_F(HttpApi, CreateGetAndList) {
   EXPECT_FALSE(r.header("X-Request-Id").empty());
   EXPECT_FALSE(r.header("X-Command-Id").empty());
 
-  r = request(s.port(), verb::post, "/accounts", R"({"name":"again","id":")" + std::string(kId) + R"("})");
+  r = request(s.port(), verb::post, "/accounts",
+              R"({"name":"again","id":")" + std::string(kId) + R"("})");
   EXPECT_EQ(r.status, 409u);
   EXPECT_EQ(error_code_of(r), "account_exists");
 
@@ -86,13 +87,18 @@ TEST_F(HttpApi, DepositWithdrawHistory) {
   EXPECT_EQ(r.status, 409u);
   EXPECT_EQ(error_code_of(r), "insufficient_funds");
 
-  r = request(s.port(), verb::post, "/accounts/11111111-2222-4333-8444-555555555555/deposit", R"({"amount":1})");
+  r = request(s.port(), verb::post, "/accounts/11111111-2222-4333-8444-555555555555/deposit",
+              R"({"amount":1})");
   EXPECT_EQ(r.status, 404u);
   EXPECT_EQ(error_code_of(r), "account_not_found");
 
-  r = request(s.port(), verb::post, "/accounts/" + id + "/deposit", R"({"amount":1000000000000000})");
+  r = request(s.port(), verb::post, "/accounts/" + id + "/deposit",
+              R"({"amount":1000000000000000})");
   EXPECT_EQ(r.status, 200u);
-  s.on_io([&] { s.bank.accts[id].balance = INT64_MAX - 5; return 0; });
+  s.on_io([&] {
+    s.bank.accts[id].balance = INT64_MAX - 5;
+    return 0;
+  });
   r = request(s.port(), verb::post, "/accounts/" + id + "/deposit", R"({"amount":10})");
   EXPECT_EQ(r.status, 409u);
   EXPECT_EQ(error_code_of(r), "balance_overflow");
@@ -106,12 +112,15 @@ TEST_F(HttpApi, DepositWithdrawHistory) {
   EXPECT_EQ(events[1].at("amount").as_int64(), 1000);
   EXPECT_EQ(events[1].at("balance_after").as_int64(), 1000);
   ASSERT_TRUE(r.body.at("next").is_string());
-  r = request(s.port(), verb::get, "/accounts/" + id + "/events?after=" + std::string(r.body.at("next").as_string()));
+  r = request(s.port(), verb::get,
+              "/accounts/" + id + "/events?after=" + std::string(r.body.at("next").as_string()));
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.body.at("events").as_array().size(), 2u);  // withdraw, big deposit
   EXPECT_TRUE(r.body.at("next").is_null());
   EXPECT_EQ(request(s.port(), verb::get, "/accounts/" + id + "/events?after=abc").status, 400u);
-  EXPECT_EQ(request(s.port(), verb::get, "/accounts/" + id + "/events?after=99999999999999999999").status, 400u);
+  EXPECT_EQ(
+      request(s.port(), verb::get, "/accounts/" + id + "/events?after=99999999999999999999").status,
+      400u);
 
   r = request(s.port(), verb::get, "/accounts/11111111-2222-4333-8444-555555555555/events");
   EXPECT_EQ(r.status, 404u);
@@ -128,10 +137,12 @@ TEST_F(HttpApi, Transfers) {
   EXPECT_EQ(r.body.at("to").as_string(), b);
   EXPECT_FALSE(r.body.at("transfer_id").as_string().empty());
 
-  r = request(s.port(), verb::post, "/transfers", R"({"from":")" + a + R"(","to":")" + a + R"(","amount":1})");
+  r = request(s.port(), verb::post, "/transfers",
+              R"({"from":")" + a + R"(","to":")" + a + R"(","amount":1})");
   EXPECT_EQ(r.status, 409u);
   EXPECT_EQ(error_code_of(r), "same_account");
-  r = request(s.port(), verb::post, "/transfers", R"({"from":")" + a + R"(","to":")" + b + R"(","amount":61})");
+  r = request(s.port(), verb::post, "/transfers",
+              R"({"from":")" + a + R"(","to":")" + b + R"(","amount":61})");
   EXPECT_EQ(error_code_of(r), "insufficient_funds");
   r = request(s.port(), verb::post, "/transfers",
               R"({"from":")" + a + R"(","to":"11111111-2222-4333-8444-555555555555","amount":1})");
@@ -178,44 +189,65 @@ TEST_F(HttpApi, CommandsAndIdempotency) {
 
 TEST_F(HttpApi, ReadYourWritesVariants) {
   const std::string id = create();
-  auto r = request(s.port(), verb::post, "/accounts/" + id + "/deposit?wait=false", R"({"amount":5})");
+  auto r =
+      request(s.port(), verb::post, "/accounts/" + id + "/deposit?wait=false", R"({"amount":5})");
   ASSERT_EQ(r.status, 202u) << r.res.body();
   EXPECT_FALSE(r.body.at("command_id").as_string().empty());
   EXPECT_EQ(r.body.at("partition").as_int64(), 0);
   EXPECT_TRUE(r.body.at("offset").is_int64());
   EXPECT_FALSE(s.on_io([&] { return static_cast<bool>(s.bank.waits.back()); }));
 
-  s.on_io([&] { s.bank.mode = FakeBank::Mode::pending; return 0; });
+  s.on_io([&] {
+    s.bank.mode = FakeBank::Mode::pending;
+    return 0;
+  });
   r = request(s.port(), verb::post, "/accounts/" + id + "/deposit", R"({"amount":5})");
   ASSERT_EQ(r.status, 504u);
   EXPECT_EQ(r.body.at("status").as_string(), "pending");
   EXPECT_TRUE(r.body.as_object().contains("command_id"));
   EXPECT_TRUE(r.body.as_object().contains("offset"));
 
-  s.on_io([&] { s.bank.mode = FakeBank::Mode::unavailable; return 0; });
+  s.on_io([&] {
+    s.bank.mode = FakeBank::Mode::unavailable;
+    return 0;
+  });
   r = request(s.port(), verb::post, "/accounts/" + id + "/deposit", R"({"amount":5})");
   ASSERT_EQ(r.status, 503u);
   EXPECT_EQ(error_code_of(r), "log_unavailable");
   EXPECT_NE(r.res.body().find("not written"), std::string::npos);
   EXPECT_EQ(r.header("Retry-After"), "1");
 
-  s.on_io([&] { s.bank.mode = FakeBank::Mode::uncertain; return 0; });
+  s.on_io([&] {
+    s.bank.mode = FakeBank::Mode::uncertain;
+    return 0;
+  });
   r = request(s.port(), verb::post, "/accounts/" + id + "/deposit", R"({"amount":5})");
   ASSERT_EQ(r.status, 503u);
   EXPECT_EQ(error_code_of(r), "log_uncertain");
 
-  s.on_io([&] { s.bank.mode = FakeBank::Mode::throws; return 0; });
+  s.on_io([&] {
+    s.bank.mode = FakeBank::Mode::throws;
+    return 0;
+  });
   r = request(s.port(), verb::post, "/accounts/" + id + "/deposit", R"({"amount":5})");
   ASSERT_EQ(r.status, 500u);
   EXPECT_EQ(error_code_of(r), "internal");
   EXPECT_EQ(r.res.body().find("secret"), std::string::npos);
 
-  s.on_io([&] { s.bank.mode = FakeBank::Mode::normal; s.bank.stale = true; s.bank.served_by = "node-2"; return 0; });
+  s.on_io([&] {
+    s.bank.mode = FakeBank::Mode::normal;
+    s.bank.stale = true;
+    s.bank.served_by = "node-2";
+    return 0;
+  });
   r = request(s.port(), verb::get, "/accounts/" + id);
   EXPECT_EQ(r.status, 200u);
   EXPECT_EQ(r.header("X-Stale"), "true");
   EXPECT_EQ(r.header("X-Served-By"), "node-2");
-  s.on_io([&] { s.bank.unavailable = true; return 0; });
+  s.on_io([&] {
+    s.bank.unavailable = true;
+    return 0;
+  });
   r = request(s.port(), verb::get, "/accounts/" + id);
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(r.header("Retry-After"), "1");
@@ -243,11 +275,17 @@ TEST_F(HttpApi, ForwardingMetadata) {
   EXPECT_EQ(r.status, 200u);
   EXPECT_EQ(r.header("X-Served-By"), "node-3");
   // A view that cannot be read is a 500 that discloses nothing, not a crash.
-  s.on_io([&] { s.bank.store_failure = true; return 0; });
+  s.on_io([&] {
+    s.bank.store_failure = true;
+    return 0;
+  });
   r = request(s.port(), verb::get, "/accounts/" + id);
   EXPECT_EQ(r.status, 500u);
   EXPECT_EQ(error_code_of(r), "store_error");
-  s.on_io([&] { s.bank.store_failure = false; return 0; });
+  s.on_io([&] {
+    s.bank.store_failure = false;
+    return 0;
+  });
 }
 
 TEST_F(HttpApi, CommandWaitAndTransferState) {
@@ -283,18 +321,25 @@ TEST(PeerCodec, OutcomeRoundTripsThroughTheCommandBody) {
   o.from = std::string(kId);
   o.to = "11111111-2222-4333-8444-555555555555";
   TestServer server;
-  server.on_io([&] { server.bank.outcomes["c-1"] = o; return 0; });
+  server.on_io([&] {
+    server.bank.outcomes["c-1"] = o;
+    return 0;
+  });
   auto r = request(server.port(), verb::get, "/commands/c-1");
   ASSERT_EQ(r.status, 200u) << r.res.body();
   EXPECT_EQ(wire::outcome_from_json(r.body), o);
   o.status = domain::Status::rejected;
   o.reason = domain::Reason::insufficient_funds;
   o.account.reset();
-  server.on_io([&] { server.bank.outcomes["c-1"] = o; return 0; });
+  server.on_io([&] {
+    server.bank.outcomes["c-1"] = o;
+    return 0;
+  });
   r = request(server.port(), verb::get, "/commands/c-1");
   EXPECT_EQ(wire::outcome_from_json(r.body), o);
   EXPECT_FALSE(wire::outcome_from_json(boost::json::parse(R"({"status":"weird"})")));
-  EXPECT_FALSE(wire::account_from_json(boost::json::parse(R"({"id":"x","name":"y","balance":"1","version":1})")));
+  EXPECT_FALSE(wire::account_from_json(
+      boost::json::parse(R"({"id":"x","name":"y","balance":"1","version":1})")));
 }
 
 TEST_F(HttpApi, Validation) {
@@ -360,7 +405,8 @@ TEST_F(HttpApi, ProtocolErrors) {
   EXPECT_EQ(error_code_of(r), "unsupported_media_type");
   r = request(s.port(), verb::post, "/accounts", R"({"name":"x"})", {}, "");
   EXPECT_EQ(r.status, 415u);
-  r = request(s.port(), verb::post, "/accounts", R"({"name":"x"})", {}, "Application/JSON; charset=utf-8");
+  r = request(s.port(), verb::post, "/accounts", R"({"name":"x"})", {},
+              "Application/JSON; charset=utf-8");
   EXPECT_EQ(r.status, 201u);
 
   std::string big = R"({"name":")" + std::string(70 * 1024, 'x') + R"("})";
@@ -413,20 +459,30 @@ TEST_F(HttpApi, OperationalEndpoints) {
   r = request(s.port(), verb::get, "/readyz");
   EXPECT_EQ(r.status, 200u);
   EXPECT_TRUE(r.body.at("ready").as_bool());
-  s.on_io([&] { s.health.is_ready = false; return 0; });
+  s.on_io([&] {
+    s.health.is_ready = false;
+    return 0;
+  });
   r = request(s.port(), verb::get, "/readyz");
   EXPECT_EQ(r.status, 503u);
   EXPECT_FALSE(r.body.at("ready").as_bool());
 
   create();
-  request(s.port(), verb::post, "/accounts", R"({"name":"x"})", {{"Idempotency-Key", "k1"}}, "application/json");
+  request(s.port(), verb::post, "/accounts", R"({"name":"x"})", {{"Idempotency-Key", "k1"}},
+          "application/json");
   r = request(s.port(), verb::get, "/metrics");
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.header("Content-Type"), "text/plain; version=0.0.4");
   const std::string& m = r.res.body();
-  EXPECT_NE(m.find(R"(xbanku_http_requests_total{route="/accounts",code="201"} 2)"), std::string::npos) << m;
-  EXPECT_NE(m.find(R"(xbanku_commands_total{type="create",outcome="applied"} 2)"), std::string::npos) << m;
-  EXPECT_NE(m.find(R"(xbanku_command_latency_seconds_count{stage="projected"} 2)"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(xbanku_http_requests_total{route="/accounts",code="201"} 2)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(xbanku_commands_total{type="create",outcome="applied"} 2)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(xbanku_command_latency_seconds_count{stage="projected"} 2)"),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("xbanku_ws_connections"), std::string::npos);
 
   r = request(s.port(), verb::get, "/openapi.json");
@@ -434,9 +490,10 @@ TEST_F(HttpApi, OperationalEndpoints) {
   ASSERT_TRUE(r.body.is_object()) << "openapi.json is not valid JSON";
   EXPECT_EQ(r.body.at("openapi").as_string(), "3.0.3");
   const auto& paths = r.body.at("paths").as_object();
-  for (const char* p : {"/accounts", "/accounts/{id}", "/accounts/{id}/events", "/accounts/{id}/deposit",
-                        "/accounts/{id}/withdraw", "/transfers", "/transfers/{transfer_id}", "/commands/{command_id}", "/healthz",
-                        "/readyz", "/metrics", "/openapi.json"}) {
+  for (const char* p :
+       {"/accounts", "/accounts/{id}", "/accounts/{id}/events", "/accounts/{id}/deposit",
+        "/accounts/{id}/withdraw", "/transfers", "/transfers/{transfer_id}",
+        "/commands/{command_id}", "/healthz", "/readyz", "/metrics", "/openapi.json"}) {
     EXPECT_TRUE(paths.contains(p)) << p;
   }
   EXPECT_TRUE(paths.at("/accounts").as_object().contains("get"));
@@ -452,7 +509,8 @@ TEST(HttpLimits, SlowlorisIsDroppedWithinTheReadTimeout) {
   tcp::socket socket(ioc);
   socket.connect({asio::ip::make_address("127.0.0.1"), s.port()});
   socket.non_blocking(true);
-  const std::string req = "GET /healthz HTTP/1.1\r\nHost: example\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  const std::string req =
+      "GET /healthz HTTP/1.1\r\nHost: example\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
   const auto start = std::chrono::steady_clock::now();
   bool closed = false;
   for (std::size_t i = 0; i < req.size() && !closed; ++i) {

@@ -1,7 +1,6 @@
 // Input hygiene and idempotency-key binding at the API (issue 11): every case is a precise
 // 400/422 naming the problem, and nothing reaches the command port.
 #include "harness.hpp"
-
 #include "xbanku/api/json_input.hpp"
 #include "xbanku/domain/uuid.hpp"
 
@@ -97,8 +96,12 @@ TEST(ApiHygiene, NamesWithControlOrBidiCharactersAre400) {
 
 TEST(ApiHygiene, AKeyReusedForAnotherRequestIs422AndNothingRuns) {
   TestServer s;
-  ASSERT_EQ(request(s.port(), verb::post, "/accounts", R"({"name":"A","id":")" + kA + R"("})").status, 201u);
-  ASSERT_EQ(request(s.port(), verb::post, "/accounts", R"({"name":"B","id":")" + kB + R"("})").status, 201u);
+  ASSERT_EQ(
+      request(s.port(), verb::post, "/accounts", R"({"name":"A","id":")" + kA + R"("})").status,
+      201u);
+  ASSERT_EQ(
+      request(s.port(), verb::post, "/accounts", R"({"name":"B","id":")" + kB + R"("})").status,
+      201u);
   auto r = request(s.port(), verb::post, "/accounts/" + kA + "/deposit", R"({"amount":100})",
                    {{"Idempotency-Key", "k-1"}});
   ASSERT_EQ(r.status, 200u) << r.res.body();
@@ -129,9 +132,11 @@ TEST(ApiHygiene, AKeyReusedForAnotherRequestIs422AndNothingRuns) {
 
 TEST(ApiHygiene, ARetriedCreateWithAKeyIsTheSameRequest) {
   TestServer s;
-  auto first = request(s.port(), verb::post, "/accounts", R"({"name":"Ann"})", {{"Idempotency-Key", "new-ann"}});
+  auto first = request(s.port(), verb::post, "/accounts", R"({"name":"Ann"})",
+                       {{"Idempotency-Key", "new-ann"}});
   ASSERT_EQ(first.status, 201u) << first.res.body();
-  auto again = request(s.port(), verb::post, "/accounts", R"({"name":"Ann"})", {{"Idempotency-Key", "new-ann"}});
+  auto again = request(s.port(), verb::post, "/accounts", R"({"name":"Ann"})",
+                       {{"Idempotency-Key", "new-ann"}});
   ASSERT_EQ(again.status, 201u) << again.res.body();
   EXPECT_EQ(again.body.at("id"), first.body.at("id"));
   EXPECT_EQ(first.body.at("id").as_string(), domain::keyed_uuid("", "new-ann"));
@@ -160,14 +165,17 @@ TEST(WsHygiene, DuplicateKeysLongIdsAndEchoedText) {
   asio::io_context ioc;
   auto ws = connect_ws(ioc, s.port());
 
-  ws->write(asio::buffer(R"({"id":1,"op":"deposit","account":")" + kA + R"(","amount":1,"amount":500})"));
+  ws->write(
+      asio::buffer(R"({"id":1,"op":"deposit","account":")" + kA + R"(","amount":1,"amount":500})"));
   auto r = receive(*ws);
   EXPECT_FALSE(r.at("ok").as_bool());
   EXPECT_EQ(r.at("error").at("code").as_string(), "bad_request");
-  EXPECT_NE(std::string(r.at("error").at("message").as_string()).find("\"amount\""), std::string::npos);
+  EXPECT_NE(std::string(r.at("error").at("message").as_string()).find("\"amount\""),
+            std::string::npos);
 
   const std::string long_id(300, 'x');
-  ws->write(asio::buffer(json::serialize(json::object{{"id", long_id}, {"op", "get"}, {"account", kA}})));
+  ws->write(
+      asio::buffer(json::serialize(json::object{{"id", long_id}, {"op", "get"}, {"account", kA}})));
   r = receive(*ws);
   EXPECT_TRUE(r.at("id").is_null()) << "a long id is not echoed";
   EXPECT_EQ(r.at("error").at("code").as_string(), "bad_request");
@@ -180,7 +188,8 @@ TEST(WsHygiene, DuplicateKeysLongIdsAndEchoedText) {
   r = receive(*ws);
   EXPECT_EQ(r.at("error").at("code").as_string(), "unknown_op");
 
-  ws->write(asio::buffer(json::serialize(json::object{{"id", 3}, {"op", "create"}, {"name", "a\u202Eb"}})));
+  ws->write(asio::buffer(
+      json::serialize(json::object{{"id", 3}, {"op", "create"}, {"name", "a\u202Eb"}})));
   r = receive(*ws);
   EXPECT_EQ(r.at("error").at("code").as_string(), "invalid_name");
   EXPECT_EQ(received(s), 0u);
@@ -194,10 +203,14 @@ TEST(WsHygiene, KeyReuseIsTheSameErrorOverWebSocket) {
     ws->write(asio::buffer(json::serialize(o)));
     return receive(*ws);
   };
-  ASSERT_TRUE(send({{"id", 1}, {"op", "create"}, {"name", "A"}, {"account", kA}}).at("ok").as_bool());
-  ASSERT_TRUE(send({{"id", 2}, {"op", "deposit"}, {"account", kA}, {"amount", 5}, {"idempotency_key", "w"}})
-                  .at("ok").as_bool());
-  auto r = send({{"id", 3}, {"op", "deposit"}, {"account", kA}, {"amount", 6}, {"idempotency_key", "w"}});
+  ASSERT_TRUE(
+      send({{"id", 1}, {"op", "create"}, {"name", "A"}, {"account", kA}}).at("ok").as_bool());
+  ASSERT_TRUE(
+      send({{"id", 2}, {"op", "deposit"}, {"account", kA}, {"amount", 5}, {"idempotency_key", "w"}})
+          .at("ok")
+          .as_bool());
+  auto r = send(
+      {{"id", 3}, {"op", "deposit"}, {"account", kA}, {"amount", 6}, {"idempotency_key", "w"}});
   EXPECT_FALSE(r.at("ok").as_bool());
   EXPECT_EQ(r.at("error").at("code").as_string(), "idempotency_key_reused");
 }

@@ -1,7 +1,8 @@
 // The pure pieces of the API: routing, query parsing and the socket-free request handler.
+#include "xbanku/api/router.hpp"
+
 #include "fakes.hpp"
 #include "xbanku/api/http_handler.hpp"
-#include "xbanku/api/router.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -102,11 +103,10 @@ TEST(Handler, PureHandlerWithoutSockets) {
   req.body() = R"({"name":"Cole Bittel"})";
   req.prepare_payload();
   Response res;
-  boost::asio::co_spawn(ioc, handle(req, services, "rid-1"),
-                        [&](std::exception_ptr e, Response r) {
-                          ASSERT_FALSE(e);
-                          res = std::move(r);
-                        });
+  boost::asio::co_spawn(ioc, handle(req, services, "rid-1"), [&](std::exception_ptr e, Response r) {
+    ASSERT_FALSE(e);
+    res = std::move(r);
+  });
   ioc.run();
   EXPECT_EQ(res.result_int(), 201u);
   EXPECT_EQ(res["X-Request-Id"], "rid-1");

@@ -21,7 +21,9 @@ std::unique_ptr<Ws> connect_ws(asio::io_context& ioc, std::uint16_t port) {
   return ws;
 }
 
-void send(Ws& ws, const json::value& v) { ws.write(asio::buffer(json::serialize(v))); }
+void send(Ws& ws, const json::value& v) {
+  ws.write(asio::buffer(json::serialize(v)));
+}
 
 json::value receive(Ws& ws) {
   beast::flat_buffer b;
@@ -43,7 +45,11 @@ TEST(WebSocket, OpsAndErrors) {
   ASSERT_TRUE(r.at("ok").as_bool()) << json::serialize(r);
   EXPECT_EQ(r.at("result").at("id").as_string(), kA);
 
-  send(*ws, {{"id", "two"}, {"op", "deposit"}, {"account", kA}, {"amount", 50}, {"idempotency_key", "ws-k"}});
+  send(*ws, {{"id", "two"},
+             {"op", "deposit"},
+             {"account", kA},
+             {"amount", 50},
+             {"idempotency_key", "ws-k"}});
   r = receive(*ws);
   EXPECT_EQ(r.at("id").as_string(), "two");
   EXPECT_EQ(r.at("result").at("balance").as_int64(), 50);
@@ -85,7 +91,10 @@ TEST(WebSocket, OpsAndErrors) {
   r = receive(*ws);
   EXPECT_EQ(r.at("error").at("code").as_string(), "same_account");
 
-  s.on_io([&] { s.bank.mode = FakeBank::Mode::pending; return 0; });
+  s.on_io([&] {
+    s.bank.mode = FakeBank::Mode::pending;
+    return 0;
+  });
   send(*ws, {{"id", 10}, {"op", "deposit"}, {"account", kA}, {"amount", 1}});
   r = receive(*ws);
   EXPECT_EQ(r.at("error").at("code").as_string(), "pending");
@@ -130,10 +139,14 @@ TEST(WebSocket, InFlightBound) {
   ApiConfig cfg;
   cfg.ws_max_in_flight = 4;
   TestServer s(cfg);
-  s.on_io([&] { s.bank.delay = std::chrono::milliseconds(300); return 0; });
+  s.on_io([&] {
+    s.bank.delay = std::chrono::milliseconds(300);
+    return 0;
+  });
   asio::io_context ioc;
   auto ws = connect_ws(ioc, s.port());
-  for (int i = 0; i < 6; ++i) send(*ws, {{"id", i}, {"op", "deposit"}, {"account", kA}, {"amount", 1}});
+  for (int i = 0; i < 6; ++i)
+    send(*ws, {{"id", i}, {"op", "deposit"}, {"account", kA}, {"amount", 1}});
   std::set<std::int64_t> refused;
   for (int i = 0; i < 6; ++i) {
     auto r = receive(*ws);
@@ -159,8 +172,9 @@ TEST(WebSocket, SubscriptionsReceiveUpdatesInOrder) {
 
   s.on_io([&] {
     for (int i = 0; i < 200; ++i) {
-      s.feed.push(app::AccountUpdate{domain::Account{i % 2 ? kA : kB, "n", i, static_cast<std::uint64_t>(i)},
-                                     domain::RecordPos{3, i}});
+      s.feed.push(app::AccountUpdate{
+          domain::Account{i % 2 ? kA : kB, "n", i, static_cast<std::uint64_t>(i)},
+          domain::RecordPos{3, i}});
     }
     return 0;
   });
@@ -228,7 +242,8 @@ TEST(WebSocket, ClientThatDoesNotReadIsClosedWith1008) {
   EXPECT_EQ(request(s.port(), http::verb::get, "/healthz").status, 200u);
   for (int i = 0; i < 100; ++i) {
     if (s.on_io([&] { return s.server != nullptr; }) &&
-        request(s.port(), http::verb::get, "/metrics").res.body().find("xbanku_ws_connections 0") != std::string::npos) {
+        request(s.port(), http::verb::get, "/metrics").res.body().find("xbanku_ws_connections 0") !=
+            std::string::npos) {
       return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -252,7 +267,8 @@ TEST(WebSocket, SlowReaderUnderSustainedPushIsCutOff) {
   for (int batch = 0; batch < 400; ++batch) {
     s.on_io([&] {
       for (int i = 0; i < 100; ++i) {
-        s.feed.push(app::AccountUpdate{domain::Account{kA, name, i, 1}, domain::RecordPos{0, batch * 100 + i}});
+        s.feed.push(app::AccountUpdate{domain::Account{kA, name, i, 1},
+                                       domain::RecordPos{0, batch * 100 + i}});
       }
       return 0;
     });

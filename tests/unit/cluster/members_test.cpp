@@ -7,7 +7,8 @@ namespace xbanku::cluster {
 namespace {
 
 Announcement ann(std::string who, std::vector<std::int32_t> parts) {
-  return Announcement{who, "http://127.0.0.1:80" + who.substr(who.size() - 1), std::move(parts), 1700000000000};
+  return Announcement{who, "http://127.0.0.1:80" + who.substr(who.size() - 1), std::move(parts),
+                      1700000000000};
 }
 
 TEST(Announcement, RoundTrip) {
@@ -19,12 +20,16 @@ TEST(Announcement, RoundTrip) {
 TEST(Announcement, RejectsWhatIsNotOne) {
   EXPECT_FALSE(decode_announcement("k", "not json"));
   EXPECT_FALSE(decode_announcement("k", "[]"));
-  EXPECT_FALSE(decode_announcement("k", R"({"instance":"other","url":"http://h:1","partitions":[]})"))
+  EXPECT_FALSE(
+      decode_announcement("k", R"({"instance":"other","url":"http://h:1","partitions":[]})"))
       << "the key names the instance";
   EXPECT_FALSE(decode_announcement("k", R"({"instance":"k","partitions":[]})"));
-  EXPECT_FALSE(decode_announcement("k", R"({"instance":"k","url":"http://h:1","partitions":[-1]})"));
-  EXPECT_FALSE(decode_announcement("k", R"({"instance":"k","url":"http://h:1","partitions":["0"]})"));
-  const auto sorted = decode_announcement("k", R"({"instance":"k","url":"http://h:1","partitions":[4,1]})");
+  EXPECT_FALSE(
+      decode_announcement("k", R"({"instance":"k","url":"http://h:1","partitions":[-1]})"));
+  EXPECT_FALSE(
+      decode_announcement("k", R"({"instance":"k","url":"http://h:1","partitions":["0"]})"));
+  const auto sorted =
+      decode_announcement("k", R"({"instance":"k","url":"http://h:1","partitions":[4,1]})");
   ASSERT_TRUE(sorted);
   EXPECT_EQ(sorted->partitions, (std::vector<std::int32_t>{1, 4}));
 }

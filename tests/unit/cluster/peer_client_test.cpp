@@ -69,19 +69,22 @@ TEST(PeerClient, ForwardsWithTheHopCountAndReusesTheConnection) {
   PeerClient client(io.get_executor());
   std::vector<std::string> bodies;
   boost::system::error_code third;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    for (int i = 0; i < 2; ++i) {
-      auto r = co_await client.get(url, "/accounts/x?n=" + std::to_string(i), 1, 2s);
-      if (r) {
-        EXPECT_EQ(r->served_by, "peer");
-        bodies.push_back(r->body);
-      }
-    }
-    // The server accepted one connection only and closed it: the pooled one fails, the fresh
-    // retry is refused or finds nobody accepting — a clean error, not a hang.
-    auto r = co_await client.get(url, "/x", 1, 1s);
-    third = r ? boost::system::error_code{} : r.error();
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 2; ++i) {
+          auto r = co_await client.get(url, "/accounts/x?n=" + std::to_string(i), 1, 2s);
+          if (r) {
+            EXPECT_EQ(r->served_by, "peer");
+            bodies.push_back(r->body);
+          }
+        }
+        // The server accepted one connection only and closed it: the pooled one fails, the fresh
+        // retry is refused or finds nobody accepting — a clean error, not a hang.
+        auto r = co_await client.get(url, "/x", 1, 1s);
+        third = r ? boost::system::error_code{} : r.error();
+      },
+      asio::detached);
   io.run_for(10s);
   EXPECT_EQ(bodies, (std::vector<std::string>{"1 /accounts/x?n=0", "1 /accounts/x?n=1"}));
   EXPECT_TRUE(third == errc::timeout || third == errc::peer_unreachable) << third.message();
@@ -96,10 +99,13 @@ TEST(PeerClient, NobodyListeningIsPeerUnreachable) {
   }
   PeerClient client(io.get_executor());
   boost::system::error_code ec;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto r = co_await client.get("http://127.0.0.1:" + std::to_string(port), "/", 1, 2s);
-    ec = r ? boost::system::error_code{} : r.error();
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await client.get("http://127.0.0.1:" + std::to_string(port), "/", 1, 2s);
+        ec = r ? boost::system::error_code{} : r.error();
+      },
+      asio::detached);
   io.run_for(5s);
   EXPECT_EQ(ec, errc::peer_unreachable);
 }

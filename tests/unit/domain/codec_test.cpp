@@ -1,4 +1,4 @@
-#include <xbanku/domain/codec.hpp>
+#include "xbanku/domain/codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,9 +23,13 @@ Event make(EventType type) {
   e.type = type;
   e.acc_id = std::string(kA);
   switch (type) {
-    case EventType::create: e.acc_name = "Cole Bittel"; break;
+    case EventType::create:
+      e.acc_name = "Cole Bittel";
+      break;
     case EventType::deposit:
-    case EventType::withdraw: e.amount = 100; break;
+    case EventType::withdraw:
+      e.amount = 100;
+      break;
     case EventType::transfer:
       e.target_id = std::string(kB);
       e.amount = 5;
@@ -45,8 +49,8 @@ Event make(EventType type) {
   return e;
 }
 
-const EventType kAllTypes[] = {EventType::create,   EventType::deposit,
-                               EventType::withdraw, EventType::transfer,
+const EventType kAllTypes[] = {EventType::create,          EventType::deposit,
+                               EventType::withdraw,        EventType::transfer,
                                EventType::transfer_credit, EventType::transfer_refund};
 
 TEST(Codec, RoundTripsEveryType) {
@@ -82,8 +86,9 @@ TEST(Codec, EncodesGoFieldOrder) {
   Event w = make(EventType::withdraw);
   w.command_id = "c1";
   w.ts = 42;
-  EXPECT_EQ(encode(w), cat({R"({"AccId":")", kA,
-                            R"(","Type":"WithdrawEvent","Amount":100,"CommandId":"c1","Ts":42,"V":1})"}));
+  EXPECT_EQ(encode(w),
+            cat({R"({"AccId":")", kA,
+                 R"(","Type":"WithdrawEvent","Amount":100,"CommandId":"c1","Ts":42,"V":1})"}));
 }
 
 TEST(Codec, EscapesAwkwardNames) {
@@ -100,8 +105,10 @@ TEST(Codec, RefusesControlAndBidiCharactersInNames) {
   Event e = make(EventType::create);
   // Encoded as \u0001 and the raw bytes of U+202E (RIGHT-TO-LEFT OVERRIDE) and U+0085 (NEL).
   using namespace std::string_view_literals;
-  for (std::string_view name :
-       {"Zo\x01\xC3\xAB"sv, "evil\xE2\x80\xAEgnp.exe"sv, "a\xC2\x85" "b"sv, "nul\0x"sv}) {
+  for (std::string_view name : {"Zo\x01\xC3\xAB"sv, "evil\xE2\x80\xAEgnp.exe"sv,
+                                "a\xC2\x85"
+                                "b"sv,
+                                "nul\0x"sv}) {
     e.acc_name = std::string(name);
     auto back = decode(encode(e));
     ASSERT_FALSE(back) << name;
@@ -121,8 +128,8 @@ TEST(Codec, DecodesGoFormatEvents) {
   ASSERT_TRUE(deposit) << deposit.error().message;
   EXPECT_EQ(*deposit, make(EventType::deposit));
 
-  auto transfer = decode(cat({R"({"AccId":")", kA, R"(","Type":"TransferEvent","TargetId":")", kB,
-                              R"(","Amount":5})"}));
+  auto transfer = decode(cat(
+      {R"({"AccId":")", kA, R"(","Type":"TransferEvent","TargetId":")", kB, R"(","Amount":5})"}));
   ASSERT_TRUE(transfer) << transfer.error().message;
   EXPECT_EQ(*transfer, make(EventType::transfer));
 
@@ -136,14 +143,16 @@ TEST(Codec, DecodesGoFormatEvents) {
 }
 
 TEST(Codec, IgnoresUnknownFieldsAndAcceptsOptionalOnes) {
-  auto e = decode(cat({R"({"AccId":")", kA,
-                       R"(","Type":"DepositEvent","Amount":100,"Foo":[1,{"x":null}],"V":1,"Ts":0,"CommandId":"k"})"}));
+  auto e = decode(cat(
+      {R"({"AccId":")", kA,
+       R"(","Type":"DepositEvent","Amount":100,"Foo":[1,{"x":null}],"V":1,"Ts":0,"CommandId":"k"})"}));
   ASSERT_TRUE(e) << e.error().message;
   EXPECT_EQ(e->amount, 100);
   EXPECT_EQ(e->command_id, "k");
   EXPECT_EQ(e->ts, 0);
   // A CreateEvent carrying an Amount ignores it.
-  auto c = decode(cat({R"({"AccId":")", kA, R"(","Type":"CreateEvent","AccName":" Ann ","Amount":-1})"}));
+  auto c = decode(
+      cat({R"({"AccId":")", kA, R"(","Type":"CreateEvent","AccName":" Ann ","Amount":-1})"}));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->acc_name, "Ann");
   EXPECT_EQ(c->amount, 0);
@@ -161,8 +170,8 @@ TEST(Codec, LargeValuesSpillPastTheStackBuffers) {
 
 TEST(Codec, AmountBounds) {
   for (std::int64_t ok : {std::int64_t{1}, kMaxAmount}) {
-    auto e = decode(cat({R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":)",
-                         std::to_string(ok), "}"}));
+    auto e = decode(cat(
+        {R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":)", std::to_string(ok), "}"}));
     ASSERT_TRUE(e) << e.error().message;
     EXPECT_EQ(e->amount, ok);
   }
@@ -202,16 +211,21 @@ std::vector<BadCase> bad_cases() {
       {cat({R"({"AccId":")", a, R"("})"}), malformed_event, "'Type'"},
       {cat({R"({"AccId":")", a, R"(","Type":5})"}), malformed_event, "'Type'"},
       {cat({R"({"AccId":")", a, R"(","Type":"FooEvent"})"}), unknown_type, "'Type'"},
-      {cat({R"({"AccId":")", a, R"(","Type":"createevent","AccName":"x"})"}), unknown_type, "'Type'"},
+      {cat({R"({"AccId":")", a, R"(","Type":"createevent","AccName":"x"})"}), unknown_type,
+       "'Type'"},
       {R"({"Type":"CreateEvent","AccName":"x"})", malformed_event, "'AccId'"},
       {R"({"AccId":42,"Type":"DepositEvent","Amount":1})", malformed_event, "'AccId'"},
       {R"({"AccId":"nope","Type":"DepositEvent","Amount":1})", malformed_event, "'AccId'"},
-      {cat({R"({"AccId":"{)", a, R"(}","Type":"DepositEvent","Amount":1})"}), malformed_event, "'AccId'"},
+      {cat({R"({"AccId":"{)", a, R"(}","Type":"DepositEvent","Amount":1})"}), malformed_event,
+       "'AccId'"},
       {cat({R"({"AccId":")", a, R"(","Type":"CreateEvent"})"}), malformed_event, "'AccName'"},
-      {cat({R"({"AccId":")", a, R"(","Type":"CreateEvent","AccName":"   "})"}), malformed_event, "'AccName'"},
-      {cat({R"({"AccId":")", a, R"(","Type":"CreateEvent","AccName":")", std::string(201, 'x'), R"("})"}),
+      {cat({R"({"AccId":")", a, R"(","Type":"CreateEvent","AccName":"   "})"}), malformed_event,
+       "'AccName'"},
+      {cat({R"({"AccId":")", a, R"(","Type":"CreateEvent","AccName":")", std::string(201, 'x'),
+            R"("})"}),
        malformed_event, "'AccName'"},
-      {cat({R"({"AccId":")", a, R"(","Type":"CreateEvent","AccName":7})"}), malformed_event, "'AccName'"},
+      {cat({R"({"AccId":")", a, R"(","Type":"CreateEvent","AccName":7})"}), malformed_event,
+       "'AccName'"},
       {cat({R"({"AccId":")", a, R"(","Type":"DepositEvent"})"}), malformed_event, "'Amount'"},
       {dep("null"), malformed_event, "'Amount'"},
       {dep("true"), malformed_event, "'Amount'"},
@@ -226,19 +240,22 @@ std::vector<BadCase> bad_cases() {
       {dep("9223372036854775808"), invalid_amount, "'Amount'"},
       {dep("18446744073709551616"), invalid_amount, "'Amount'"},
       {dep("99999999999999999999999999"), invalid_amount, "'Amount'"},
-      {cat({R"({"AccId":")", a, R"(","Type":"TransferEvent","Amount":1})"}), malformed_event, "'TargetId'"},
-      {cat({R"({"AccId":")", a, R"(","Type":"TransferEvent","TargetId":"x","Amount":1})"}), malformed_event,
+      {cat({R"({"AccId":")", a, R"(","Type":"TransferEvent","Amount":1})"}), malformed_event,
        "'TargetId'"},
+      {cat({R"({"AccId":")", a, R"(","Type":"TransferEvent","TargetId":"x","Amount":1})"}),
+       malformed_event, "'TargetId'"},
       {credit(R"(,"TransferId":"t")"), malformed_event, "'SourceId'"},
       {credit(cat({R"(,"SourceId":")", b, R"(")"})), malformed_event, "'TransferId'"},
-      {credit(cat({R"(,"SourceId":")", b, R"(","TransferId":"")"})), malformed_event, "'TransferId'"},
+      {credit(cat({R"(,"SourceId":")", b, R"(","TransferId":"")"})), malformed_event,
+       "'TransferId'"},
       {credit(cat({R"(,"SourceId":")", b, R"(","TransferId":")", std::string(129, 't'), R"(")"})),
        malformed_event, "'TransferId'"},
       {refund(R"(,"TransferId":"t")"), malformed_event, "'Reason'"},
-      {refund(cat({R"(,"TransferId":"t","Reason":")", std::string(65, 'r'), R"(")"})), malformed_event,
-       "'Reason'"},
+      {refund(cat({R"(,"TransferId":"t","Reason":")", std::string(65, 'r'), R"(")"})),
+       malformed_event, "'Reason'"},
       {with(R"(,"CommandId":"")"), malformed_event, "'CommandId'"},
-      {with(cat({R"(,"CommandId":")", std::string(129, 'c'), R"(")"})), malformed_event, "'CommandId'"},
+      {with(cat({R"(,"CommandId":")", std::string(129, 'c'), R"(")"})), malformed_event,
+       "'CommandId'"},
       {with(R"(,"CommandId":5)"), malformed_event, "'CommandId'"},
       {with(R"(,"Ts":-1)"), malformed_event, "'Ts'"},
       {with(R"(,"Ts":1.5)"), malformed_event, "'Ts'"},
@@ -285,7 +302,8 @@ TEST(Codec, ErrorsCarryBestEffortIds) {
   EXPECT_EQ(u.error().command_id, "cmd-10");
   EXPECT_EQ(u.error().acc_id, "");
 
-  auto bad_cmd = decode(cat({R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":1,"CommandId":""})"}));
+  auto bad_cmd =
+      decode(cat({R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":1,"CommandId":""})"}));
   ASSERT_FALSE(bad_cmd);
   EXPECT_EQ(bad_cmd.error().command_id, "");
   EXPECT_EQ(bad_cmd.error().acc_id, kA);

@@ -1,6 +1,7 @@
-#include <xbanku/domain/codec.hpp>
-#include <xbanku/domain/console_line.hpp>
-#include <xbanku/domain/uuid.hpp>
+#include "xbanku/domain/console_line.hpp"
+
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/domain/uuid.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
-#include <xbanku/domain/events.hpp>
-#include <xbanku/domain/uuid.hpp>
+#include "xbanku/domain/events.hpp"
+
+#include "xbanku/domain/uuid.hpp"
 
 #include <gtest/gtest.h>
 
@@ -37,10 +38,10 @@ TEST(Utf8, CountsCodePointsAndRejectsInvalid) {
   EXPECT_EQ(utf8_length("abc"), 3U);
   EXPECT_EQ(utf8_length("Zoë"), 3U);
   EXPECT_EQ(utf8_length("日本"), 2U);
-  EXPECT_EQ(utf8_length("\xF0\x9F\x92\xB0"), 1U);  // U+1F4B0
-  EXPECT_EQ(utf8_length("\xC3"), std::nullopt);    // truncated
-  EXPECT_EQ(utf8_length("\xC0\xAF"), std::nullopt);  // overlong '/'
-  EXPECT_EQ(utf8_length("\xED\xA0\x80"), std::nullopt);  // surrogate
+  EXPECT_EQ(utf8_length("\xF0\x9F\x92\xB0"), 1U);            // U+1F4B0
+  EXPECT_EQ(utf8_length("\xC3"), std::nullopt);              // truncated
+  EXPECT_EQ(utf8_length("\xC0\xAF"), std::nullopt);          // overlong '/'
+  EXPECT_EQ(utf8_length("\xED\xA0\x80"), std::nullopt);      // surrogate
   EXPECT_EQ(utf8_length("\xF4\x90\x80\x80"), std::nullopt);  // > U+10FFFF
   EXPECT_EQ(utf8_length("\xFF"), std::nullopt);
   EXPECT_EQ(utf8_length("a\x80"), std::nullopt);

@@ -1,8 +1,8 @@
 #pragma once
 // An in-memory State for rule tests: what the view keeps, as plain maps.
 
-#include <xbanku/domain/partitioner.hpp>
-#include <xbanku/domain/rules.hpp>
+#include "xbanku/domain/partitioner.hpp"
+#include "xbanku/domain/rules.hpp"
 
 #include <cstdio>
 #include <map>
@@ -27,8 +27,8 @@ class MemoryState final : public State {
     return it->second;
   }
   [[nodiscard]] std::optional<Request> first_request(const CommandKey& key) const override {
-    const auto it = commands.find(
-        {key.partition, std::string(key.principal), std::string(key.command_id)});
+    const auto it =
+        commands.find({key.partition, std::string(key.principal), std::string(key.command_id)});
     if (it == commands.end()) return std::nullopt;
     return it->second;
   }
@@ -47,8 +47,9 @@ class MemoryState final : public State {
     for (const Account& a : d.changes) accounts[a.id] = a;
     for (const auto& [id, entry] : d.history) history[id].push_back(entry);
     if (!d.outcome.command_id.empty() && !d.by_position) {
-      commands.emplace(std::tuple{d.outcome.pos.partition, d.outcome.principal, d.outcome.command_id},
-                       request_of(d.outcome));
+      commands.emplace(
+          std::tuple{d.outcome.pos.partition, d.outcome.principal, d.outcome.command_id},
+          request_of(d.outcome));
     }
     if (d.transfer_update) transfers[d.transfer_update->first] = d.transfer_update->second;
   }

@@ -1,4 +1,4 @@
-#include <xbanku/domain/partitioner.hpp>
+#include "xbanku/domain/partitioner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,7 @@ TEST(Murmur2, MatchesKafkaUtilsTest) {
   EXPECT_EQ(static_cast<std::int32_t>(murmur2("foobar")), -790332482);
   EXPECT_EQ(static_cast<std::int32_t>(murmur2("a-little-bit-long-string")), -985981536);
   EXPECT_EQ(static_cast<std::int32_t>(murmur2("a-little-bit-longer-string")), -1486304829);
-  EXPECT_EQ(static_cast<std::int32_t>(
-                murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8")),
+  EXPECT_EQ(static_cast<std::int32_t>(murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8")),
             -58897971);
   EXPECT_EQ(static_cast<std::int32_t>(murmur2("abc")), 479470107);
 }
@@ -24,8 +23,7 @@ TEST(Murmur2, MatchesKafkaUtilsTest) {
 TEST(Murmur2, EmptyHighBytesAndUuid) {
   EXPECT_EQ(static_cast<std::int32_t>(murmur2("")), 275646681);
   EXPECT_EQ(static_cast<std::int32_t>(murmur2(std::string("\xff\x80", 2))), -442788720);
-  EXPECT_EQ(static_cast<std::int32_t>(murmur2("0ef305f1-cb00-47db-a0cc-547f1127d00c")),
-            -481227308);
+  EXPECT_EQ(static_cast<std::int32_t>(murmur2("0ef305f1-cb00-47db-a0cc-547f1127d00c")), -481227308);
   EXPECT_EQ(partition_for_key("0ef305f1-cb00-47db-a0cc-547f1127d00c", 64), 20);
   EXPECT_EQ(partition_for_key("foobar", 12), 6);
   EXPECT_EQ(partition_for_key("foobar", 64), 62);

@@ -4,9 +4,8 @@
 // keys reused for other requests, keys chosen to look like derived transfer ids.
 
 #include "memory_state.hpp"
-
-#include <xbanku/domain/codec.hpp>
-#include <xbanku/domain/rules.hpp>
+#include "xbanku/domain/codec.hpp"
+#include "xbanku/domain/rules.hpp"
 
 #include <gtest/gtest.h>
 
@@ -193,7 +192,8 @@ void expect_quiescent(const Cluster& c) {
   for (const auto& [key, s] : c.state.transfers) {
     if (!key.starts_with("s/")) continue;
     const auto target = c.state.transfers.find("t/" + key.substr(2));
-    const bool credited = target != c.state.transfers.end() && target->second == TransferState::completed;
+    const bool credited =
+        target != c.state.transfers.end() && target->second == TransferState::completed;
     EXPECT_TRUE(s == TransferState::completed || s == TransferState::refunded ||
                 (s == TransferState::pending && credited))
         << key << " is " << to_string(s) << " at quiescence";
@@ -265,10 +265,10 @@ TEST(RulesProperty, ReplayOfTheLogGivesTheSameView) {
     expect_quiescent(replay);
   }
   // The figures the issue asks for (records folded, orders, outcomes found equal).
-  std::printf("property: %zu records in the log, %zu outcomes, folded in %zu other orders: "
-              "%zu of %zu outcomes equal\n",
-              live.records, by_position(live).size(), orders, compared,
-              by_position(live).size() * orders);
+  std::printf(
+      "property: %zu records in the log, %zu outcomes, folded in %zu other orders: "
+      "%zu of %zu outcomes equal\n",
+      live.records, by_position(live).size(), orders, compared, by_position(live).size() * orders);
   EXPECT_EQ(compared, by_position(live).size() * orders);
 
   // Folding the same sequence again gives the same outcomes too.

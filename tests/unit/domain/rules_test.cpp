@@ -1,6 +1,6 @@
-#include "memory_state.hpp"
+#include "xbanku/domain/rules.hpp"
 
-#include <xbanku/domain/rules.hpp>
+#include "memory_state.hpp"
 
 #include <gtest/gtest.h>
 
@@ -195,7 +195,8 @@ TEST_F(Rules, TransferWithinThePartitionIsAtomic) {
   EXPECT_EQ(d.history[1].second.balance_after, 67);
   EXPECT_TRUE(d.follow_ups.empty());
   ASSERT_TRUE(d.transfer_update);
-  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/0-41", TransferState::completed}));
+  EXPECT_EQ(*d.transfer_update,
+            (std::pair<std::string, TransferState>{"s/0-41", TransferState::completed}));
 }
 
 TEST_F(Rules, TransferRejections) {
@@ -212,8 +213,8 @@ TEST_F(Rules, TransferRejections) {
   EXPECT_EQ(reason(transfer(nobody, a, 1)), Reason::account_not_found);
   EXPECT_EQ(reason(transfer(a, a, 1)), Reason::same_account);
   EXPECT_EQ(reason(transfer(a, b, 101)), Reason::insufficient_funds);
-  EXPECT_EQ(reason(transfer(a, nobody, 1)), Reason::target_not_found);  // same partition
-  EXPECT_EQ(reason(transfer(a, b, 11)), Reason::balance_overflow);      // same partition
+  EXPECT_EQ(reason(transfer(a, nobody, 1)), Reason::target_not_found);   // same partition
+  EXPECT_EQ(reason(transfer(a, b, 11)), Reason::balance_overflow);       // same partition
   EXPECT_EQ(reason(transfer(a, far, 101)), Reason::insufficient_funds);  // other partition
   EXPECT_EQ(st.accounts[a], (Account{a, "A", 100, 1}));
   EXPECT_EQ(st.accounts[b], (Account{b, "B", kMax - 10, 1}));
@@ -243,7 +244,8 @@ TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
   EXPECT_EQ(credit.amount, 30);
   EXPECT_EQ(credit.transfer_id, id);
   EXPECT_EQ(credit.command_id, "");
-  EXPECT_EQ(*d.transfer_update, (std::pair<std::string, TransferState>{"s/" + id, TransferState::pending}));
+  EXPECT_EQ(*d.transfer_update,
+            (std::pair<std::string, TransferState>{"s/" + id, TransferState::pending}));
 
   Decision c = run(credit, in_partition_of(far, 3));
   EXPECT_EQ(c.outcome.status, Status::completed);
@@ -341,7 +343,8 @@ TEST_F(Rules, CreditDuplicatesByTheTargetSideOnly) {
   // The source's side, whatever it says (another partition, maybe folded first), is not read.
   for (TransferState s : {TransferState::pending, TransferState::refunded}) {
     st.transfers["s/t-d"] = s;
-    EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status, Status::completed)
+    EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status,
+              Status::completed)
         << to_string(s);
   }
 }
@@ -430,8 +433,11 @@ TEST_F(Rules, AKeyReusedForAnotherRequestIsRejectedAndChangesNothing) {
   ASSERT_EQ(run(money(EventType::deposit, a, 5, "k")).outcome.status, Status::applied);
   const auto before = st;
   // Another amount, another account, another type, a transfer: all other requests.
-  Event others[] = {money(EventType::deposit, a, 6, "k"), money(EventType::deposit, b, 5, "k"),
-                    money(EventType::withdraw, a, 5, "k"), transfer(b, a, 5, "k"), create(b, "B"),
+  Event others[] = {money(EventType::deposit, a, 6, "k"),
+                    money(EventType::deposit, b, 5, "k"),
+                    money(EventType::withdraw, a, 5, "k"),
+                    transfer(b, a, 5, "k"),
+                    create(b, "B"),
                     transfer(a, b, 5, "k")};
   others[4].command_id = "k";
   std::int64_t offset = 50;
@@ -511,8 +517,9 @@ TEST_F(Rules, AMisplacedRecordIsRejectedAndTouchesNothing) {
   // The key "k1" is still free in a's own partition.
   EXPECT_EQ(run(money(EventType::deposit, a, 5, "k1")).outcome.status, Status::applied);
   // One partition: every record is placed there (the original Go tool's topic).
-  EXPECT_EQ(decide(st, money(EventType::deposit, a, 1), RecordPos{0, 1}, Placement{1}).outcome.status,
-            Status::applied);
+  EXPECT_EQ(
+      decide(st, money(EventType::deposit, a, 1), RecordPos{0, 1}, Placement{1}).outcome.status,
+      Status::applied);
 }
 
 TEST(RulesNames, SnakeCase) {
@@ -538,9 +545,10 @@ TEST(RulesNames, SnakeCase) {
 
 TEST(RulesUndecodable, MapsDecodeErrors) {
   const RecordPos pos{2, 99};
-  const std::pair<DecodeErrc, Reason> map[] = {{DecodeErrc::malformed_event, Reason::malformed_event},
-                                               {DecodeErrc::unknown_type, Reason::unknown_type},
-                                               {DecodeErrc::invalid_amount, Reason::invalid_amount}};
+  const std::pair<DecodeErrc, Reason> map[] = {
+      {DecodeErrc::malformed_event, Reason::malformed_event},
+      {DecodeErrc::unknown_type, Reason::unknown_type},
+      {DecodeErrc::invalid_amount, Reason::invalid_amount}};
   for (const auto& [code, reason] : map) {
     Outcome o = undecodable_outcome(DecodeError{code, "msg", "cmd", "acc"}, pos);
     EXPECT_EQ(o.status, Status::rejected);

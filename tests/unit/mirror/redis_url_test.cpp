@@ -1,7 +1,7 @@
 // parse_redis_url: the forms DESIGN §6 promises, and a clear reason for everything else.
 
-#include <xbanku/common/error.hpp>
-#include <xbanku/mirror/redis_config.hpp>
+#include "xbanku/common/error.hpp"
+#include "xbanku/mirror/redis_config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include <xbanku/view/codec.hpp>
+#include "xbanku/view/codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -159,8 +159,8 @@ TEST(ViewCodec, ScalarsRoundTrip) {
     encode_offset(o, v);
     EXPECT_EQ(*decode_offset(v), o);
   }
-  for (std::uint64_t n : {std::uint64_t{0}, std::uint64_t{127}, std::uint64_t{128},
-                          ~std::uint64_t{0}}) {
+  for (std::uint64_t n :
+       {std::uint64_t{0}, std::uint64_t{127}, std::uint64_t{128}, ~std::uint64_t{0}}) {
     encode_version(n, v);
     EXPECT_EQ(*decode_version(v), n);
   }
@@ -176,8 +176,8 @@ TEST(ViewCodec, EncodersReplaceTheBuffer) {
 TEST(ViewCodec, KeysRoundTripAndSortNumerically) {
   std::string a, b;
   // history: the id may even contain 0x00.
-  for (std::string_view id : {std::string_view("abc"), std::string_view("a\0b", 3),
-                              std::string_view("")}) {
+  for (std::string_view id :
+       {std::string_view("abc"), std::string_view("a\0b", 3), std::string_view("")}) {
     history_key(id, 77, a);
     auto hk = parse_history_key(a);
     ASSERT_TRUE(hk);
@@ -188,8 +188,8 @@ TEST(ViewCodec, KeysRoundTripAndSortNumerically) {
   history_key("id", 256, b);
   EXPECT_LT(a, b);
 
-  for (domain::RecordPos p : {domain::RecordPos{0, 0}, domain::RecordPos{5, kMax64},
-                              domain::RecordPos{-1, -1}}) {
+  for (domain::RecordPos p :
+       {domain::RecordPos{0, 0}, domain::RecordPos{5, kMax64}, domain::RecordPos{-1, -1}}) {
     pos_key(p, a);
     EXPECT_EQ(*parse_pos_key(a), p);
   }

@@ -1,7 +1,6 @@
 #include "view_test_support.hpp"
-
-#include <xbanku/domain/partitioner.hpp>
-#include <xbanku/view/store.hpp>
+#include "xbanku/domain/partitioner.hpp"
+#include "xbanku/view/store.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -32,7 +31,8 @@ class ViewCompare : public ::testing::Test {
     std::vector<domain::Decision> out;
     std::int64_t offset = 0;
     for (unsigned n = 1; n <= 3; ++n) {
-      auto c = create(id(n), "name" + std::to_string(n), {0, offset++}, "create-" + std::to_string(n));
+      auto c =
+          create(id(n), "name" + std::to_string(n), {0, offset++}, "create-" + std::to_string(n));
       auto d = change(c.changes[0], 100 * n, EventType::deposit, {0, offset++});
       out.push_back(c);
       out.push_back(d);
@@ -113,8 +113,8 @@ TEST_F(ViewCompare, ReportsAHistoryDifference) {
   feed(*replayed, other);
   const auto diffs = compare(*live, *replayed);
   ASSERT_THAT(diffs, SizeIs(1));
-  EXPECT_THAT(diffs[0], AllOf(HasSubstr("history of account " + id(1) + " #2"),
-                              HasSubstr("live {"), HasSubstr("!= replayed {")));
+  EXPECT_THAT(diffs[0], AllOf(HasSubstr("history of account " + id(1) + " #2"), HasSubstr("live {"),
+                              HasSubstr("!= replayed {")));
 }
 
 TEST_F(ViewCompare, ReportsAnOutcomeDifference) {
@@ -124,9 +124,9 @@ TEST_F(ViewCompare, ReportsAnOutcomeDifference) {
   feed(*replayed, other);
   const auto diffs = compare(*live, *replayed);
   ASSERT_THAT(diffs, SizeIs(1));
-  EXPECT_THAT(diffs[0], AllOf(HasSubstr("outcome of command wd-9"),
-                              HasSubstr("reason=account_not_found"),
-                              HasSubstr("reason=insufficient_funds")));
+  EXPECT_THAT(diffs[0],
+              AllOf(HasSubstr("outcome of command wd-9"), HasSubstr("reason=account_not_found"),
+                    HasSubstr("reason=insufficient_funds")));
 }
 
 TEST_F(ViewCompare, ScopeFiltersAccountsAndPartitions) {

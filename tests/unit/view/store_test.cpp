@@ -1,18 +1,17 @@
-#include "view_test_support.hpp"
+#include "xbanku/view/store.hpp"
 
-#include <xbanku/common/error.hpp>
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/view/codec.hpp>
-#include <xbanku/view/store.hpp>
+#include "view_test_support.hpp"
+#include "xbanku/common/error.hpp"
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/view/codec.hpp"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <stdexcept>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace xbanku::view {
 namespace {
@@ -78,7 +77,7 @@ TEST_F(ViewStore, BatchSeesItsOwnWritesBeforeCommit) {
   Batch b = store->begin();
   EXPECT_EQ(b.account(id(1)), std::nullopt);  // a miss is cached...
   auto created = create(id(1), "Ann", {0, 0}, "c1");
-  b.apply(created);                            // ...and then overridden by the overlay
+  b.apply(created);  // ...and then overridden by the overlay
   ASSERT_TRUE(b.account(id(1)));
   EXPECT_EQ(b.account(id(1))->name, "Ann");
   EXPECT_TRUE(seen(b, "c1"));
@@ -319,7 +318,8 @@ TEST(ViewStoreCrash, Writer) {
     for (std::int64_t i = from; i < to; ++i) {
       Batch b = store.begin();
       auto before = b.account(id(1));
-      b.apply(before ? change(*before, 1, EventType::deposit, {0, i}) : create(id(1), "Ann", {0, i}));
+      b.apply(before ? change(*before, 1, EventType::deposit, {0, i})
+                     : create(id(1), "Ann", {0, i}));
       b.set_next_offset(0, i + 1);
       if (store.commit(b)) _exit(3);
     }
@@ -368,7 +368,8 @@ TEST(ViewStoreCrash, KilledProcessLeavesAWholeCommitBehind) {
 TEST_F(ViewStore, OutboxRemovalAndLimit) {
   Batch b = store->begin();
   auto d = create(id(1), "Ann", {0, 0});
-  for (int i = 0; i < 5; ++i) d.follow_ups.push_back(follow_up(id(2), i + 1, "t" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    d.follow_ups.push_back(follow_up(id(2), i + 1, "t" + std::to_string(i)));
   b.apply(d);
   ASSERT_FALSE(store->commit(b));
 
@@ -594,25 +595,26 @@ TEST_F(ViewStore, HistoryForAnUnchangedAccountIsABug) {
 
 TEST_F(ViewStore, ScansVisitEverythingInKeyOrder) {
   auto a = create(id(2), "Bob", {0, 0}, "c2");
-  commit_all({create(id(1), "Ann", {0, 1}, "c1"), a,
-              change(a.changes[0], 3, EventType::deposit, {0, 2})});
+  commit_all(
+      {create(id(1), "Ann", {0, 1}, "c1"), a, change(a.changes[0], 3, EventType::deposit, {0, 2})});
   std::vector<std::string> ids;
   ASSERT_FALSE(store->for_each_account([&](const domain::Account& acc) { ids.push_back(acc.id); }));
   EXPECT_EQ(ids, (std::vector<std::string>{id(1), id(2)}));
   std::vector<std::pair<std::string, std::uint64_t>> hist;
-  ASSERT_FALSE(store->for_each_history([&](std::string_view i, std::uint64_t seq,
-                                           const domain::HistoryEntry&) {
-    hist.emplace_back(std::string(i), seq);
-  }));
+  ASSERT_FALSE(store->for_each_history(
+      [&](std::string_view i, std::uint64_t seq, const domain::HistoryEntry&) {
+        hist.emplace_back(std::string(i), seq);
+      }));
   EXPECT_EQ(hist, (std::vector<std::pair<std::string, std::uint64_t>>{
                       {id(1), 1}, {id(2), 1}, {id(2), 2}}));
   std::vector<std::string> cmds;
-  ASSERT_FALSE(store->for_each_outcome(
-      [&](const domain::CommandKey& k, const domain::Outcome&) { cmds.emplace_back(k.command_id); }));
+  ASSERT_FALSE(store->for_each_outcome([&](const domain::CommandKey& k, const domain::Outcome&) {
+    cmds.emplace_back(k.command_id);
+  }));
   EXPECT_EQ(cmds, (std::vector<std::string>{"c1", "c2"}));
   std::vector<RecordPos> at;
-  ASSERT_FALSE(store->for_each_outcome_at(
-      [&](RecordPos p, const domain::Outcome&) { at.push_back(p); }));
+  ASSERT_FALSE(
+      store->for_each_outcome_at([&](RecordPos p, const domain::Outcome&) { at.push_back(p); }));
   EXPECT_EQ(at, (std::vector<RecordPos>{{0, 2}}));
 }
 

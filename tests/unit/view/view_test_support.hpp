@@ -1,8 +1,8 @@
 #pragma once
 // Shared by the view tests: a temporary directory per test and terse builders of decisions.
 
-#include <xbanku/domain/rules.hpp>
-#include <xbanku/view/store.hpp>
+#include "xbanku/domain/rules.hpp"
+#include "xbanku/view/store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -41,8 +41,8 @@ inline std::unique_ptr<Store> open_store(const std::filesystem::path& dir) {
 }
 
 // The outcome of `command_id` (no principal) in whichever of the first 16 partitions has it.
-inline boost::system::result<std::optional<domain::Outcome>> outcome_of(const Store& store,
-                                                                        std::string_view command_id) {
+inline boost::system::result<std::optional<domain::Outcome>> outcome_of(
+    const Store& store, std::string_view command_id) {
   return store.find_outcome(command_id, "", 16);
 }
 

@@ -1,0 +1,187 @@
+// Queries routed between instances (DESIGN §8), with a cluster described by hand and peers that
+// answer what each test says; the local view is a real store.
+#include "xbanku/app/queries.hpp"
+
+#include "app_test_support.hpp"
+#include "xbanku/app/outcome_waits.hpp"
+#include "xbanku/app/projector.hpp"
+#include "xbanku/domain/partitioner.hpp"
+
+#include <gtest/gtest.h>
+
+namespace xbanku::app {
+namespace {
+
+using cluster::Owner;
+using cluster::PeerStatus;
+using testing::ok;
+using testing::with_status;
+using view::testing::create;
+
+constexpr std::int32_t kPartitions = 4;
+const Owner kPeer{"peer", "http://127.0.0.1:2"};
+const Owner kThird{"third", "http://127.0.0.1:3"};
+
+// The first numbered account id (from `start`) whose partition is `p`.
+std::string account_in(std::int32_t p, unsigned start = 1) {
+  for (unsigned n = start;; ++n) {
+    auto id = view::testing::id(n);
+    if (domain::partition_for_key(id, kPartitions) == p) return id;
+  }
+}
+
+class Routed : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store = view::testing::open_store(dir.path());
+    ASSERT_NE(store, nullptr);
+    waits = std::make_unique<OutcomeWaits>(io.get_executor(), *store, placement);
+    queries = make_queries({*store, directory, peers, ownership, *waits, placement});
+    // This instance serves partitions 0 and 1; the peer owns 2; the third 3.
+    ownership.assigned = ownership.serving = {0, 1};
+    directory.owners = {{0, {"me", "http://127.0.0.1:1"}},
+                        {1, {"me", "http://127.0.0.1:1"}},
+                        {2, kPeer},
+                        {3, kThird}};
+  }
+  void commit(const domain::Decision& d) {
+    auto batch = store->begin();
+    batch.apply(d);
+    ASSERT_FALSE(store->commit(batch));
+  }
+  template <typename T>
+  T run(boost::asio::awaitable<T> task) {
+    return testing::run(io, std::move(task));
+  }
+
+  view::testing::TempDir dir;
+  std::unique_ptr<view::Store> store;
+  boost::asio::io_context io;
+  const domain::Placement placement{kPartitions};
+  testing::FakeDirectory directory;
+  testing::FakePeers peers;
+  Ownership ownership;
+  std::unique_ptr<OutcomeWaits> waits;
+  std::unique_ptr<QueryService> queries;
+};
+
+TEST_F(Routed, APartitionServedHereIsReadHere) {
+  const auto id = account_in(0);
+  commit(create(id, "Here", {0, 1}));
+  auto r = run(queries->account(id, {}));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->name, "Here");
+  EXPECT_EQ(r.served_by, "me");
+  EXPECT_FALSE(r.stale);
+  auto missing = run(queries->account(account_in(1), {}));
+  EXPECT_FALSE(missing.value);
+  EXPECT_FALSE(missing.unavailable) << "a fresh not-found from the partition's server";
+  EXPECT_TRUE(peers.calls.empty());
+}
+
+TEST_F(Routed, AnotherOwnersPartitionIsAskedOfIt) {
+  const auto id = account_in(2);
+  peers.accounts_by_id[{"peer", id}] = ok(domain::Account{id, "There", 5, 2, ""});
+  auto r = run(queries->account(id, {}));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->name, "There");
+  EXPECT_EQ(r.served_by, "peer");
+  EXPECT_EQ(peers.calls, (std::vector<std::string>{"peer account " + id}));
+  // The owner's "not found" is an answer too.
+  const auto absent = account_in(2, 500);
+  peers.accounts_by_id[{"peer", absent}] = with_status<domain::Account>(PeerStatus::not_found);
+  auto nf = run(queries->account(absent, {}));
+  EXPECT_FALSE(nf.value);
+  EXPECT_FALSE(nf.unavailable);
+  EXPECT_EQ(nf.served_by, "peer");
+}
+
+TEST_F(Routed, AnOwnerThatDoesNotAnswerLeavesTheLocalCopyOr503) {
+  const auto copied = account_in(2);
+  commit(create(copied, "Old copy", {2, 1}));  // owned here once, before a rebalance
+  peers.accounts_by_id[{"peer", copied}] = with_status<domain::Account>(PeerStatus::unavailable);
+  auto r = run(queries->account(copied, {}));
+  ASSERT_TRUE(r.value);
+  EXPECT_TRUE(r.stale);
+  EXPECT_EQ(r.served_by, "me");
+  auto none = run(queries->account(account_in(2, 500), {}));  // no answer, no copy
+  EXPECT_TRUE(none.unavailable);
+  EXPECT_FALSE(none.value);
+}
+
+TEST_F(Routed, AForwardedQueryIsAnsweredHereOnly) {
+  auto r = run(queries->account(account_in(3), Origin{1, {}}));
+  EXPECT_TRUE(r.unavailable);
+  EXPECT_TRUE(peers.calls.empty());
+}
+
+TEST_F(Routed, ListingsMergeOwnersPagesAndFallBackToCopies) {
+  const auto here = account_in(0);
+  const auto copy3 = account_in(3);
+  commit(create(here, "Here", {0, 1}));
+  commit(create(copy3, "Copy of 3", {3, 1}));
+  const auto there = account_in(2);
+  peers.pages[{"peer", ""}] = ok(view::AccountPage{{{there, "There", 1, 1, ""}}, std::nullopt});
+  // The third does not answer: our copy of partition 3 stands in, marked stale.
+  auto r = run(queries->accounts("", 100, {}));
+  ASSERT_TRUE(r.value);
+  std::vector<std::string> ids;
+  for (const auto& a : r.value->items) ids.push_back(a.id);
+  std::vector<std::string> want{here, there, copy3};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(ids, want);
+  EXPECT_TRUE(r.stale);
+  EXPECT_FALSE(r.value->next);
+
+  // A forwarded listing names partitions this instance must serve, or it answers nothing.
+  auto partial = run(queries->accounts("", 100, Origin{1, {0, 2}}));
+  EXPECT_TRUE(partial.unavailable);
+  auto mine = run(queries->accounts("", 100, Origin{1, {0}}));
+  ASSERT_TRUE(mine.value);
+  ASSERT_EQ(mine.value->items.size(), 1u);
+  EXPECT_EQ(mine.value->items[0].id, here);
+}
+
+TEST_F(Routed, ACommandIdIsLookedUpAtEveryOwner) {
+  domain::Outcome theirs;
+  theirs.command_id = "k";
+  theirs.type = domain::EventType::deposit;
+  theirs.pos = {3, 5};
+  peers.outcomes[{"peer", "k"}] = with_status<domain::Outcome>(PeerStatus::not_found);
+  peers.outcomes[{"third", "k"}] = ok(theirs);
+  auto r = run(queries->command("k", std::chrono::milliseconds(0), {}));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->pos, theirs.pos);
+  EXPECT_EQ(r.served_by, "third");
+
+  // Not found by every owner: a 404. One owner silent: 503, never a wrong 404.
+  peers.outcomes[{"third", "missing"}] = with_status<domain::Outcome>(PeerStatus::not_found);
+  peers.outcomes[{"peer", "missing"}] = with_status<domain::Outcome>(PeerStatus::not_found);
+  auto nf = run(queries->command("missing", std::chrono::milliseconds(0), {}));
+  EXPECT_FALSE(nf.value);
+  EXPECT_FALSE(nf.unavailable);
+  auto silent = run(queries->command("unknown", std::chrono::milliseconds(0), {}));
+  EXPECT_TRUE(silent.unavailable);
+}
+
+TEST_F(Routed, APendingTransferIsResolvedAtItsTargetsOwner) {
+  const auto from = account_in(0);
+  const auto to = account_in(2);
+  domain::Decision d;
+  d.outcome.command_id = "t";
+  d.outcome.type = domain::EventType::transfer;
+  d.outcome.status = domain::Status::pending;
+  d.outcome.pos = {0, 9};
+  d.outcome.account_id = from;
+  d.outcome.transfer_id = "0-9";
+  d.outcome.from = from;
+  d.outcome.to = to;
+  commit(d);
+  peers.transfers[{"peer", "0-9"}] = ok(domain::TransferState::completed);
+  auto r = run(queries->command("t", std::chrono::milliseconds(0), {}));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->status, domain::Status::completed);
+}
+
+}  // namespace
+}  // namespace xbanku::app
