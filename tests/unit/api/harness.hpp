@@ -10,10 +10,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <gtest/gtest.h>
@@ -114,6 +116,23 @@ inline HttpReply request(std::uint16_t port, http::verb verb, std::string target
   boost::system::error_code ec;
   r.body = json::parse(r.res.body(), ec);
   return r;
+}
+
+// A WebSocket client of the test server (synchronous; Beast checks that text frames are UTF-8).
+using Ws = beast::websocket::stream<tcp::socket>;
+
+inline std::unique_ptr<Ws> connect_ws(asio::io_context& ioc, std::uint16_t port) {
+  auto ws = std::make_unique<Ws>(ioc);
+  ws->next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+  ws->handshake("127.0.0.1", "/ws");
+  ws->text(true);
+  return ws;
+}
+
+inline json::value receive(Ws& ws) {
+  beast::flat_buffer b;
+  ws.read(b);
+  return json::parse(beast::buffers_to_string(b.data()));
 }
 
 inline std::string error_code_of(const HttpReply& r) {

@@ -13,7 +13,6 @@ namespace {
 
 using http::verb;
 namespace websocket = beast::websocket;
-using Ws = websocket::stream<tcp::socket>;
 
 const std::string kA = "0b7e6f0e-6a55-4d3e-9a4c-4f5d2d3f7a10";
 const std::string kB = "1b7e6f0e-6a55-4d3e-9a4c-4f5d2d3f7a11";
@@ -144,20 +143,6 @@ TEST(ApiHygiene, ARetriedCreateWithAKeyIsTheSameRequest) {
   auto a = request(s.port(), verb::post, "/accounts", R"({"name":"Ann"})");
   auto b = request(s.port(), verb::post, "/accounts", R"({"name":"Ann"})");
   EXPECT_NE(a.body.at("id"), b.body.at("id"));
-}
-
-std::unique_ptr<Ws> connect_ws(asio::io_context& ioc, std::uint16_t port) {
-  auto ws = std::make_unique<Ws>(ioc);
-  ws->next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
-  ws->handshake("127.0.0.1", "/ws");
-  ws->text(true);
-  return ws;
-}
-
-json::value receive(Ws& ws) {
-  beast::flat_buffer b;
-  ws.read(b);  // Beast checks that a text frame is valid UTF-8
-  return json::parse(beast::buffers_to_string(b.data()));
 }
 
 TEST(WsHygiene, DuplicateKeysLongIdsAndEchoedText) {

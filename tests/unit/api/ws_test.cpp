@@ -11,24 +11,9 @@ namespace xbanku::api::testing {
 namespace {
 
 namespace websocket = beast::websocket;
-using Ws = websocket::stream<tcp::socket>;
-
-std::unique_ptr<Ws> connect_ws(asio::io_context& ioc, std::uint16_t port) {
-  auto ws = std::make_unique<Ws>(ioc);
-  ws->next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
-  ws->handshake("127.0.0.1", "/ws");
-  ws->text(true);
-  return ws;
-}
 
 void send(Ws& ws, const json::value& v) {
   ws.write(asio::buffer(json::serialize(v)));
-}
-
-json::value receive(Ws& ws) {
-  beast::flat_buffer b;
-  ws.read(b);
-  return json::parse(beast::buffers_to_string(b.data()));
 }
 
 const std::string kA = "0b7e6f0e-6a55-4d3e-9a4c-4f5d2d3f7a10";
