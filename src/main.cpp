@@ -21,14 +21,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config->log_level));
   try {
     switch (config->act) {
-      case xbanku::app::Act::serve:
-        return xbanku::app::run_serve(*config);
-      case xbanku::app::Act::producer:
-        return xbanku::app::run_console_producer(*config);
-      case xbanku::app::Act::consumer:
-        return xbanku::app::run_console_consumer(*config);
-      case xbanku::app::Act::verify:
-        return xbanku::app::run_verify(*config);
+      case xbanku::app::Act::serve: return xbanku::app::run_serve(*config);
+      case xbanku::app::Act::producer: return xbanku::app::run_console_producer(*config);
+      case xbanku::app::Act::consumer: return xbanku::app::run_console_consumer(*config);
+      case xbanku::app::Act::verify: return xbanku::app::run_verify(*config);
     }
   } catch (const std::exception& e) {
     spdlog::critical("xbanku: unexpected error: {}", e.what());

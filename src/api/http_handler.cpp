@@ -8,6 +8,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/system/system_error.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -30,6 +32,7 @@ Response make_response(const Reply& r, unsigned version, std::string_view reques
   if (!r.served_by.empty()) res.set("X-Served-By", r.served_by);
   if (r.stale) res.set("X-Stale", "true");
   if (r.retry_after) res.set(http::field::retry_after, "1");
+  if (!r.www_authenticate.empty()) res.set(http::field::www_authenticate, r.www_authenticate);
   res.body() = json::serialize(r.body);
   res.prepare_payload();
   return res;
@@ -82,7 +85,8 @@ std::optional<Reply> origin_header(const Request& req, app::Origin& origin) {
   return std::nullopt;
 }
 
-std::optional<Reply> wait_ms_param(std::string_view query, std::chrono::milliseconds& wait) {
+std::optional<Reply> wait_ms_param(std::string_view query, std::chrono::milliseconds max,
+                                   std::chrono::milliseconds& wait) {
   std::string value;
   bool malformed = false;
   wait = std::chrono::milliseconds(0);
@@ -90,9 +94,10 @@ std::optional<Reply> wait_ms_param(std::string_view query, std::chrono::millisec
   long long ms = -1;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
   if (malformed || ec != std::errc() || p != value.data() + value.size() || ms < 0 ||
-      ms > app::kMaxCommandWait.count()) {
-    return error_reply(400, "bad_request",
-                       "parameter \"wait_ms\" must be an integer from 0 to 60000");
+      ms > max.count()) {
+    return error_reply(
+        400, "bad_request",
+        fmt::format("parameter \"wait_ms\" must be an integer from 0 to {}", max.count()));
   }
   wait = std::chrono::milliseconds(ms);
   return std::nullopt;
@@ -122,32 +127,44 @@ std::optional<Reply> partitions_param(std::string_view query, std::vector<std::i
   return std::nullopt;
 }
 
+// A query parameter only another instance may set (owner=, principal=); "" for anyone else.
+std::string peer_param(const RequestContext& ctx, std::string_view query, std::string_view name) {
+  std::string value;
+  bool malformed = false;
+  if (!ctx.peer_headers || !query_param(query, name, value, malformed) || malformed) return {};
+  return value;
+}
+
 boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, Services& s,
-                                       const std::string& request_id) {
+                                       const RequestContext& ctx) {
   std::string id;
   if (!m.id.empty() && !percent_decode(m.id, id, false)) {
     co_return error_reply(400, "invalid_id", "the id in the path is not correctly percent-encoded");
   }
+  const Caller& caller = ctx.caller;
   app::Origin origin;
-  if (auto err = origin_header(req, origin)) co_return std::move(*err);
+  // X-Xbanku-Hops from anyone but another instance is ignored: a client is never a peer.
+  if (ctx.peer_headers) {
+    if (auto err = origin_header(req, origin)) co_return std::move(*err);
+  }
   switch (m.route) {
     case Route::healthz: {
       json::object o;
       o["status"] = "ok";
       co_return Reply{200, std::move(o), {}, {}, false, false};
     }
-    case Route::account:
-      co_return co_await get_account(s, std::move(id), origin);
+    case Route::account: co_return co_await get_account(s, caller, std::move(id), origin);
     case Route::account_events: {
       std::size_t limit = 0;
       std::string after;
       if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
-      co_return co_await account_history(s, std::move(id), std::move(after), limit, origin);
+      co_return co_await account_history(s, caller, std::move(id), std::move(after), limit, origin);
     }
     case Route::command: {
       std::chrono::milliseconds wait{0};
-      if (auto err = wait_ms_param(m.query, wait)) co_return std::move(*err);
-      co_return co_await get_command(s, std::move(id), wait, origin);
+      if (auto err = wait_ms_param(m.query, ctx.max_wait, wait)) co_return std::move(*err);
+      co_return co_await get_command(s, caller, std::move(id), wait,
+                                     peer_param(ctx, m.query, "principal"), origin);
     }
     case Route::transfer: {
       std::string to;
@@ -156,7 +173,7 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
         co_return error_reply(400, "bad_request",
                               "parameter \"to\" (the target account id) is required");
       }
-      co_return co_await get_transfer(s, std::move(id), std::move(to), origin);
+      co_return co_await get_transfer(s, caller, std::move(id), std::move(to), origin);
     }
     case Route::accounts:
       if (req.method() == http::verb::get) {
@@ -164,17 +181,16 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
         std::string after;
         if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
         if (auto err = partitions_param(m.query, origin.partitions)) co_return std::move(*err);
-        co_return co_await list_accounts(s, std::move(after), limit, std::move(origin));
+        co_return co_await list_accounts(s, caller, std::move(after), limit,
+                                         peer_param(ctx, m.query, "owner"), std::move(origin));
       }
       break;  // POST: a command, below
     case Route::account_deposit:
     case Route::account_withdraw:
-    case Route::transfers:
-      break;
+    case Route::transfers: break;
     case Route::ws:
       co_return error_reply(426, "upgrade_required", "/ws expects a WebSocket upgrade");
-    default:
-      co_return error_reply(404, "not_found", "no such resource");
+    default: co_return error_reply(404, "not_found", "no such resource");
   }
 
   // Commands: POST with a JSON object body.
@@ -187,7 +203,7 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
     co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   }
   CommandOptions options;
-  options.request_id = request_id;
+  options.request_id = ctx.request_id;
   if (auto err = wait_param(m.query, options.wait)) co_return std::move(*err);
   std::optional<std::string_view> key;
   if (const auto it = req.find("Idempotency-Key"); it != req.end()) key = it->value();
@@ -201,7 +217,7 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
   if (m.route == Route::account_deposit) kind = CommandKind::deposit;
   if (m.route == Route::account_withdraw) kind = CommandKind::withdraw;
   if (m.route == Route::transfers) kind = CommandKind::transfer;
-  co_return co_await run_command(s, kind, std::move(id), *obj, std::move(options));
+  co_return co_await run_command(s, caller, kind, std::move(id), *obj, std::move(options));
 }
 
 }  // namespace
@@ -226,7 +242,15 @@ Response error_response(unsigned status, std::string_view code, std::string_view
 }
 
 boost::asio::awaitable<Response> handle(const Request& req, Services& s, std::string request_id) {
+  // A named context: GCC 12 destroys an aggregate temporary inside co_await twice.
+  RequestContext ctx;
+  ctx.request_id = std::move(request_id);
+  co_return co_await handle(req, s, std::move(ctx));
+}
+
+boost::asio::awaitable<Response> handle(const Request& req, Services& s, RequestContext ctx) {
   const RouteMatch m = route(req.method(), req.target());
+  const std::string& request_id = ctx.request_id;
   Response res;
   bool failed = false;
   try {
@@ -236,6 +260,8 @@ boost::asio::awaitable<Response> handle(const Request& req, Services& s, std::st
       res = error_response(405, "method_not_allowed", "this method is not allowed here",
                            req.version(), request_id);
       res.set(http::field::allow, m.allow);
+    } else if (m.route == Route::metrics && !ctx.caller.admin()) {
+      res = make_response(insufficient_scope(kScopeAdmin), req.version(), request_id);
     } else if (m.route == Route::metrics) {
       res = Response{http::status::ok, req.version()};
       res.set(http::field::content_type, "text/plain; version=0.0.4");
@@ -257,9 +283,16 @@ boost::asio::awaitable<Response> handle(const Request& req, Services& s, std::st
       res.body() = s.health.describe();
       res.prepare_payload();
     } else {
-      Reply r = co_await dispatch(req, m, s, request_id);
+      Reply r = co_await dispatch(req, m, s, ctx);
       res = make_response(r, req.version(), request_id);
     }
+  } catch (const boost::system::system_error& e) {
+    // Cancelled because the client went away (http_session.cpp): nobody reads the answer.
+    if (e.code() != boost::asio::error::operation_aborted) {
+      spdlog::error("api: request {} {} {} failed: {}", request_id,
+                    std::string_view(req.method_string()), route_name(m.route), e.what());
+    }
+    failed = true;
   } catch (const std::exception& e) {
     spdlog::error("api: request {} {} {} failed: {}", request_id,
                   std::string_view(req.method_string()), route_name(m.route), e.what());

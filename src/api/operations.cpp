@@ -8,6 +8,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/string.hpp>
+#include <fmt/format.h>
 
 #include <charconv>
 #include <chrono>
@@ -37,52 +38,35 @@ std::string field_message(std::string_view field, std::string_view what) {
 unsigned status_for(Reason r) noexcept {
   switch (r) {
     case Reason::account_not_found:
-    case Reason::target_not_found:
-      return 404;
+    case Reason::target_not_found: return 404;
     case Reason::account_exists:
     case Reason::balance_overflow:
     case Reason::insufficient_funds:
-    case Reason::same_account:
-      return 409;
+    case Reason::same_account: return 409;
     case Reason::invalid_amount:
     case Reason::malformed_event:
-    case Reason::unknown_type:
-      return 400;
-    case Reason::idempotency_key_reused:
-      return 422;
+    case Reason::unknown_type: return 400;
+    case Reason::idempotency_key_reused: return 422;
     case Reason::misplaced_record:  // only records from other writers; the API places its own
-    case Reason::none:
-      break;
+    case Reason::none: break;
   }
   return 500;
 }
 
 std::string_view message_for(Reason r) noexcept {
   switch (r) {
-    case Reason::account_not_found:
-      return "the account does not exist";
-    case Reason::target_not_found:
-      return "the target account does not exist";
-    case Reason::account_exists:
-      return "an account with this id already exists";
-    case Reason::balance_overflow:
-      return "the balance would exceed its maximum";
-    case Reason::insufficient_funds:
-      return "the balance is lower than the amount";
-    case Reason::same_account:
-      return "a transfer needs two different accounts";
-    case Reason::invalid_amount:
-      return "field \"amount\" must be an integer from 1 to 10^15";
-    case Reason::malformed_event:
-      return "the command was malformed";
-    case Reason::unknown_type:
-      return "the command type is unknown";
-    case Reason::idempotency_key_reused:
-      return kKeyReusedMessage;
-    case Reason::misplaced_record:
-      return "the record is not in its account's partition";
-    case Reason::none:
-      break;
+    case Reason::account_not_found: return "the account does not exist";
+    case Reason::target_not_found: return "the target account does not exist";
+    case Reason::account_exists: return "an account with this id already exists";
+    case Reason::balance_overflow: return "the balance would exceed its maximum";
+    case Reason::insufficient_funds: return "the balance is lower than the amount";
+    case Reason::same_account: return "a transfer needs two different accounts";
+    case Reason::invalid_amount: return "field \"amount\" must be an integer from 1 to 10^15";
+    case Reason::malformed_event: return "the command was malformed";
+    case Reason::unknown_type: return "the command type is unknown";
+    case Reason::idempotency_key_reused: return kKeyReusedMessage;
+    case Reason::misplaced_record: return "the record is not in its account's partition";
+    case Reason::none: break;
   }
   return "the command was rejected";
 }
@@ -148,8 +132,7 @@ Validated validate(CommandKind kind, std::string_view account, const json::objec
             return error_reply(
                 400, "invalid_name",
                 field_message("name", "must not contain bidirectional overrides or isolates"));
-          case domain::TextError::length:
-            break;
+          case domain::TextError::length: break;
         }
         return error_reply(
             400, "invalid_name",
@@ -236,6 +219,10 @@ Reply from_outcome(const domain::Event& e, const domain::Outcome& out) {
   }
 }
 
+Reply account_not_found() {
+  return error_reply(404, "account_not_found", "the account does not exist");
+}
+
 Reply unavailable() {
   Reply r = error_reply(503, "unavailable", "no instance can answer for this partition now; retry");
   r.retry_after = true;
@@ -304,11 +291,19 @@ std::optional<Reply> set_command_id(CommandOptions& options, std::optional<std::
   return std::nullopt;
 }
 
-boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind, std::string account,
-                                          const json::object& args, CommandOptions options) {
+boost::asio::awaitable<Reply> run_command(Services& s, const Caller& caller, CommandKind kind,
+                                          std::string account, const json::object& args,
+                                          CommandOptions options) {
+  if (!caller.can_write()) co_return insufficient_scope(kScopeWrite);
+  options.principal = caller.principal;
   Validated v = validate(kind, account, args, options);
   if (auto* r = std::get_if<Reply>(&v)) co_return std::move(*r);
   domain::Event event = std::move(std::get<domain::Event>(v));
+  if (kind != CommandKind::create && !caller.admin()) {
+    // Money moves out of (or into, for a deposit) an account only at its owner's request; any
+    // other account answers exactly as a missing one, and nothing is written.
+    if (auto refused = co_await check_owner(s, caller, event.acc_id)) co_return std::move(*refused);
+  }
   const domain::Event copy = event;  // execute takes the event by value
 
   const auto start = std::chrono::steady_clock::now();
@@ -372,34 +367,44 @@ boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind, std::st
   co_return r;
 }
 
-boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id, app::Origin origin) {
+boost::asio::awaitable<Reply> get_account(Services& s, const Caller& caller, std::string raw_id,
+                                          app::Origin origin) {
+  if (!caller.can_read()) co_return insufficient_scope(kScopeRead);
   auto id = domain::canonical_uuid(raw_id);
   if (!id) co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   auto q = co_await s.queries.account(std::move(*id), origin);
   if (auto r = unanswered(q)) co_return std::move(*r);
-  Reply r = q.value ? Reply{200, wire::to_json(*q.value), {}, {}, false, false}
-                    : error_reply(404, "account_not_found", "the account does not exist");
+  Reply r = q.value && caller.owns(*q.value)
+                ? Reply{200, wire::to_json(*q.value), {}, {}, false, false}
+                : account_not_found();
   copy_meta(r, q);
   co_return r;
 }
 
-boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after, std::size_t limit,
+boost::asio::awaitable<Reply> list_accounts(Services& s, const Caller& caller, std::string after,
+                                            std::size_t limit, std::string owner,
                                             app::Origin origin) {
+  if (!caller.can_read()) co_return insufficient_scope(kScopeRead);
   if (!after.empty()) {
     auto id = domain::canonical_uuid(after);
     if (!id)
       co_return error_reply(400, "invalid_id", "parameter \"after\" must be an account id (UUID)");
     after = std::move(*id);
   }
-  auto q = co_await s.queries.accounts(std::move(after), limit, origin);
+  // Everyone's accounts for an administrator (or an instance asking for `owner`'s); a
+  // principal's own otherwise.
+  if (!caller.admin()) owner = caller.principal;
+  auto q = co_await s.queries.accounts(std::move(after), limit, std::move(owner), origin);
   if (auto r = unanswered(q)) co_return std::move(*r);
   Reply r{200, wire::to_json(q.value.value_or(view::AccountPage{})), {}, {}, false, false};
   copy_meta(r, q);
   co_return r;
 }
 
-boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, std::string after,
-                                              std::size_t limit, app::Origin origin) {
+boost::asio::awaitable<Reply> account_history(Services& s, const Caller& caller, std::string raw_id,
+                                              std::string after, std::size_t limit,
+                                              app::Origin origin) {
+  if (!caller.can_read()) co_return insufficient_scope(kScopeRead);
   auto id = domain::canonical_uuid(raw_id);
   if (!id) co_return error_reply(400, "invalid_id", "the account id must be a UUID");
   if (after.size() > kMaxCursorChars)
@@ -410,12 +415,15 @@ boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, s
     co_return error_reply(400, "bad_request",
                           "parameter \"after\" must be the cursor of a previous page");
   }
+  if (!caller.admin()) {
+    if (auto refused = co_await check_owner(s, caller, *id)) co_return std::move(*refused);
+  }
   std::uint64_t after_seq = 0;
   if (!after.empty()) std::from_chars(after.data(), after.data() + after.size(), after_seq);
   auto q = co_await s.queries.history(std::move(*id), after_seq, limit, origin);
   if (auto r = unanswered(q)) co_return std::move(*r);
   if (!q.value) {
-    Reply r = error_reply(404, "account_not_found", "the account does not exist");
+    Reply r = account_not_found();
     copy_meta(r, q);
     co_return r;
   }
@@ -424,13 +432,18 @@ boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id, s
   co_return r;
 }
 
-boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id,
-                                          std::chrono::milliseconds wait, app::Origin origin) {
+boost::asio::awaitable<Reply> get_command(Services& s, const Caller& caller, std::string command_id,
+                                          std::chrono::milliseconds wait, std::string principal,
+                                          app::Origin origin) {
+  if (!caller.can_read()) co_return insufficient_scope(kScopeRead);
   if (!valid_command_id(command_id)) {
     co_return error_reply(400, "invalid_id",
                           "the command id must be 1 to 128 printable characters");
   }
-  auto q = co_await s.queries.command(command_id, wait, origin);
+  // Keys are scoped per principal: a client sees its own commands only; an instance asks on
+  // behalf of the principal it names.
+  if (!caller.peer) principal = caller.principal;
+  auto q = co_await s.queries.command(command_id, std::move(principal), wait, origin);
   if (auto r = unanswered(q)) {
     r->command_id = command_id;
     co_return std::move(*r);
@@ -445,8 +458,12 @@ boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id,
   co_return r;
 }
 
-boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id, std::string to,
+boost::asio::awaitable<Reply> get_transfer(Services& s, const Caller& caller,
+                                           std::string transfer_id, std::string to,
                                            app::Origin origin) {
+  // How a transfer ended at its target is the instances' business (and an administrator's):
+  // a client follows its transfer at GET /commands/{id}.
+  if (!caller.admin()) co_return insufficient_scope(kScopeAdmin);
   if (transfer_id.empty() || transfer_id.size() > domain::kMaxTransferIdChars) {
     co_return error_reply(400, "invalid_id", "the transfer id must be 1 to 128 characters");
   }
@@ -465,6 +482,22 @@ boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id,
   Reply r{200, wire::transfer_to_json(transfer_id, *q.value), {}, {}, false, false};
   copy_meta(r, q);
   co_return r;
+}
+
+Reply insufficient_scope(std::string_view scope) {
+  Reply r = error_reply(403, "forbidden",
+                        "the token's scopes do not allow this; it needs " + std::string(scope));
+  r.www_authenticate =
+      fmt::format(R"(Bearer realm="xbanku", error="insufficient_scope", scope="{}")", scope);
+  return r;
+}
+
+boost::asio::awaitable<std::optional<Reply>> check_owner(Services& s, const Caller& caller,
+                                                         std::string account_id) {
+  auto q = co_await s.queries.account(std::move(account_id), app::Origin{});
+  if (auto r = unanswered(q)) co_return std::move(*r);
+  if (!q.value || !caller.owns(*q.value)) co_return account_not_found();
+  co_return std::nullopt;
 }
 
 }  // namespace xbanku::api

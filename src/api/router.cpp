@@ -81,34 +81,20 @@ RouteMatch route(http::verb method, std::string_view target) noexcept {
 
 std::string_view route_name(Route r) noexcept {
   switch (r) {
-    case Route::not_found:
-      return "unmatched";
-    case Route::accounts:
-      return "/accounts";
-    case Route::account:
-      return "/accounts/{id}";
-    case Route::account_events:
-      return "/accounts/{id}/events";
-    case Route::account_deposit:
-      return "/accounts/{id}/deposit";
-    case Route::account_withdraw:
-      return "/accounts/{id}/withdraw";
-    case Route::transfers:
-      return "/transfers";
-    case Route::transfer:
-      return "/transfers/{transfer_id}";
-    case Route::command:
-      return "/commands/{command_id}";
-    case Route::healthz:
-      return "/healthz";
-    case Route::readyz:
-      return "/readyz";
-    case Route::metrics:
-      return "/metrics";
-    case Route::openapi:
-      return "/openapi.json";
-    case Route::ws:
-      return "/ws";
+    case Route::not_found: return "unmatched";
+    case Route::accounts: return "/accounts";
+    case Route::account: return "/accounts/{id}";
+    case Route::account_events: return "/accounts/{id}/events";
+    case Route::account_deposit: return "/accounts/{id}/deposit";
+    case Route::account_withdraw: return "/accounts/{id}/withdraw";
+    case Route::transfers: return "/transfers";
+    case Route::transfer: return "/transfers/{transfer_id}";
+    case Route::command: return "/commands/{command_id}";
+    case Route::healthz: return "/healthz";
+    case Route::readyz: return "/readyz";
+    case Route::metrics: return "/metrics";
+    case Route::openapi: return "/openapi.json";
+    case Route::ws: return "/ws";
   }
   return "unmatched";
 }

@@ -1,26 +1,25 @@
-// The acceptor and the HTTP session: reading with limits and deadlines, keep-alive, the
-// WebSocket upgrade hand-off and graceful stop. Request semantics live in http_handler.cpp.
+// The acceptor (admission under the fairness limits), who-is-asking for every request, and the
+// Server's lifecycle. Sessions live in http_session.cpp and websocket.cpp; request semantics in
+// http_handler.cpp and operations.cpp.
 #include "xbanku/api/server.hpp"
 
 #include "server_core.hpp"
 #include "xbanku/api/router.hpp"
+#include "xbanku/cluster/peer_client.hpp"
+#include "xbanku/common/clock.hpp"
 #include "xbanku/domain/uuid.hpp"
 #include "xbanku/wire/json.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
+#include <algorithm>
+#include <cctype>
 #include <vector>
 
 namespace xbanku::api {
@@ -33,19 +32,92 @@ using detail::ServerCore;
 
 namespace detail {
 
+namespace {
+
+std::shared_ptr<spdlog::logger> access_logger() {
+  // One line per request; asynchronous so that logging never waits on stderr on the io thread.
+  if (auto existing = spdlog::get("access")) return existing;
+  spdlog::init_thread_pool(8192, 1);
+  auto logger = spdlog::stderr_color_mt<spdlog::async_factory>("access");
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [access] %v");
+  return logger;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The host of a Host header or an Origin URL, lower case, without port or brackets.
+std::string host_of(std::string_view value) {
+  if (const auto scheme = value.find("://"); scheme != std::string_view::npos) {
+    value.remove_prefix(scheme + 3);
+  }
+  if (const auto slash = value.find('/'); slash != std::string_view::npos)
+    value = value.substr(0, slash);
+  if (value.starts_with('[')) {  // [v6]:port
+    const auto close = value.find(']');
+    return lower(
+        value.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+  }
+  if (const auto colon = value.rfind(':'); colon != std::string_view::npos)
+    value = value.substr(0, colon);
+  return lower(value);
+}
+
+bool host_allowed(const ApiConfig& cfg, std::string_view host_header) {
+  if (cfg.allowed_hosts.empty()) return true;
+  const std::string host = host_of(host_header);
+  return std::find(cfg.allowed_hosts.begin(), cfg.allowed_hosts.end(), host) !=
+         cfg.allowed_hosts.end();
+}
+
+Reply forbidden(std::string_view code, std::string message) {
+  return error_reply(403, code, message);
+}
+
+Reply unauthorized(std::string message, std::string www_authenticate) {
+  Reply r = error_reply(401, "unauthorized", message);
+  r.www_authenticate = std::move(www_authenticate);
+  return r;
+}
+
+// The bearer token of a request: the Authorization header (RFC 6750 §2.1), or for a WebSocket
+// upgrade the access_token query parameter (§2.3), since browsers cannot set headers there.
+std::optional<std::string> bearer_token(const Request& req, bool websocket_upgrade) {
+  if (const auto it = req.find(http::field::authorization); it != req.end()) {
+    std::string_view v = it->value();
+    if (v.size() > 7 && beast::iequals(v.substr(0, 7), "Bearer ")) return std::string(v.substr(7));
+    return std::string();  // present but not a bearer token: refused as malformed
+  }
+  if (websocket_upgrade) {
+    std::string token;
+    bool malformed = false;
+    const auto m = route(req.method(), req.target());
+    if (query_param(m.query, "access_token", token, malformed) && !malformed) return token;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 ServerCore::ServerCore(asio::any_io_executor executor, ApiConfig config,
                        app::CommandService& commands, app::QueryService& queries,
                        app::UpdateFeed& update_feed, app::Health& health,
-                       metrics::Registry& registry)
+                       metrics::Registry& registry, ServerSecurity sec)
     : ex(executor),
       cfg(std::move(config)),
       metrics(registry),
       services{commands, queries, health, metrics},
       feed(update_feed),
+      security(std::move(sec)),
       acceptor(executor),
+      limits(cfg.max_connections, cfg.max_connections_per_address, cfg.reserved_connections),
       tasks(executor),
       grace(executor) {
   request_prefix = cfg.instance_id.empty() ? domain::new_uuid().substr(0, 8) : cfg.instance_id;
+  if (cfg.access_log) access = access_logger();
 }
 
 std::string ServerCore::request_id() {
@@ -55,162 +127,91 @@ std::string ServerCore::request_id() {
   return id;
 }
 
+void ServerCore::fan_out(const app::AccountUpdate& update) {
+  std::shared_ptr<const std::string> msg;  // serialized once, shared by every subscriber
+  for (UpdateSink* s : sinks) {
+    if (!s->wants(update)) continue;
+    if (!msg) {
+      msg = std::make_shared<const std::string>(
+          boost::json::serialize(wire::to_json(wire::Update{update.account, update.pos})));
+    }
+    s->deliver(msg);
+  }
+}
+
+std::chrono::steady_clock::duration ServerCore::principal_rate(const std::string& key) {
+  const auto now = std::chrono::steady_clock::now();
+  auto [it, added] =
+      principal_rates.try_emplace(key, cfg.rate_per_principal, cfg.burst_per_principal);
+  const auto wait = it->second.take(now);
+  // Forget clients whose bucket is full again, now and then: the map stays as small as the set
+  // of clients active in the last few seconds.
+  if (principal_rates.size() > 4096) {
+    std::erase_if(principal_rates, [&](const auto& kv) { return kv.second.idle(now); });
+  }
+  return wait;
+}
+
+std::variant<Identified, Reply> identify(const ServerCore& core, const Request& req, Route route,
+                                         bool websocket_upgrade) {
+  if (!host_allowed(core.cfg, req[http::field::host])) {
+    return forbidden(
+        "host_not_allowed",
+        "the Host of this request is not one this service answers to (--allowed-hosts)");
+  }
+  if (websocket_upgrade) {
+    if (const auto it = req.find(http::field::origin);
+        it != req.end() && !host_allowed(core.cfg, it->value())) {
+      return forbidden("origin_not_allowed",
+                       "a page from this Origin may not open a WebSocket here (--allowed-hosts)");
+    }
+  }
+  const Authenticator* auth = core.security.auth;
+  if (auth == nullptr) return Identified{Caller::local(), true};  // protected mode: loopback only
+
+  // Probes and the public description answer everyone.
+  if (route == Route::healthz || route == Route::readyz || route == Route::openapi) {
+    Caller nobody;
+    nobody.authenticated = true;
+    return Identified{nobody, false};
+  }
+  if (const auto it = req.find(cluster::kPeerHeader); it != req.end()) {
+    auto instance = auth->peer(it->value(), req.method_string(), req.target(), now_ms());
+    if (!instance) return unauthorized("the peer credential is not valid", "");
+    Caller peer;
+    peer.authenticated = true;
+    peer.peer = true;
+    peer.principal = "peer:" + *instance;
+    peer.scopes = {std::string(kScopeAdmin)};
+    return Identified{std::move(peer), true};
+  }
+  const auto token = bearer_token(req, websocket_upgrade);
+  if (!token) {
+    return unauthorized("a bearer token is required (Authorization: Bearer <token>)",
+                        R"(Bearer realm="xbanku")");
+  }
+  auto caller = auth->bearer(*token, now_ms() / 1000);
+  if (!caller) return unauthorized(caller.error().message, caller.error().www_authenticate);
+  return Identified{std::move(*caller), false};
+}
+
+Response refusal_response(const Reply& r, unsigned version, std::string_view rid) {
+  Response res = error_response(r.status, r.body.at("error").at("code").as_string(),
+                                r.body.at("error").at("message").as_string(), version, rid);
+  if (!r.www_authenticate.empty()) res.set(http::field::www_authenticate, r.www_authenticate);
+  if (r.retry_after) res.set(http::field::retry_after, "1");
+  return res;
+}
+
 }  // namespace detail
 
 namespace {
 
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
 
-// An HTTP connection as stop() sees it.
-class HttpConnection final : public detail::Connection {
- public:
-  explicit HttpConnection(beast::tcp_stream& s) : stream_(s) {}
-  bool idle = false;  // waiting for the first byte of the next request
-
-  void graceful_stop() override {
-    if (idle) stream_.cancel();
-  }
-  void force_close() override {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
-  }
-
- private:
-  beast::tcp_stream& stream_;
-};
-
-std::string request_id_for(ServerCore& core, const Request& req) {
-  if (const auto it = req.find("X-Request-Id"); it != req.end() && valid_command_id(it->value())) {
-    return std::string(it->value());
-  }
-  return core.request_id();
-}
-
-// Half-closes and drains what the client is still sending (at most ~1 MiB / 1 s), so that
-// closing does not reset the connection before the client has read our error response.
-asio::awaitable<void> linger_close(beast::tcp_stream& stream) {
-  beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.expires_after(std::chrono::seconds(1));
-  std::array<char, 8192> sink{};
-  std::size_t drained = 0;
-  while (!ec && drained < (1u << 20)) {
-    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kToken);
-    ec = rec;
-    drained += n;
-  }
-  stream.close();
-}
-
-bool quiet_read_error(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-         ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::bad_descriptor || ec == asio::error::broken_pipe;
-}
-
-asio::awaitable<void> serve(std::shared_ptr<ServerCore> core, beast::tcp_stream& stream,
-                            HttpConnection& conn, detail::ConnectionRegistration& reg) {
-  const ApiConfig& cfg = core->cfg;
-  beast::flat_buffer buffer(cfg.max_header + cfg.max_body + 16 * 1024);
-  bool first = true;
-  for (;;) {
-    if (core->stopping) co_return;
-    // Wait for the next request: a short bound for a new connection, the idle bound between
-    // keep-alive requests. A pipelined request may already be buffered.
-    if (buffer.size() == 0) {
-      conn.idle = true;
-      stream.expires_after(first ? cfg.read_timeout : cfg.idle_timeout);
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kToken);
-      conn.idle = false;
-      if (ec) co_return;
-      buffer.commit(n);
-    }
-    first = false;
-
-    // The whole request (header + body) must arrive within read_timeout: a client dribbling
-    // bytes (slowloris) is dropped.
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header));
-    parser.body_limit(cfg.max_body);
-    stream.expires_after(cfg.read_timeout);
-    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kToken);
-    beast::error_code ec = hec;
-    if (!ec) {
-      const auto expect = parser.get()[http::field::expect];
-      if (beast::iequals(expect, "100-continue")) {
-        http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
-        auto [cec, cn] = co_await http::async_write(stream, cont, kToken);
-        if (cec) co_return;
-      }
-      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kToken);
-      ec = bec;
-    }
-    if (ec) {
-      if (quiet_read_error(ec)) co_return;
-      const Route r = parser.is_header_done()
-                          ? route(parser.get().method(), parser.get().target()).route
-                          : Route::not_found;
-      const std::string rid = core->request_id();
-      Response res;
-      if (ec == http::error::body_limit) {
-        res = error_response(413, "payload_too_large",
-                             "the body is larger than " + std::to_string(cfg.max_body) + " bytes",
-                             11, rid);
-      } else if (ec == http::error::header_limit) {
-        res = error_response(
-            431, "header_too_large",
-            "the header is larger than " + std::to_string(cfg.max_header) + " bytes", 11, rid);
-      } else {
-        res = error_response(400, "bad_request", "malformed HTTP request", 11, rid);
-      }
-      res.keep_alive(false);
-      core->metrics.request(r, res.result_int());
-      stream.expires_after(cfg.read_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, kToken);
-      if (!wec) co_await linger_close(stream);
-      co_return;
-    }
-
-    Request req = parser.release();
-    if (route(req.method(), req.target()).route == Route::ws && beast::websocket::is_upgrade(req)) {
-      if (core->stopping) co_return;
-      stream.expires_never();
-      co_await detail::run_websocket(core, std::move(stream), std::move(req), reg);
-      co_return;
-    }
-
-    Response res = co_await handle(req, core->services, request_id_for(*core, req));
-    if (core->stopping) res.keep_alive(false);
-    stream.expires_after(cfg.read_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, res, kToken);
-    if (wec) co_return;
-    if (!res.keep_alive()) {
-      beast::error_code sec;
-      stream.socket().shutdown(tcp::socket::shutdown_send, sec);
-      co_return;
-    }
-  }
-}
-
-asio::awaitable<void> http_session(std::shared_ptr<ServerCore> core, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  HttpConnection conn(stream);
-  detail::ConnectionRegistration reg(*core, &conn);
-  try {
-    co_await serve(core, stream, conn, reg);
-  } catch (const std::exception& e) {
-    spdlog::error("api: HTTP session failed: {}", e.what());
-  }
-  beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream.socket().close(ec);
-}
-
-// Over the connection cap: answer 503 without a session. The socket is fresh, so its send
-// buffer has room and a non-blocking write completes at once.
-void reject(tcp::socket& socket, const std::string& canned) {
+// Over every limit: answer 503 without a session. The socket is fresh, so its send buffer has
+// room and a non-blocking write completes at once.
+void refuse(tcp::socket& socket, const std::string& canned) {
   beast::error_code ec;
   socket.non_blocking(true, ec);
   socket.write_some(asio::buffer(canned), ec);
@@ -230,9 +231,9 @@ std::string canned_503() {
 
 Server::Server(asio::any_io_executor ex, ApiConfig config, app::CommandService& commands,
                app::QueryService& queries, app::UpdateFeed& feed, app::Health& health,
-               metrics::Registry& registry)
+               metrics::Registry& registry, ServerSecurity security)
     : core_(std::make_shared<ServerCore>(std::move(ex), std::move(config), commands, queries, feed,
-                                         health, registry)) {}
+                                         health, registry, std::move(security))) {}
 
 Server::~Server() = default;
 
@@ -287,12 +288,22 @@ asio::awaitable<void> Server::run() {
       continue;
     }
     if (core->stopping) break;
-    if (core->connections.size() >= core->cfg.max_connections) {
-      reject(socket, canned);
+    beast::error_code aec;
+    std::string address = socket.remote_endpoint(aec).address().to_string();
+    const auto admission = core->limits.admit(address);
+    if (admission == ConnectionLimits::Admission::refused) {
+      refuse(socket, canned);
       core->metrics.request(Route::not_found, 503);
       continue;
     }
-    core->tasks.spawn(http_session(core, std::move(socket)), "HTTP session");
+    core->tasks.spawn(
+        [](std::shared_ptr<ServerCore> c, tcp::socket s, std::string addr,
+           ConnectionLimits::Admission a) -> asio::awaitable<void> {
+          co_await detail::run_http_session(c, std::move(s), addr,
+                                            a == ConnectionLimits::Admission::reserved);
+          c->limits.release(addr, a);
+        }(core, std::move(socket), std::move(address), admission),
+        "HTTP session");
   }
   // Sessions end on their own (stop() closed idle ones; the grace timer closes the rest).
   co_await core->tasks.wait();

@@ -1,25 +1,37 @@
 #pragma once
-// Private to src/api: the state shared by the acceptor and the sessions of one Server.
-// Everything here runs on the Server's single io_context thread (see api/server.hpp).
+// Private to src/api: the state shared by the acceptor and the sessions of one Server, and the
+// pieces every session (HTTP or WebSocket, plain or TLS) uses. Everything here runs on the
+// Server's single io_context thread (see api/server.hpp).
 
 #include "xbanku/api/api_metrics.hpp"
+#include "xbanku/api/caller.hpp"
 #include "xbanku/api/config.hpp"
 #include "xbanku/api/http_handler.hpp"
+#include "xbanku/api/limits.hpp"
 #include "xbanku/api/operations.hpp"
+#include "xbanku/api/server.hpp"
 #include "xbanku/common/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <spdlog/logger.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 
 namespace xbanku::api::detail {
+
+using PlainStream = boost::beast::tcp_stream;
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 // A live connection as stop() sees it.
 class Connection {
@@ -31,18 +43,26 @@ class Connection {
   virtual void force_close() = 0;
 };
 
-class WsSession;
+// A WebSocket session as the update fan-out sees it.
+class UpdateSink {
+ public:
+  virtual ~UpdateSink() = default;
+  [[nodiscard]] virtual bool wants(const app::AccountUpdate& update) const = 0;
+  // Queues one serialized update; never blocks.
+  virtual void deliver(const std::shared_ptr<const std::string>& message) = 0;
+};
 
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerCore(boost::asio::any_io_executor ex, ApiConfig config, app::CommandService& commands,
              app::QueryService& queries, app::UpdateFeed& feed, app::Health& health,
-             metrics::Registry& registry);
+             metrics::Registry& registry, ServerSecurity security);
 
   boost::asio::any_io_executor ex;
   ApiConfig cfg;
   ApiMetrics metrics;
   Services services;
   app::UpdateFeed& feed;
+  ServerSecurity security;
   boost::asio::ip::tcp::acceptor acceptor;
   std::uint16_t bound_port = 0;
 
@@ -51,17 +71,38 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   std::uint64_t next_id = 0;
   std::string request_prefix;
   std::unordered_map<std::uint64_t, Connection*> connections;
-  std::unordered_set<WsSession*> ws_sessions;  // for the update fan-out
+  ConnectionLimits limits;
+  std::unordered_map<std::string, TokenBucket> principal_rates;  // by principal or address
+  std::unordered_set<UpdateSink*> sinks;                         // for the update fan-out
   // Every session and every WebSocket request or writer: coroutines that may still touch the
   // ports; run() returns once they have all ended.
   TaskGroup tasks;
-  boost::asio::steady_timer grace;  // stop(): fires after shutdown_grace
+  boost::asio::steady_timer grace;         // stop(): fires after shutdown_grace
+  std::shared_ptr<spdlog::logger> access;  // null when cfg.access_log is off
 
   // The next X-Request-Id value.
   [[nodiscard]] std::string request_id();
   // Delivers an update to every WebSocket subscribed to its account (never blocks).
   void fan_out(const app::AccountUpdate& update);
+  // One request from `key` (a principal, or "addr:<ip>") against the per-principal rate:
+  // zero when allowed, else how long until it would be.
+  [[nodiscard]] std::chrono::steady_clock::duration principal_rate(const std::string& key);
 };
+
+// Who is asking, as established from the request's headers (and the WebSocket upgrade's
+// access_token), or the reply that refuses it before anything runs: 403 for a Host or Origin
+// not allowed, 401 for a missing or bad token or peer credential.
+struct Identified {
+  Caller caller;
+  // X-Xbanku-Hops and the peer-only query parameters come from an instance of this cluster
+  // (verified, or trusted without authentication on loopback).
+  bool peer_headers = false;
+};
+[[nodiscard]] std::variant<Identified, Reply> identify(const ServerCore& core, const Request& req,
+                                                       Route route, bool websocket_upgrade);
+
+// A JSON error response for a refusal (WWW-Authenticate on 401, Retry-After on 429/503).
+[[nodiscard]] Response refusal_response(const Reply& r, unsigned version, std::string_view rid);
 
 // Registers a Connection in ServerCore::connections for its lifetime; re-pointable when an
 // HTTP session is upgraded to a WebSocket.
@@ -80,10 +121,17 @@ class ConnectionRegistration {
   std::uint64_t id_;
 };
 
+// Runs an HTTP session on an accepted socket: TLS handshake first when the server has TLS.
+// `reserved`: admitted over the limits; answers one health or readiness probe, then closes.
+boost::asio::awaitable<void> run_http_session(std::shared_ptr<ServerCore> core,
+                                              boost::asio::ip::tcp::socket socket,
+                                              std::string address, bool reserved);
+
 // Runs a WebSocket session on a stream whose upgrade request has been read (websocket.cpp).
 // Returns when the WebSocket is closed. `reg` is re-pointed at the WebSocket session.
-boost::asio::awaitable<void> run_websocket(std::shared_ptr<ServerCore> core,
-                                           boost::beast::tcp_stream stream, Request req,
+template <class Stream>
+boost::asio::awaitable<void> run_websocket(std::shared_ptr<ServerCore> core, Stream stream,
+                                           Request req, Identified who, std::string address,
                                            ConnectionRegistration& reg);
 
 }  // namespace xbanku::api::detail

@@ -85,8 +85,8 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
     reply.kind = CommandReply::Kind::accepted;
     co_return reply;
   }
-  auto outcome =
-      co_await wait_for_projection(ticket, delivery->partition, event.command_id, reply.served_by);
+  auto outcome = co_await wait_for_projection(ticket, delivery->partition, event.command_id,
+                                              event.principal, reply.served_by);
   if (outcome) {
     reply.kind = CommandReply::Kind::projected;
     reply.outcome = std::move(outcome);
@@ -100,7 +100,7 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
 // a partition that moves mid-wait is followed to its new owner, until the configured bound.
 awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(
     OutcomeWaits::Ticket& ticket, std::int32_t partition, const std::string& command_id,
-    std::string& served_by) {
+    const std::string& principal, std::string& served_by) {
   const auto deadline = Clock::now() + config_.wait;
   while (!stopping_) {
     if (ticket.outcome()) co_return ticket.outcome();
@@ -113,7 +113,7 @@ awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(
     if (now >= deadline) break;
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (auto owner = directory_.owner(partition); owner && owner->instance != directory_.self()) {
-      auto reply = co_await peers_.command(*owner, command_id, remaining);
+      auto reply = co_await peers_.command(*owner, command_id, principal, remaining);
       if (reply.status == cluster::PeerStatus::ok) {
         served_by = reply.served_by;
         co_return std::move(reply.value);

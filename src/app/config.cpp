@@ -4,13 +4,17 @@
 #include "xbanku/mirror/redis_config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <fstream>
 #include <map>
+#include <optional>
+#include <vector>
 
 namespace xbanku::app {
 namespace {
@@ -42,19 +46,137 @@ bool valid_topic(std::string_view t) {
 
 }  // namespace
 
+// "90s", "15m", "1h", "2d" (or plain seconds).
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  long long n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || n <= 0) return std::nullopt;
+  const std::string_view unit(end, text.data() + text.size() - end);
+  if (unit.empty() || unit == "s") return std::chrono::seconds(n);
+  if (unit == "m") return std::chrono::minutes(n);
+  if (unit == "h") return std::chrono::hours(n);
+  if (unit == "d") return std::chrono::hours(24 * n);
+  return std::nullopt;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string item(text.substr(0, comma));
+    std::erase_if(item, [](char ch) { return ch == ' '; });
+    for (char& ch : item) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!item.empty()) out.push_back(std::move(item));
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
+}
+
+namespace {
+
+bool readable(const std::string& path) {
+  std::ifstream in(path);
+  return static_cast<bool>(in);
+}
+
+}  // namespace
+
 std::string_view to_string(Act act) noexcept {
   switch (act) {
-    case Act::serve:
-      return "serve";
-    case Act::producer:
-      return "producer";
-    case Act::consumer:
-      return "consumer";
-    case Act::verify:
-      return "verify";
+    case Act::serve: return "serve";
+    case Act::producer: return "producer";
+    case Act::consumer: return "consumer";
+    case Act::verify: return "verify";
+    case Act::token: return "token";
   }
   return "serve";
 }
+
+namespace {
+
+using NamedFile = std::pair<std::string_view, const std::string*>;  // (flag, path)
+
+// The security settings (DESIGN §9): what must come together, and protected mode.
+std::optional<ConfigError> security(Config& c, const std::string& auth, const std::string& leeway,
+                                    const std::string& allowed_hosts) {
+  auto bad = [](std::string_view setting, std::string_view why) {
+    return ConfigError{fmt::format("xbanku: invalid {}: {}", setting, why)};
+  };
+  if (auth == "none") {
+    c.auth = Auth::none;
+  } else if (auth == "jwt") {
+    c.auth = Auth::jwt;
+  } else {
+    return bad("--auth/XBANKU_AUTH", fmt::format("'{}' is not none or jwt", auth));
+  }
+  const int keys =
+      !c.jwt_secret_file.empty() + !c.jwt_public_key_file.empty() + !c.jwt_jwks_file.empty();
+  if (c.auth == Auth::jwt) {
+    if (keys != 1) {
+      return bad("--auth=jwt",
+                 "needs exactly one of --jwt-secret-file, --jwt-public-key, --jwt-jwks");
+    }
+    for (const auto& [flag, path] : {NamedFile{"--jwt-secret-file", &c.jwt_secret_file},
+                                     NamedFile{"--jwt-public-key", &c.jwt_public_key_file},
+                                     NamedFile{"--jwt-jwks", &c.jwt_jwks_file}}) {
+      if (!path->empty() && !readable(*path))
+        return bad(flag, fmt::format("cannot read '{}'", *path));
+    }
+    if (c.cluster_secret_file.empty()) {
+      return bad("--cluster-secret-file/XBANKU_CLUSTER_SECRET_FILE",
+                 "is required with --auth=jwt: instances prove themselves to each other with it");
+    }
+  } else {
+    if (keys > 0)
+      return bad("--auth/XBANKU_AUTH", "JWT keys are given but --auth is none; add --auth=jwt");
+    if (!is_loopback_host(c.listen_host)) {
+      return bad(
+          "--listen/XBANKU_LISTEN",
+          fmt::format("{} is not a loopback address and no authentication is configured: add "
+                      "--auth=jwt (with --jwt-secret-file, --jwt-public-key or --jwt-jwks, and "
+                      "--cluster-secret-file), or listen on 127.0.0.1",
+                      c.listen_host));
+    }
+  }
+  if (!c.cluster_secret_file.empty() && !readable(c.cluster_secret_file)) {
+    return bad("--cluster-secret-file", fmt::format("cannot read '{}'", c.cluster_secret_file));
+  }
+  if (leeway == "0") {
+    c.jwt_leeway = std::chrono::seconds(0);
+  } else if (auto l = parse_duration(leeway); l && *l <= std::chrono::minutes(5)) {
+    c.jwt_leeway = *l;
+  } else {
+    return bad("--jwt-leeway", fmt::format("'{}' is not a duration of at most 5m", leeway));
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return bad("--tls-cert/--tls-key", "both are needed to serve TLS");
+  }
+  for (const auto& [flag, path] :
+       {NamedFile{"--tls-cert", &c.tls_cert_file}, NamedFile{"--tls-key", &c.tls_key_file},
+        NamedFile{"--tls-ca", &c.tls_ca_file}}) {
+    if (!path->empty() && !readable(*path))
+      return bad(flag, fmt::format("cannot read '{}'", *path));
+  }
+  if (allowed_hosts == "*") {
+    c.allowed_hosts.clear();  // any Host
+  } else if (!allowed_hosts.empty()) {
+    c.allowed_hosts = split_list(allowed_hosts);
+  } else if (c.auth == Auth::none) {
+    // Protected mode listens on loopback: a page on another site that a browser resolves to
+    // 127.0.0.1 (DNS rebinding) still names its own host, and is refused.
+    c.allowed_hosts = {"localhost", "127.0.0.1", "::1", split_list(c.listen_host).front()};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 boost::system::result<Config, ConfigError> parse_config(int argc, const char* const* argv) {
   Config c;
@@ -88,6 +210,47 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   cli.add_option("--log-level", c.log_level, "trace | debug | info | warn | error")
       ->envname("XBANKU_LOG_LEVEL");
 
+  std::string auth = "none", leeway = "30", allowed_hosts;
+  cli.add_option("--auth", auth, "none (loopback only) | jwt")->envname("XBANKU_AUTH");
+  cli.add_option("--jwt-secret-file", c.jwt_secret_file, "HS256 secret (a file)")
+      ->envname("XBANKU_JWT_SECRET_FILE");
+  cli.add_option("--jwt-public-key", c.jwt_public_key_file, "RS256/ES256 public key (PEM file)")
+      ->envname("XBANKU_JWT_PUBLIC_KEY");
+  cli.add_option("--jwt-jwks", c.jwt_jwks_file, "RS256/ES256 keys (JWKS file)")
+      ->envname("XBANKU_JWT_JWKS");
+  cli.add_option("--jwt-issuer", c.jwt_issuer, "required iss")->envname("XBANKU_JWT_ISSUER");
+  cli.add_option("--jwt-audience", c.jwt_audience, "required aud")->envname("XBANKU_JWT_AUDIENCE");
+  cli.add_option("--jwt-leeway", leeway, "clock leeway for exp/nbf (e.g. 30s)")
+      ->envname("XBANKU_JWT_LEEWAY");
+  cli.add_option("--cluster-secret-file", c.cluster_secret_file,
+                 "secret the instances of one cluster share (a file)")
+      ->envname("XBANKU_CLUSTER_SECRET_FILE");
+  cli.add_option("--tls-cert", c.tls_cert_file, "PEM certificate chain: serve HTTPS/WSS")
+      ->envname("XBANKU_TLS_CERT");
+  cli.add_option("--tls-key", c.tls_key_file, "PEM private key of --tls-cert")
+      ->envname("XBANKU_TLS_KEY");
+  cli.add_option("--tls-ca", c.tls_ca_file, "PEM CA that signs the other instances' certificates")
+      ->envname("XBANKU_TLS_CA");
+  cli.add_option("--allowed-hosts", allowed_hosts,
+                 "Host/Origin allow-list, comma-separated ('*' = any)")
+      ->envname("XBANKU_ALLOWED_HOSTS");
+  cli.add_option("--access-log", c.access_log, "one line per request (true | false)")
+      ->envname("XBANKU_ACCESS_LOG");
+
+  // `xbanku token --sub alice --scope accounts:write --ttl 1h`
+  std::string ttl = "1h";
+  auto* token = cli.add_subcommand("token", "mint an HS256 token from --jwt-secret-file");
+  token->add_option("--sub", c.token_subject, "the principal")->required();
+  token->add_option("--scope", c.token_scopes,
+                    "a scope (repeatable): accounts:read, accounts:write, admin");
+  token->add_option("--ttl", ttl, "lifetime, e.g. 15m, 1h, 2d");
+  token->add_option("--jwt-secret-file", c.jwt_secret_file, "HS256 secret (a file)")
+      ->envname("XBANKU_JWT_SECRET_FILE");
+  token->add_option("--jwt-issuer", c.jwt_issuer, "iss to put in the token")
+      ->envname("XBANKU_JWT_ISSUER");
+  token->add_option("--jwt-audience", c.jwt_audience, "aud to put in the token")
+      ->envname("XBANKU_JWT_AUDIENCE");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -105,6 +268,17 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
                                                             {"producer", Act::producer},
                                                             {"consumer", Act::consumer},
                                                             {"verify", Act::verify}};
+  if (token->parsed()) {
+    c.act = Act::token;
+    const auto t = parse_duration(ttl);
+    if (!t) return bad("--ttl", fmt::format("'{}' is not a duration such as 15m, 1h or 2d", ttl));
+    c.token_ttl = *t;
+    if (c.jwt_secret_file.empty())
+      return bad("--jwt-secret-file/XBANKU_JWT_SECRET_FILE", "is required to mint a token");
+    if (!readable(c.jwt_secret_file))
+      return bad("--jwt-secret-file", fmt::format("cannot read '{}'", c.jwt_secret_file));
+    return c;
+  }
   if (auto it = acts.find(act); it != acts.end()) {
     c.act = it->second;
   } else {
@@ -133,7 +307,7 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   if (std::string host, port;
       !c.advertise.empty() && !cluster::split_peer_url(c.advertise, host, port)) {
     return bad("--advertise/XBANKU_ADVERTISE",
-               fmt::format("'{}' is not an http://host:port URL", c.advertise));
+               fmt::format("'{}' is not an http:// or https://host:port URL", c.advertise));
   }
   if (wait_ms < 1 || wait_ms > 600000) return bad("--command-wait-ms", "must be in 1..600000");
   if (delivery_ms < 100 || delivery_ms > 600000)
@@ -144,10 +318,19 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end()) {
     return bad("--log-level/XBANKU_LOG_LEVEL", fmt::format("'{}' is not a log level", c.log_level));
   }
+  if (auto error = security(c, auth, leeway, allowed_hosts)) return std::move(*error);
   c.command_wait = std::chrono::milliseconds(wait_ms);
   c.delivery_timeout = std::chrono::milliseconds(delivery_ms);
   c.session_timeout = std::chrono::milliseconds(session_ms);
-  if (c.advertise.empty()) c.advertise = fmt::format("http://{}:{}", c.listen_host, c.listen_port);
+  if (c.advertise.empty()) {
+    c.advertise = fmt::format("{}://{}:{}", c.tls_cert_file.empty() ? "http" : "https",
+                              c.listen_host, c.listen_port);
+  }
+  if (!c.allowed_hosts.empty()) {
+    // The address other instances reach this one by is one it answers to.
+    std::string host, port;
+    if (cluster::split_peer_url(c.advertise, host, port)) c.allowed_hosts.push_back(host);
+  }
   return c;
 }
 

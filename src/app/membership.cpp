@@ -25,16 +25,29 @@ std::string members_topic(std::string_view topic) {
 }
 
 Membership::Membership(asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic,
-                       std::string self, std::string url, log::Producer& producer)
+                       std::string self, std::string url, log::Producer& producer,
+                       AnnouncementAuth auth, metrics::Registry* registry)
     : ex_(ex),
       kafka_(std::move(kafka)),
       topic_(std::move(topic)),
       self_(std::move(self)),
       url_(std::move(url)),
       producer_(producer),
+      auth_(std::move(auth)),
       wake_(ex),
       retry_(ex),
-      senders_(ex) {}
+      senders_(ex) {
+  if (registry != nullptr) {
+    rejected_ = &registry->counter("xbanku_member_announcements_rejected_total",
+                                   "Announcements on <topic>.members ignored: unsigned or forged");
+  }
+}
+
+cluster::Announcement Membership::announcement() const {
+  cluster::Announcement a{self_, url_, latest_, now_ms(), {}};
+  if (auth_.enabled()) a.mac = auth_.sign(cluster::signed_payload(a));
+  return a;
+}
 
 void Membership::stop() {
   stopping_ = true;
@@ -54,7 +67,7 @@ asio::awaitable<void> Membership::announce_now(std::vector<std::int32_t> partiti
   std::sort(partitions.begin(), partitions.end());
   latest_ = std::move(partitions);
   ++generation_;
-  cluster::Announcement a{self_, url_, latest_, now_ms()};
+  const auto a = announcement();
   auto sent = co_await producer_.send(topic_, self_, cluster::encode(a));
   if (!sent) spdlog::warn("membership: final announcement not sent: {}", sent.error().message());
 }
@@ -65,7 +78,7 @@ asio::awaitable<void> Membership::send_latest() {
   const auto generation = generation_;
   Backoff backoff(200ms, 5s);
   while (generation == generation_ && !stopping_) {
-    cluster::Announcement a{self_, url_, latest_, now_ms()};
+    const auto a = announcement();
     auto sent = co_await producer_.send(topic_, self_, cluster::encode(a));
     if (sent) {
       spdlog::info("membership: announced {} owns [{}]", self_, fmt::join(a.partitions, ","));
@@ -97,6 +110,14 @@ asio::awaitable<void> Membership::run() {
         }
         for (const auto& r : poll->records()) {
           auto a = cluster::decode_announcement(r.key, r.value);
+          if (a && auth_.enabled() && !auth_.verify(cluster::signed_payload(*a), a->mac)) {
+            // Anyone who can write to the topic could otherwise send our queries anywhere.
+            spdlog::warn(
+                "membership: ignoring an unsigned or forged announcement of '{}' at offset {}",
+                a->instance, r.offset);
+            if (rejected_ != nullptr) rejected_->inc();
+            continue;
+          }
           if (!a) {
             spdlog::warn("membership: ignoring a record that is not an announcement at offset {}",
                          r.offset);

@@ -40,7 +40,7 @@ class Queries final : public QueryService {
   }
 
   awaitable<QueryResult<view::AccountPage>> accounts(std::string after, std::size_t limit,
-                                                     Origin origin) override {
+                                                     std::string owner, Origin origin) override {
     QueryResult<view::AccountPage> r;
     r.served_by = self();
     const auto& serving = d_.ownership.serving;
@@ -51,7 +51,7 @@ class Queries final : public QueryService {
         r.unavailable = true;
         co_return r;
       }
-      auto page = local_accounts(after, limit, *wanted);
+      auto page = local_accounts(after, limit, owner, *wanted);
       if (!page)
         r.error = page.error();
       else
@@ -65,7 +65,7 @@ class Queries final : public QueryService {
     std::vector<domain::Account> merged;
     bool more = false;
     for (const auto& remote : plan.remote) {
-      auto reply = co_await d_.peers.accounts(remote.owner, after, limit, remote.partitions);
+      auto reply = co_await d_.peers.accounts(remote.owner, after, limit, remote.partitions, owner);
       if (reply.status != cluster::PeerStatus::ok) {
         local.insert(remote.partitions.begin(), remote.partitions.end());  // our copy of those
         r.stale = true;
@@ -75,7 +75,7 @@ class Queries final : public QueryService {
       more = more || reply.value->next.has_value();
       std::move(reply.value->items.begin(), reply.value->items.end(), std::back_inserter(merged));
     }
-    auto own = local_accounts(after, limit, local);
+    auto own = local_accounts(after, limit, owner, local);
     if (!own) {
       r.error = own.error();
       co_return r;
@@ -99,12 +99,12 @@ class Queries final : public QueryService {
     co_return r;
   }
 
-  awaitable<QueryResult<domain::Outcome>> command(std::string command_id,
+  awaitable<QueryResult<domain::Outcome>> command(std::string command_id, std::string principal,
                                                   std::chrono::milliseconds wait,
                                                   Origin origin) override {
     QueryResult<domain::Outcome> r;
     r.served_by = self();
-    auto found = d_.waits.lookup(command_id, "", std::nullopt);
+    auto found = d_.waits.lookup(command_id, principal, std::nullopt);
     if (!found) {
       r.error = found.error();
       co_return r;
@@ -112,7 +112,7 @@ class Queries final : public QueryService {
     r.value = std::move(*found);
     if (!r.value && wait.count() > 0) {
       // A read-your-writes wait forwarded by the instance that produced the command.
-      auto ticket = d_.waits.expect(command_id, "", std::nullopt);
+      auto ticket = d_.waits.expect(command_id, principal, std::nullopt);
       const auto deadline = OutcomeWaits::Clock::now() + std::min(wait, kMaxCommandWait);
       r.value = (co_await ticket.wait_until(deadline)).outcome;
     }
@@ -126,7 +126,7 @@ class Queries final : public QueryService {
       co_await resolve_across(*r.value);
       co_return r;
     }
-    co_return co_await command_elsewhere(command_id);
+    co_return co_await command_elsewhere(command_id, principal);
   }
 
  private:
@@ -168,15 +168,19 @@ class Queries final : public QueryService {
     co_return r;
   }
 
-  // Accounts after `after` in the given partitions of the local view (up to `limit`).
+  // Accounts after `after` in the given partitions of the local view (up to `limit`), only
+  // `owner`'s when one is named.
   boost::system::result<view::AccountPage> local_accounts(
-      const std::string& after, std::size_t limit, const std::set<std::int32_t>& parts) const {
+      const std::string& after, std::size_t limit, const std::string& owner,
+      const std::set<std::int32_t>& parts) const {
     view::AccountPage out;
     if (parts.empty()) return out;
     const bool all = static_cast<std::int32_t>(parts.size()) == partitions();
     std::string cursor = after;
     while (true) {
-      auto page = d_.store.accounts(cursor, all ? limit : std::max<std::size_t>(limit, 256));
+      const std::size_t chunk = all ? limit : std::max<std::size_t>(limit, 256);
+      auto page = owner.empty() ? d_.store.accounts(cursor, chunk)
+                                : d_.store.accounts_of(owner, cursor, chunk);
       if (!page) return page.error();
       for (auto& a : page->items) {
         if (!all && !parts.contains(partition_of(a.id))) continue;
@@ -214,7 +218,8 @@ class Queries final : public QueryService {
   }
 
   // Every other owner is asked; "not found" only once every partition is covered.
-  awaitable<QueryResult<domain::Outcome>> command_elsewhere(const std::string& command_id) {
+  awaitable<QueryResult<domain::Outcome>> command_elsewhere(const std::string& command_id,
+                                                            const std::string& principal) {
     QueryResult<domain::Outcome> r;
     r.served_by = self();
     const auto owners = d_.directory.by_partition(partitions());
@@ -224,7 +229,8 @@ class Queries final : public QueryService {
       if (!owner || owner->instance == self()) continue;
       if (std::find(asked.begin(), asked.end(), *owner) != asked.end()) continue;
       asked.push_back(*owner);
-      auto reply = co_await d_.peers.command(*owner, command_id, std::chrono::milliseconds(0));
+      auto reply =
+          co_await d_.peers.command(*owner, command_id, principal, std::chrono::milliseconds(0));
       if (reply.status == cluster::PeerStatus::ok) {
         co_await resolve_across(*reply.value);
         r.value = std::move(reply.value);

@@ -41,7 +41,7 @@ void UpdateHub::publish(const AccountUpdate& update) {
 }
 
 void UpdateHub::start_feed(const std::string& url) {
-  auto feed = std::make_shared<cluster::PeerFeed>(ex_, url);
+  auto feed = std::make_shared<cluster::PeerFeed>(ex_, url, config_.peer);
   feeds_[url] = feed;
   feed_tasks_.spawn(
       [](UpdateHub& self, std::shared_ptr<cluster::PeerFeed> f) -> asio::awaitable<void> {

@@ -12,6 +12,21 @@ namespace xbanku::cluster {
 
 namespace json = boost::json;
 
+std::string signed_payload(const Announcement& a) {
+  std::string out = "xbanku-announcement-v1\n";
+  out += a.instance;
+  out += '\n';
+  out += a.url;
+  out += '\n';
+  for (std::size_t i = 0; i < a.partitions.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(a.partitions[i]);
+  }
+  out += '\n';
+  out += std::to_string(a.ts);
+  return out;
+}
+
 std::string encode(const Announcement& a) {
   json::array parts;
   parts.reserve(a.partitions.size());
@@ -21,6 +36,7 @@ std::string encode(const Announcement& a) {
   o["url"] = a.url;
   o["partitions"] = std::move(parts);
   o["ts"] = a.ts;
+  if (!a.mac.empty()) o["mac"] = a.mac;
   return json::serialize(o);
 }
 
@@ -50,6 +66,8 @@ std::optional<Announcement> decode_announcement(std::string_view key, std::strin
   std::sort(a.partitions.begin(), a.partitions.end());
   if (const json::value* ts = o->if_contains("ts"); ts != nullptr && ts->is_int64())
     a.ts = ts->get_int64();
+  if (const json::value* mac = o->if_contains("mac"); mac != nullptr && mac->is_string())
+    a.mac = std::string(mac->get_string());
   return a;
 }
 

@@ -17,8 +17,8 @@ using Ms = std::chrono::milliseconds;
 class HttpPeerApi final : public PeerApi {
  public:
   HttpPeerApi(boost::asio::any_io_executor ex, PeerApiConfig config, metrics::Registry& registry)
-      : client_(ex),
-        config_(config),
+      : client_(ex, config.client),
+        config_(std::move(config)),
         ok_(registry.counter("xbanku_forwarded_requests_total",
                              "Queries and read-your-writes waits sent to another instance",
                              {{"result", "ok"}})),
@@ -33,10 +33,12 @@ class HttpPeerApi final : public PeerApi {
 
   awaitable<PeerReply<view::AccountPage>> accounts(Owner owner, std::string after,
                                                    std::size_t limit,
-                                                   std::vector<std::int32_t> partitions) override {
+                                                   std::vector<std::int32_t> partitions,
+                                                   std::string account_owner) override {
     auto target = fmt::format("/accounts?limit={}", limit);
     if (!after.empty()) target += "&after=" + percent_encode(after);
     if (!partitions.empty()) target += fmt::format("&partitions={}", fmt::join(partitions, ","));
+    if (!account_owner.empty()) target += "&owner=" + percent_encode(account_owner);
     return get<view::AccountPage>(std::move(owner), std::move(target),
                                   &wire::account_page_from_json);
   }
@@ -51,9 +53,9 @@ class HttpPeerApi final : public PeerApi {
   }
 
   awaitable<PeerReply<domain::Outcome>> command(Owner owner, std::string command_id,
-                                                Ms wait) override {
-    auto target = "/commands/" + percent_encode(command_id);
-    if (wait.count() > 0) target += fmt::format("?wait_ms={}", wait.count());
+                                                std::string principal, Ms wait) override {
+    auto target = fmt::format("/commands/{}?wait_ms={}", percent_encode(command_id), wait.count());
+    if (!principal.empty()) target += "&principal=" + percent_encode(principal);
     return get<domain::Outcome>(std::move(owner), std::move(target), &wire::outcome_from_json,
                                 wait);
   }

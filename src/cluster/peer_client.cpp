@@ -4,6 +4,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -11,8 +13,13 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <optional>
+#include <deque>
+#include <list>
+#include <map>
+#include <variant>
+#include <vector>
 
 namespace xbanku::cluster {
 
@@ -24,8 +31,18 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kIdlePerPeer = 16;           // pooled keep-alive connections per peer
 constexpr std::size_t kMaxBody = 8 * 1024 * 1024;  // a page of 1000 accounts is far smaller
+constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
+
+using Plain = beast::tcp_stream;
+using Tls = beast::ssl_stream<beast::tcp_stream>;
+// One connection to a peer; TLS streams are held by pointer (they cannot be moved into a pool
+// cheaply otherwise).
+using Stream = std::variant<std::unique_ptr<Plain>, std::unique_ptr<Tls>>;
+
+beast::tcp_stream& lowest(Stream& s) {
+  return std::visit([](auto& p) -> beast::tcp_stream& { return beast::get_lowest_layer(*p); }, s);
+}
 
 }  // namespace
 
@@ -47,66 +64,127 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-bool split_peer_url(std::string_view url, std::string& host, std::string& port) {
-  constexpr std::string_view scheme = "http://";
-  if (!url.starts_with(scheme)) return false;
-  url.remove_prefix(scheme.size());
+std::optional<PeerUrl> parse_peer_url(std::string_view url) {
+  PeerUrl out;
+  if (url.starts_with("https://")) {
+    out.tls = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
   if (url.ends_with('/')) url.remove_suffix(1);
   const auto colon = url.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == url.size()) return false;
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == url.size()) return std::nullopt;
   const auto p = url.substr(colon + 1);
-  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos) return false;
-  if (url.substr(0, colon).find('/') != std::string_view::npos) return false;
-  host = std::string(url.substr(0, colon));
-  port = std::string(p);
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  if (url.substr(0, colon).find('/') != std::string_view::npos) return std::nullopt;
+  out.host = std::string(url.substr(0, colon));
+  out.port = std::string(p);
+  return out;
+}
+
+bool split_peer_url(std::string_view url, std::string& host, std::string& port) {
+  auto parsed = parse_peer_url(url);
+  if (!parsed) return false;
+  host = std::move(parsed->host);
+  port = std::move(parsed->port);
   return true;
 }
 
 struct PeerClient::Pool {
-  std::map<std::string, std::vector<beast::tcp_stream>, std::less<>> idle;
+  struct Peer {
+    std::vector<Stream> idle;
+    std::size_t in_flight = 0;
+    std::list<asio::steady_timer*> waiting;  // requests waiting for a slot, oldest first
+  };
+  std::map<std::string, Peer, std::less<>> peers;  // by URL
 };
 
-PeerClient::PeerClient(asio::any_io_executor ex)
-    : ex_(std::move(ex)), pool_(std::make_unique<Pool>()) {}
+PeerClient::PeerClient(asio::any_io_executor ex, PeerClientConfig config)
+    : ex_(std::move(ex)), config_(std::move(config)), pool_(std::make_unique<Pool>()) {}
 PeerClient::~PeerClient() = default;
 
 asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
     std::string url, std::string target, int hops, std::chrono::milliseconds timeout) {
-  std::string host, port;
-  if (!split_peer_url(url, host, port)) co_return make_error_code(errc::invalid_config);
+  const auto parsed = parse_peer_url(url);
+  if (!parsed) co_return make_error_code(errc::invalid_config);
+  if (parsed->tls && !config_.tls) co_return make_error_code(errc::peer_unreachable);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
 
+  // A slot first: no more than max_in_flight_per_peer requests to one peer at a time.
+  auto& peer = pool_->peers[url];
+  while (peer.in_flight >= config_.max_in_flight_per_peer) {
+    asio::steady_timer slot(ex_, deadline);
+    struct Waiting {  // leaves the queue however the wait ends (cancellation included)
+      std::list<asio::steady_timer*>& queue;
+      std::list<asio::steady_timer*>::iterator it;
+      ~Waiting() { queue.erase(it); }
+    } waiting{peer.waiting, peer.waiting.insert(peer.waiting.end(), &slot)};
+    auto [ec] = co_await slot.async_wait(kToken);
+    if (!ec) co_return make_error_code(errc::timeout);  // the deadline passed first
+  }
+  ++peer.in_flight;
+  struct Slot {
+    Pool::Peer& peer;
+    ~Slot() {
+      --peer.in_flight;
+      if (!peer.waiting.empty()) peer.waiting.front()->cancel();
+    }
+  } slot{peer};
+
   http::request<http::empty_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, host);
+  req.set(http::field::host, parsed->host);
   req.set(kHopsHeader, std::to_string(hops));
+  if (config_.sign) req.set(kPeerHeader, config_.sign("GET", target));
   req.keep_alive(true);
 
   // Two tries: a pooled connection may have been closed by the peer's idle timeout; a fresh
   // one is tried once more. A fresh connection that fails is not retried.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::optional<beast::tcp_stream> stream;
+    std::optional<Stream> stream;
     bool pooled = false;
-    if (auto it = pool_->idle.find(url); it != pool_->idle.end() && !it->second.empty()) {
-      stream.emplace(std::move(it->second.back()));
-      it->second.pop_back();
+    if (!peer.idle.empty()) {
+      stream.emplace(std::move(peer.idle.back()));
+      peer.idle.pop_back();
       pooled = true;
     } else {
-      stream.emplace(ex_);
+      if (parsed->tls) {
+        stream.emplace(std::make_unique<Tls>(ex_, *config_.tls));
+      } else {
+        stream.emplace(std::make_unique<Plain>(ex_));
+      }
+      auto& tcp_stream = lowest(*stream);
       tcp::resolver resolver(ex_);
-      stream->expires_at(deadline);
+      tcp_stream.expires_at(deadline);
       // Resolving a numeric host answers at once; a name goes through Asio's resolver thread.
-      auto [rerr, endpoints] =
-          co_await resolver.async_resolve(host, port, asio::as_tuple(asio::use_awaitable));
+      auto [rerr, endpoints] = co_await resolver.async_resolve(parsed->host, parsed->port, kToken);
       if (rerr) co_return make_error_code(errc::peer_unreachable);
-      auto [cerr, ep] =
-          co_await stream->async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+      auto [cerr, ep] = co_await tcp_stream.async_connect(endpoints, kToken);
       if (cerr == beast::error::timeout) co_return make_error_code(errc::timeout);
       if (cerr) co_return make_error_code(errc::peer_unreachable);
-      stream->socket().set_option(tcp::no_delay(true));
+      tcp_stream.socket().set_option(tcp::no_delay(true));
+      if (auto* tls = std::get_if<std::unique_ptr<Tls>>(&*stream)) {
+        // The peer's certificate must name the host we asked for, and chain to --tls-ca.
+        if (!SSL_set_tlsext_host_name((*tls)->native_handle(), parsed->host.c_str())) {
+          co_return make_error_code(errc::peer_unreachable);
+        }
+        (*tls)->set_verify_mode(asio::ssl::verify_peer);
+        (*tls)->set_verify_callback(asio::ssl::host_name_verification(parsed->host));
+        auto [herr] = co_await (*tls)->async_handshake(asio::ssl::stream_base::client, kToken);
+        if (herr == beast::error::timeout) co_return make_error_code(errc::timeout);
+        if (herr) co_return make_error_code(errc::peer_unreachable);
+      }
     }
-    stream->expires_at(deadline);
-    auto [werr, written] =
-        co_await http::async_write(*stream, req, asio::as_tuple(asio::use_awaitable));
+    lowest(*stream).expires_at(deadline);
+    error_code werr = co_await std::visit(
+        [&](auto& s) -> asio::awaitable<error_code> {
+          auto [ec, n] = co_await http::async_write(*s, req, kToken);
+          co_return ec;
+        },
+        *stream);
     if (werr == beast::error::timeout) co_return make_error_code(errc::timeout);
     if (werr) {
       if (pooled) continue;
@@ -115,13 +193,19 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxBody);
-    auto [rerr, read] =
-        co_await http::async_read(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    error_code rerr = co_await std::visit(
+        [&](auto& s) -> asio::awaitable<error_code> {
+          auto [ec, n] = co_await http::async_read(*s, buffer, parser, kToken);
+          co_return ec;
+        },
+        *stream);
     if (rerr == beast::error::timeout) co_return make_error_code(errc::timeout);
     if (rerr) {
       // Nothing read on a pooled connection: the peer closed it while idle; try a fresh one.
-      if (pooled && (rerr == http::error::end_of_stream || rerr == asio::error::connection_reset))
+      if (pooled && (rerr == http::error::end_of_stream || rerr == asio::error::connection_reset ||
+                     rerr == asio::ssl::error::stream_truncated)) {
         continue;
+      }
       co_return make_error_code(errc::peer_unreachable);
     }
     auto res = parser.release();
@@ -131,12 +215,9 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
     if (auto it = res.find("X-Served-By"); it != res.end())
       out.served_by = std::string(it->value());
     if (auto it = res.find("X-Stale"); it != res.end()) out.stale = it->value() == "true";
-    if (res.keep_alive()) {
-      auto& idle = pool_->idle[url];
-      if (idle.size() < kIdlePerPeer) {
-        stream->expires_never();
-        idle.push_back(std::move(*stream));
-      }
+    if (res.keep_alive() && peer.idle.size() < config_.idle_per_peer) {
+      lowest(*stream).expires_never();
+      peer.idle.push_back(std::move(*stream));
     }
     co_return out;
   }

@@ -18,12 +18,9 @@ namespace json = boost::json;
 
 std::string_view reason_code(DecodeErrc c) noexcept {
   switch (c) {
-    case DecodeErrc::malformed_event:
-      return "malformed_event";
-    case DecodeErrc::unknown_type:
-      return "unknown_type";
-    case DecodeErrc::invalid_amount:
-      return "invalid_amount";
+    case DecodeErrc::malformed_event: return "malformed_event";
+    case DecodeErrc::unknown_type: return "unknown_type";
+    case DecodeErrc::invalid_amount: return "invalid_amount";
   }
   return "malformed_event";
 }
@@ -130,8 +127,7 @@ class Reader {
         return fmt::format("field '{}' must not contain control characters", key);
       case TextError::bidi_control:
         return fmt::format("field '{}' must not contain bidirectional controls", key);
-      case TextError::length:
-        break;
+      case TextError::length: break;
     }
     return fmt::format("field '{}' must be 1-{} characters of UTF-8 (after trimming)", key, max);
   }
@@ -156,15 +152,11 @@ class Reader {
       case json::kind::uint64:  // only used for values beyond int64
         amount_error_ = "field 'Amount' must be between 1 and 10^15";
         return;
-      case json::kind::double_:
-        amount_error_ = "field 'Amount' must be an integer";
-        return;
+      case json::kind::double_: amount_error_ = "field 'Amount' must be an integer"; return;
       case json::kind::string:
         amount_error_ = "field 'Amount' must be an integer, not a string";
         return;
-      default:
-        fail(DecodeErrc::malformed_event, "field 'Amount' must be an integer");
-        return;
+      default: fail(DecodeErrc::malformed_event, "field 'Amount' must be an integer"); return;
     }
   }
 
@@ -261,13 +253,9 @@ Result decode_object(const json::object& obj) {
   }
   r.uuid("AccId", e.acc_id);
   switch (e.type) {
-    case EventType::create:
-      r.name(e.acc_name);
-      break;
+    case EventType::create: r.name(e.acc_name); break;
     case EventType::deposit:
-    case EventType::withdraw:
-      r.amount(e.amount);
-      break;
+    case EventType::withdraw: r.amount(e.amount); break;
     case EventType::transfer:
       r.uuid("TargetId", e.target_id);
       r.amount(e.amount);
@@ -305,27 +293,13 @@ void put_string(std::string& out, std::string_view s) {
     out.append(s.data() + plain, i - plain);
     plain = i + 1;
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
       default: {
         constexpr std::string_view hex = "0123456789abcdef";
         out += "\\u00";
@@ -395,13 +369,9 @@ std::string encode(const Event& e) {
   put_string(out, e.acc_id);
   field(out, "Type", type_name(e.type));
   switch (e.type) {
-    case EventType::create:
-      field(out, "AccName", e.acc_name);
-      break;
+    case EventType::create: field(out, "AccName", e.acc_name); break;
     case EventType::deposit:
-    case EventType::withdraw:
-      field(out, "Amount", e.amount);
-      break;
+    case EventType::withdraw: field(out, "Amount", e.amount); break;
     case EventType::transfer:
       field(out, "TargetId", e.target_id);
       field(out, "Amount", e.amount);

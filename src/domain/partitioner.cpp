@@ -27,18 +27,13 @@ std::uint32_t murmur2(std::string_view key) noexcept {
   }
   const std::uint32_t tail = length & ~3U;
   switch (length % 4) {
-    case 3:
-      h ^= std::uint32_t{data[tail + 2]} << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= std::uint32_t{data[tail + 1]} << 8;
-      [[fallthrough]];
+    case 3: h ^= std::uint32_t{data[tail + 2]} << 16; [[fallthrough]];
+    case 2: h ^= std::uint32_t{data[tail + 1]} << 8; [[fallthrough]];
     case 1:
       h ^= std::uint32_t{data[tail]};
       h *= m;
       break;
-    default:
-      break;
+    default: break;
   }
   h ^= h >> 13;
   h *= m;

@@ -10,60 +10,39 @@ namespace xbanku::domain {
 
 std::string_view to_string(Status s) noexcept {
   switch (s) {
-    case Status::applied:
-      return "applied";
-    case Status::rejected:
-      return "rejected";
-    case Status::pending:
-      return "pending";
-    case Status::completed:
-      return "completed";
-    case Status::refunded:
-      return "refunded";
+    case Status::applied: return "applied";
+    case Status::rejected: return "rejected";
+    case Status::pending: return "pending";
+    case Status::completed: return "completed";
+    case Status::refunded: return "refunded";
   }
   return "unknown";
 }
 
 std::string_view to_string(Reason r) noexcept {
   switch (r) {
-    case Reason::none:
-      return "none";
-    case Reason::account_exists:
-      return "account_exists";
-    case Reason::account_not_found:
-      return "account_not_found";
-    case Reason::balance_overflow:
-      return "balance_overflow";
-    case Reason::insufficient_funds:
-      return "insufficient_funds";
-    case Reason::same_account:
-      return "same_account";
-    case Reason::target_not_found:
-      return "target_not_found";
-    case Reason::invalid_amount:
-      return "invalid_amount";
-    case Reason::malformed_event:
-      return "malformed_event";
-    case Reason::unknown_type:
-      return "unknown_type";
-    case Reason::misplaced_record:
-      return "misplaced_record";
-    case Reason::idempotency_key_reused:
-      return "idempotency_key_reused";
+    case Reason::none: return "none";
+    case Reason::account_exists: return "account_exists";
+    case Reason::account_not_found: return "account_not_found";
+    case Reason::balance_overflow: return "balance_overflow";
+    case Reason::insufficient_funds: return "insufficient_funds";
+    case Reason::same_account: return "same_account";
+    case Reason::target_not_found: return "target_not_found";
+    case Reason::invalid_amount: return "invalid_amount";
+    case Reason::malformed_event: return "malformed_event";
+    case Reason::unknown_type: return "unknown_type";
+    case Reason::misplaced_record: return "misplaced_record";
+    case Reason::idempotency_key_reused: return "idempotency_key_reused";
   }
   return "unknown";
 }
 
 std::string_view to_string(TransferState s) noexcept {
   switch (s) {
-    case TransferState::pending:
-      return "pending";
-    case TransferState::completed:
-      return "completed";
-    case TransferState::credit_failed:
-      return "credit_failed";
-    case TransferState::refunded:
-      return "refunded";
+    case TransferState::pending: return "pending";
+    case TransferState::completed: return "completed";
+    case TransferState::credit_failed: return "credit_failed";
+    case TransferState::refunded: return "refunded";
   }
   return "unknown";
 }
@@ -311,24 +290,12 @@ Decision decide(const State& state, const Event& event, RecordPos pos, const Pla
     return d;
   }
   switch (event.type) {
-    case EventType::create:
-      decide_create(state, event, pos, d);
-      break;
-    case EventType::deposit:
-      decide_deposit(state, event, pos, d);
-      break;
-    case EventType::withdraw:
-      decide_withdraw(state, event, pos, d);
-      break;
-    case EventType::transfer:
-      decide_transfer(state, event, pos, placement, d);
-      break;
-    case EventType::transfer_credit:
-      decide_credit(state, event, pos, d);
-      break;
-    case EventType::transfer_refund:
-      decide_refund(state, event, pos, d);
-      break;
+    case EventType::create: decide_create(state, event, pos, d); break;
+    case EventType::deposit: decide_deposit(state, event, pos, d); break;
+    case EventType::withdraw: decide_withdraw(state, event, pos, d); break;
+    case EventType::transfer: decide_transfer(state, event, pos, placement, d); break;
+    case EventType::transfer_credit: decide_credit(state, event, pos, d); break;
+    case EventType::transfer_refund: decide_refund(state, event, pos, d); break;
   }
   return d;
 }
@@ -337,15 +304,9 @@ Outcome undecodable_outcome(const DecodeError& error, RecordPos pos) {
   Outcome o;
   o.status = Status::rejected;
   switch (error.code) {
-    case DecodeErrc::malformed_event:
-      o.reason = Reason::malformed_event;
-      break;
-    case DecodeErrc::unknown_type:
-      o.reason = Reason::unknown_type;
-      break;
-    case DecodeErrc::invalid_amount:
-      o.reason = Reason::invalid_amount;
-      break;
+    case DecodeErrc::malformed_event: o.reason = Reason::malformed_event; break;
+    case DecodeErrc::unknown_type: o.reason = Reason::unknown_type; break;
+    case DecodeErrc::invalid_amount: o.reason = Reason::invalid_amount; break;
   }
   o.command_id = error.command_id;
   o.pos = pos;

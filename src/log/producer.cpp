@@ -70,10 +70,8 @@ bool is_permanent(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-      return true;
-    default:
-      return false;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG: return true;
+    default: return false;
   }
 }
 

@@ -18,20 +18,13 @@ class CodecCategory final : public boost::system::error_category {
   const char* name() const noexcept override { return "xbanku.view.codec"; }
   std::string message(int ev) const override {
     switch (static_cast<codec_errc>(ev)) {
-      case codec_errc::ok:
-        return "ok";
-      case codec_errc::truncated:
-        return "value truncated";
-      case codec_errc::bad_version:
-        return "unknown value format version";
-      case codec_errc::bad_enum:
-        return "enum value out of range";
-      case codec_errc::trailing_bytes:
-        return "trailing bytes after the value";
-      case codec_errc::bad_key:
-        return "malformed key";
-      case codec_errc::bad_varint:
-        return "malformed varint";
+      case codec_errc::ok: return "ok";
+      case codec_errc::truncated: return "value truncated";
+      case codec_errc::bad_version: return "unknown value format version";
+      case codec_errc::bad_enum: return "enum value out of range";
+      case codec_errc::trailing_bytes: return "trailing bytes after the value";
+      case codec_errc::bad_key: return "malformed key";
+      case codec_errc::bad_varint: return "malformed varint";
     }
     return "unknown codec error";
   }
@@ -443,6 +436,14 @@ result<domain::CommandKey> parse_command_key(std::string_view key) {
   k.principal = rest.substr(0, n);
   k.command_id = rest.substr(n);
   return k;
+}
+
+void owner_key(std::string_view owner, std::string_view account_id, std::string& out) {
+  out.clear();
+  out.reserve(owner.size() + 1 + account_id.size());
+  out.append(owner);
+  out.push_back('\0');
+  out.append(account_id);
 }
 
 void seq_key(std::uint64_t seq, std::string& out) {

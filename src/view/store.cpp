@@ -31,26 +31,17 @@ using boost::system::result;
 
 std::string_view cf_name(Cf c) noexcept {
   switch (c) {
-    case Cf::meta:
-      return rocksdb::kDefaultColumnFamilyName;
-    case Cf::accounts:
-      return "accounts";
-    case Cf::history:
-      return "history";
-    case Cf::outcomes:
-      return "outcomes";
-    case Cf::outcomes_by_pos:
-      return "outcomes_by_pos";
-    case Cf::transfers:
-      return "transfers";
-    case Cf::offsets:
-      return "offsets";
-    case Cf::outbox:
-      return "outbox";
-    case Cf::mirror_owed:
-      return "mirror_owed";
-    case Cf::count_:
-      break;
+    case Cf::meta: return rocksdb::kDefaultColumnFamilyName;
+    case Cf::accounts: return "accounts";
+    case Cf::history: return "history";
+    case Cf::outcomes: return "outcomes";
+    case Cf::outcomes_by_pos: return "outcomes_by_pos";
+    case Cf::transfers: return "transfers";
+    case Cf::offsets: return "offsets";
+    case Cf::outbox: return "outbox";
+    case Cf::mirror_owed: return "mirror_owed";
+    case Cf::owners: return "owners";
+    case Cf::count_: break;
   }
   return "?";
 }
@@ -199,13 +190,10 @@ Access access_of(Cf c) {
     case Cf::accounts:
     case Cf::outcomes:
     case Cf::outcomes_by_pos:
-    case Cf::transfers:
-      return Access::point;
+    case Cf::transfers: return Access::point;
     case Cf::outbox:
-    case Cf::mirror_owed:
-      return Access::queue;
-    default:
-      return Access::scan;
+    case Cf::mirror_owed: return Access::queue;
+    default: return Access::scan;
   }
 }
 
@@ -217,8 +205,7 @@ std::size_t write_buffer_of(Cf c) {
       // insert costs a cache miss per level, and the memtables are most of the peak RSS.
       return std::size_t{16} << 20;
     case Cf::accounts:
-    case Cf::outcomes_by_pos:
-      return std::size_t{8} << 20;
+    case Cf::outcomes_by_pos: return std::size_t{8} << 20;
     default:
       return std::size_t{4} << 20;  // small CFs; small memtables keep queue tombstones short-lived
   }
@@ -435,6 +422,13 @@ void Batch::apply(const domain::Decision& d) {
   const domain::RecordPos pos = d.outcome.pos;
 
   for (const domain::Account& a : d.changes) {
+    if (a.version == 1 && !a.owner.empty()) {
+      // A new account of an authenticated principal: indexed by owner once (owners never
+      // change), so that a principal's own accounts list without a scan of everyone's.
+      codec::owner_key(a.owner, a.id, b.key);
+      b.value.clear();
+      b.put(Cf::owners);
+    }
     auto& cached = b.accounts[a.id];
     cached.account = a;
     cached.dirty = true;
@@ -618,6 +612,36 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
 result<std::optional<domain::Account>> Store::account(std::string_view id) const {
   return get_decoded<domain::Account>(
       *impl_, Cf::accounts, id, [id](std::string_view v) { return codec::decode_account(id, v); });
+}
+
+result<AccountPage> Store::accounts_of(std::string_view owner, std::string_view after,
+                                       std::size_t limit) const {
+  AccountPage page;
+  if (limit == 0) return page;
+  std::string start, upper;
+  codec::owner_key(owner, after, start);
+  codec::owner_key(owner, "", upper);
+  upper.back() = '\x01';  // every key of this owner is owner + 0x00 + id < owner + 0x01
+  const rocksdb::Slice upper_slice = slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  auto it = impl_->iter(Cf::owners, ro);
+  it->Seek(slice(start));
+  if (!after.empty() && it->Valid() && view_of(it->key()) == start) it->Next();
+  for (; it->Valid(); it->Next()) {
+    const std::string_view key = view_of(it->key());
+    if (key.size() <= owner.size() || key[owner.size()] != '\0') continue;
+    const std::string_view id = key.substr(owner.size() + 1);
+    if (page.items.size() == limit) {
+      page.next = page.items.back().id;
+      break;
+    }
+    auto a = account(id);
+    if (!a) return a.error();
+    if (*a) page.items.push_back(std::move(**a));
+  }
+  if (!check(it->status(), "scan owners")) return store_error();
+  return page;
 }
 
 result<AccountPage> Store::accounts(std::string_view after, std::size_t limit) const {

@@ -27,6 +27,7 @@ enum class Cf : std::size_t {
   offsets,
   outbox,
   mirror_owed,
+  owners,
   count_
 };
 inline constexpr std::size_t kCfCount = static_cast<std::size_t>(Cf::count_);

@@ -95,18 +95,12 @@ std::optional<view::HistoryItem> history_event_from_json(const json::value& v) {
 
 std::string_view op_name(EventType t) noexcept {
   switch (t) {
-    case EventType::create:
-      return "create";
-    case EventType::deposit:
-      return "deposit";
-    case EventType::withdraw:
-      return "withdraw";
-    case EventType::transfer:
-      return "transfer";
-    case EventType::transfer_credit:
-      return "transfer_credit";
-    case EventType::transfer_refund:
-      return "transfer_refund";
+    case EventType::create: return "create";
+    case EventType::deposit: return "deposit";
+    case EventType::withdraw: return "withdraw";
+    case EventType::transfer: return "transfer";
+    case EventType::transfer_credit: return "transfer_credit";
+    case EventType::transfer_refund: return "transfer_refund";
   }
   return "unknown";
 }

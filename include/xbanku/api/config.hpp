@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace xbanku::api {
 
@@ -24,6 +25,25 @@ struct ApiConfig {
   std::chrono::seconds read_timeout{10};  // whole request (headers + body), and each write
   std::chrono::milliseconds shutdown_grace{5000};  // stop(): time in-flight requests get
   std::string instance_id;  // prefix of generated X-Request-Id values (empty = random)
+
+  // Fairness (api/limits.hpp). Sessions per client address; beyond them (or max_connections)
+  // a few reserved slots answer one health or readiness probe within reserved_timeout.
+  std::size_t max_connections_per_address = 256;
+  std::size_t reserved_connections = 16;
+  std::chrono::milliseconds reserved_timeout{1000};
+  // Requests (HTTP) or messages (WebSocket) per second, with a burst: per connection, and per
+  // principal across connections (per client address without authentication). 0 = no limit.
+  double rate_per_connection = 500;
+  double burst_per_connection = 1000;
+  double rate_per_principal = 2000;
+  double burst_per_principal = 4000;
+  // The longest wait_ms (GET /commands/{id}?wait_ms=) a client may ask for; other instances
+  // may ask up to app::kMaxCommandWait.
+  std::chrono::milliseconds max_client_wait{10000};
+  // Host header (and WebSocket Origin) allow-list, against DNS rebinding and cross-site
+  // WebSocket hijacking: names or addresses, without port; empty = any.
+  std::vector<std::string> allowed_hosts;
+  bool access_log = true;  // one line per request on the "access" logger
 };
 
 }  // namespace xbanku::api

@@ -4,12 +4,14 @@
 // (server.cpp) owns reading, limits, keep-alive and the WebSocket upgrade.
 // Thread-safety: call only from the io_context thread that owns `Services`.
 
+#include "xbanku/api/caller.hpp"
 #include "xbanku/api/operations.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -18,8 +20,22 @@ namespace xbanku::api {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+// What the session established about a request before it is handled.
+struct RequestContext {
+  std::string request_id;           // → X-Request-Id
+  Caller caller = Caller::local();  // who asks (authorization is decided per operation)
+  // X-Xbanku-Hops and the peer-only query parameters (owner=, principal=) come from another
+  // instance of this cluster: honoured; otherwise ignored.
+  bool peer_headers = true;
+  // The longest GET /commands/{id}?wait_ms= this caller may ask for.
+  std::chrono::milliseconds max_wait{60000};
+};
+
 // Never throws: a bug becomes 500 "internal" (logged with the request id), never a crash.
-// `request_id` goes to X-Request-Id. Counts xbanku_http_requests_total{route,code}.
+// Counts xbanku_http_requests_total{route,code}.
+[[nodiscard]] boost::asio::awaitable<Response> handle(const Request& req, Services& s,
+                                                      RequestContext ctx);
+// As above, for a local administrator (no authentication), e.g. in tests and benchmarks.
 [[nodiscard]] boost::asio::awaitable<Response> handle(const Request& req, Services& s,
                                                       std::string request_id);
 

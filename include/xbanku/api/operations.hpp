@@ -6,6 +6,7 @@
 // Thread-safety: call only from the io_context thread that owns the ports (see app/ports.hpp).
 
 #include "xbanku/api/api_metrics.hpp"
+#include "xbanku/api/caller.hpp"
 #include "xbanku/app/ports.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +37,7 @@ struct Reply {
   std::string served_by;     // → X-Served-By
   bool stale = false;        // → X-Stale: true
   bool retry_after = false;  // → Retry-After: 1
+  std::string www_authenticate;  // → WWW-Authenticate (a 401)
 };
 
 [[nodiscard]] Reply error_reply(unsigned status, std::string_view code, std::string_view message);
@@ -59,29 +61,49 @@ struct CommandOptions {
                                                   std::optional<std::string_view> key,
                                                   std::string_view where);
 
+// Every operation takes the Caller and decides what it may do (DESIGN §9): reads need
+// accounts:read (or write, or admin), commands accounts:write; an account belongs to its
+// owner, and another principal's answers exactly as a missing one (404), with nothing written.
+
 // Validates `args` (the HTTP body / WS frame) and runs the command. `account` is the raw
 // (unvalidated) account id for deposit/withdraw.
-[[nodiscard]] boost::asio::awaitable<Reply> run_command(Services& s, CommandKind kind,
-                                                        std::string account,
+[[nodiscard]] boost::asio::awaitable<Reply> run_command(Services& s, const Caller& caller,
+                                                        CommandKind kind, std::string account,
                                                         const boost::json::object& args,
                                                         CommandOptions options);
 // `origin` says whether another instance forwarded the request (DESIGN §8).
-[[nodiscard]] boost::asio::awaitable<Reply> get_account(Services& s, std::string raw_id,
-                                                        app::Origin origin);
-// `after` is an account id ("" = from the start); limit already validated (1..1000).
-[[nodiscard]] boost::asio::awaitable<Reply> list_accounts(Services& s, std::string after,
-                                                          std::size_t limit, app::Origin origin);
+[[nodiscard]] boost::asio::awaitable<Reply> get_account(Services& s, const Caller& caller,
+                                                        std::string raw_id, app::Origin origin);
+// `after` is an account id ("" = from the start); limit already validated (1..1000). `owner`:
+// whose accounts another instance asks for (ignored unless the caller is an administrator or
+// an instance; anyone else lists their own).
+[[nodiscard]] boost::asio::awaitable<Reply> list_accounts(Services& s, const Caller& caller,
+                                                          std::string after, std::size_t limit,
+                                                          std::string owner, app::Origin origin);
 // `after` is the raw cursor of a previous page ("" = from the start).
-[[nodiscard]] boost::asio::awaitable<Reply> account_history(Services& s, std::string raw_id,
-                                                            std::string after, std::size_t limit,
-                                                            app::Origin origin);
-// `wait`: how long an unknown command is waited for (0 = answer at once).
-[[nodiscard]] boost::asio::awaitable<Reply> get_command(Services& s, std::string command_id,
+[[nodiscard]] boost::asio::awaitable<Reply> account_history(Services& s, const Caller& caller,
+                                                            std::string raw_id, std::string after,
+                                                            std::size_t limit, app::Origin origin);
+// `wait`: how long an unknown command is waited for (0 = answer at once). `principal`: whose
+// command another instance asks about (ignored from anyone else: a client sees its own).
+[[nodiscard]] boost::asio::awaitable<Reply> get_command(Services& s, const Caller& caller,
+                                                        std::string command_id,
                                                         std::chrono::milliseconds wait,
-                                                        app::Origin origin);
+                                                        std::string principal, app::Origin origin);
 // `to` (raw) names the transfer's target account, whose partition records the transfer's end.
-[[nodiscard]] boost::asio::awaitable<Reply> get_transfer(Services& s, std::string transfer_id,
-                                                         std::string to, app::Origin origin);
+// For instances and administrators.
+[[nodiscard]] boost::asio::awaitable<Reply> get_transfer(Services& s, const Caller& caller,
+                                                         std::string transfer_id, std::string to,
+                                                         app::Origin origin);
+
+// 403 with WWW-Authenticate: Bearer error="insufficient_scope", scope=`scope`.
+[[nodiscard]] Reply insufficient_scope(std::string_view scope);
+// nullopt when `caller` may act on `account_id` (it exists and is theirs, or they are an
+// administrator), else the reply: 404 account_not_found (another's account looks missing),
+// or 503/500 when it cannot be told.
+[[nodiscard]] boost::asio::awaitable<std::optional<Reply>> check_owner(Services& s,
+                                                                       const Caller& caller,
+                                                                       std::string account_id);
 
 // An idempotency key / command id: 1–128 bytes of printable ASCII (no spaces or controls).
 [[nodiscard]] bool valid_command_id(std::string_view) noexcept;

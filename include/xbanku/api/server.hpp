@@ -12,6 +12,7 @@
 // Lifetime: the ports and the registry must outlive the Server; destroy the Server after run()
 // has returned (or after the io_context has been destroyed).
 
+#include "xbanku/api/caller.hpp"
 #include "xbanku/api/config.hpp"
 #include "xbanku/app/ports.hpp"
 #include "xbanku/metrics/registry.hpp"
@@ -19,6 +20,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
@@ -31,6 +33,16 @@ namespace detail {
 struct ServerCore;
 }
 
+// How the server tells who asks, and whether it speaks TLS.
+struct ServerSecurity {
+  // Verifies bearer tokens and peer credentials; null = no authentication (every caller is a
+  // local administrator: the service then listens on loopback only, like Redis's protected
+  // mode, and trusts another instance's X-Xbanku-Hops).
+  const Authenticator* auth = nullptr;
+  // Set: every connection is TLS (HTTPS and WSS on the listen port).
+  std::shared_ptr<boost::asio::ssl::context> tls;
+};
+
 // A socket bound and listening on config.listen_host:listen_port (an ephemeral port with 0),
 // for Server::adopt(): the service learns its port before it builds what needs its address.
 [[nodiscard]] boost::system::result<boost::asio::ip::tcp::acceptor> bind(
@@ -40,7 +52,7 @@ class Server {
  public:
   Server(boost::asio::any_io_executor ex, ApiConfig config, app::CommandService& commands,
          app::QueryService& queries, app::UpdateFeed& feed, app::Health& health,
-         metrics::Registry& registry);
+         metrics::Registry& registry, ServerSecurity security = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -56,7 +56,7 @@ class Commands final : public CommandService {
 
   boost::asio::awaitable<std::optional<domain::Outcome>> wait_for_projection(
       OutcomeWaits::Ticket& ticket, std::int32_t partition, const std::string& command_id,
-      std::string& served_by);
+      const std::string& principal, std::string& served_by);
 
   boost::asio::any_io_executor ex_;
   CommandsConfig config_;

@@ -8,10 +8,16 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace xbanku::app {
 
-enum class Act { serve, producer, consumer, verify };
+enum class Act { serve, producer, consumer, verify, token };
+
+// DESIGN §9. none: no authentication, and then the service only listens on loopback (like
+// Redis's protected mode); jwt: bearer tokens on every request but the probes.
+enum class Auth { none, jwt };
 
 struct Config {
   Act act = Act::serve;
@@ -32,7 +38,30 @@ struct Config {
   std::chrono::milliseconds delivery_timeout{5000};  // Kafka acknowledgement bound
   std::chrono::milliseconds session_timeout{10000};  // consumer group session
   std::string log_level = "info";
+
+  // Security (DESIGN §9; README "Security").
+  Auth auth = Auth::none;
+  std::string jwt_secret_file;      // HS256: the shared secret (>= 32 bytes)
+  std::string jwt_public_key_file;  // RS256 / ES256: a PEM public key
+  std::string jwt_jwks_file;        // RS256 / ES256: a JWKS document (keys by kid)
+  std::string jwt_issuer;           // required `iss` when set
+  std::string jwt_audience;         // required in `aud` when set
+  std::chrono::seconds jwt_leeway{30};
+  std::string cluster_secret_file;  // what instances prove themselves to each other with
+  std::string tls_cert_file;        // PEM chain: HTTPS and WSS on the listen port
+  std::string tls_key_file;
+  std::string tls_ca_file;                 // verifies other instances' certificates (https peers)
+  std::vector<std::string> allowed_hosts;  // Host / Origin allow-list; empty = any
+  bool access_log = true;
+
+  // `xbanku token`: mints an HS256 token from jwt_secret_file for local use.
+  std::string token_subject;
+  std::vector<std::string> token_scopes;
+  std::chrono::seconds token_ttl{3600};
 };
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+[[nodiscard]] bool is_loopback_host(std::string_view host);
 
 struct ConfigError {
   std::string message;  // one line, naming the setting

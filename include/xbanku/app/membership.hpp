@@ -9,12 +9,14 @@
 #include "xbanku/cluster/members.hpp"
 #include "xbanku/common/task_group.hpp"
 #include "xbanku/log/kafka_config.hpp"
+#include "xbanku/metrics/registry.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,11 +42,20 @@ class Directory {
 // `<topic>.members`
 [[nodiscard]] std::string members_topic(std::string_view topic);
 
+// With a cluster secret, announcements carry a MAC (cluster::signed_payload) and unsigned or
+// forged ones are ignored; without one (protected mode, loopback only) every one counts.
+struct AnnouncementAuth {
+  std::function<std::string(std::string_view payload)> sign;
+  std::function<bool(std::string_view payload, std::string_view mac)> verify;
+  [[nodiscard]] bool enabled() const { return static_cast<bool>(sign); }
+};
+
 class Membership final : public Directory {
  public:
   // `self` names this instance; `url` is how peers reach it.
   Membership(boost::asio::any_io_executor ex, log::KafkaConfig kafka, std::string topic,
-             std::string self, std::string url, log::Producer& producer);
+             std::string self, std::string url, log::Producer& producer, AnnouncementAuth auth = {},
+             metrics::Registry* registry = nullptr);
 
   // Tails `<topic>.members` from its beginning until stop(); read errors are retried. Returns
   // once the announcements still being sent are done.
@@ -67,6 +78,7 @@ class Membership final : public Directory {
 
  private:
   boost::asio::awaitable<void> send_latest();
+  [[nodiscard]] cluster::Announcement announcement() const;
 
   boost::asio::any_io_executor ex_;
   log::KafkaConfig kafka_;
@@ -74,6 +86,8 @@ class Membership final : public Directory {
   std::string self_;
   std::string url_;
   log::Producer& producer_;
+  AnnouncementAuth auth_;
+  metrics::Counter* rejected_ = nullptr;  // unsigned or forged announcements ignored
   cluster::MemberTable table_;
   std::vector<std::int32_t> latest_;  // what to announce
   std::uint64_t generation_ = 0;      // bumped by announce(); a sender stops when outdated

@@ -88,10 +88,12 @@ class QueryService {
   virtual ~QueryService() = default;
   virtual boost::asio::awaitable<QueryResult<domain::Account>> account(std::string id,
                                                                        Origin origin) = 0;
-  // Accounts in id order strictly after `after` (empty = from the start); limit in 1..1000.
-  // A forwarded call answers for the partitions this instance serves only.
+  // Accounts in id order strictly after `after` (empty = from the start); limit in 1..1000;
+  // only those `owner` created unless it is empty. A forwarded call answers for the partitions
+  // this instance serves only.
   virtual boost::asio::awaitable<QueryResult<view::AccountPage>> accounts(std::string after,
                                                                           std::size_t limit,
+                                                                          std::string owner,
                                                                           Origin origin) = 0;
   // Entries after sequence number `after_seq` (0 = from the start). nullopt value = the account
   // does not exist.
@@ -99,10 +101,12 @@ class QueryService {
                                                                          std::uint64_t after_seq,
                                                                          std::size_t limit,
                                                                          Origin origin) = 0;
-  // With `wait` > 0, an unknown command is waited for that long (an instance forwarding a
-  // read-your-writes wait to the partition's owner uses it).
+  // The outcome of `principal`'s command (keys are scoped per principal). With `wait` > 0, an
+  // unknown command is waited for that long (an instance forwarding a read-your-writes wait to
+  // the partition's owner uses it).
   virtual boost::asio::awaitable<QueryResult<domain::Outcome>> command(
-      std::string command_id, std::chrono::milliseconds wait, Origin origin) = 0;
+      std::string command_id, std::string principal, std::chrono::milliseconds wait,
+      Origin origin) = 0;
   // A cross-partition transfer as its target's partition sees it (`to` names the target
   // account, which places it). nullopt value = the credit has not arrived there yet.
   virtual boost::asio::awaitable<QueryResult<domain::TransferState>> transfer(

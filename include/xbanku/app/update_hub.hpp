@@ -31,6 +31,7 @@ struct UpdateHubConfig {
   std::chrono::milliseconds tick{250};           // how often subscribers and owners are looked at
   std::chrono::milliseconds feed_connect{2000};  // connect + handshake bound of a peer feed
   std::chrono::milliseconds reconnect_pause{1000};  // a failed feed is retried at most this often
+  cluster::PeerClientConfig peer;                   // TLS and credential of the feeds
 };
 
 class UpdateHub final : public UpdateFeed {

@@ -18,11 +18,17 @@ namespace xbanku::cluster {
 
 struct Announcement {
   std::string instance;                  // instance name (also the record's key)
-  std::string url;                       // http://host:port other instances forward to
+  std::string url;                       // http(s)://host:port other instances forward to
   std::vector<std::int32_t> partitions;  // ascending; empty = owns nothing (e.g. clean stop)
   std::int64_t ts = 0;                   // ms since epoch, for operators reading the topic
+  std::string mac;  // with a cluster secret: its MAC of signed_payload(); else empty
   friend bool operator==(const Announcement&, const Announcement&) = default;
 };
+
+// What an announcement's MAC covers: every field but the MAC, in one unambiguous string. A
+// Kafka writer without the cluster secret cannot make an instance forward queries (or relay
+// updates) to a URL of its choice.
+[[nodiscard]] std::string signed_payload(const Announcement& a);
 
 [[nodiscard]] std::string encode(const Announcement& a);
 // nullopt for a value that is not an announcement (logged and ignored by the reader). A

@@ -9,6 +9,7 @@
 // Thread-safety: single-executor, like the service.
 
 #include "xbanku/cluster/members.hpp"
+#include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/domain/rules.hpp"
 #include "xbanku/metrics/registry.hpp"
 #include "xbanku/view/pages.hpp"
@@ -51,17 +52,21 @@ class PeerApi {
   // GET /accounts/{id}
   virtual boost::asio::awaitable<PeerReply<domain::Account>> account(Owner owner,
                                                                      std::string id) = 0;
-  // GET /accounts?after=&limit=&partitions=: the peer's page for the partitions it serves.
+  // GET /accounts?after=&limit=&partitions=&owner=: the peer's page for the partitions it
+  // serves, of the accounts `account_owner` created (all when empty).
   virtual boost::asio::awaitable<PeerReply<view::AccountPage>> accounts(
-      Owner owner, std::string after, std::size_t limit, std::vector<std::int32_t> partitions) = 0;
+      Owner owner, std::string after, std::size_t limit, std::vector<std::int32_t> partitions,
+      std::string account_owner) = 0;
   // GET /accounts/{id}/events?after=&limit=
   virtual boost::asio::awaitable<PeerReply<view::HistoryPage>> history(Owner owner, std::string id,
                                                                        std::uint64_t after_seq,
                                                                        std::size_t limit) = 0;
-  // GET /commands/{id}?wait_ms=: with `wait` > 0 the peer waits that long for the outcome to be
-  // projected there (a read-your-writes wait at the partition's owner).
+  // GET /commands/{id}?wait_ms=&principal=: `principal`'s command; with `wait` > 0 the peer
+  // waits that long for the outcome to be projected there (a read-your-writes wait at the
+  // partition's owner).
   virtual boost::asio::awaitable<PeerReply<domain::Outcome>> command(Owner owner,
                                                                      std::string command_id,
+                                                                     std::string principal,
                                                                      Ms wait) = 0;
   // GET /transfers/{id}?to=: a cross-partition transfer as its target's partition sees it.
   virtual boost::asio::awaitable<PeerReply<domain::TransferState>> transfer(Owner owner,
@@ -72,6 +77,7 @@ class PeerApi {
 struct PeerApiConfig {
   // Bound on one forwarded request (connect, write, read); a command wait adds its `wait`.
   std::chrono::milliseconds request_timeout{2000};
+  PeerClientConfig client;  // TLS, credential and per-peer bounds
 };
 
 // Over HTTP/1.1 with pooled keep-alive connections (PeerClient). Counts every request in

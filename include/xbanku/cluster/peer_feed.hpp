@@ -1,9 +1,12 @@
 #pragma once
-// Follows another instance's account updates (DESIGN §4 over §8): a WebSocket to its /ws,
-// marked as an instance's (kHopsHeader) so that it sends only what it projects itself, with
-// one `subscribe "*"`. Each text frame goes to the callback. Bounded connect and handshake; a
+// Follows another instance's account updates (DESIGN §4 over §8): a WebSocket to its /ws (WSS
+// for an https:// peer), marked as an instance's (kHopsHeader, and the peer credential when
+// the cluster has a secret) so that it sends only what it projects itself, with one
+// `subscribe "*"`. Each text frame goes to the callback. Bounded connect and handshakes; a
 // silent peer is detected by WebSocket pings.
 // Thread-safety: single-executor.
+
+#include "xbanku/cluster/peer_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -19,7 +22,8 @@ namespace xbanku::cluster {
 
 class PeerFeed {
  public:
-  PeerFeed(boost::asio::any_io_executor ex, std::string url);
+  // `config`: the same TLS context and signer as the PeerClient's.
+  PeerFeed(boost::asio::any_io_executor ex, std::string url, const PeerClientConfig& config);
   ~PeerFeed();
   PeerFeed(const PeerFeed&) = delete;
   PeerFeed& operator=(const PeerFeed&) = delete;

@@ -99,6 +99,9 @@ void partition_key(std::int32_t partition, std::string& out);
 void command_key(const domain::CommandKey&, std::string& out);
 [[nodiscard]] boost::system::result<domain::CommandKey> parse_command_key(std::string_view key);
 
+// owners: the owner (a principal: no NUL in it), one 0x00 byte, then the account id.
+void owner_key(std::string_view owner, std::string_view account_id, std::string& out);
+
 // outbox: big-endian u64 sequence.
 void seq_key(std::uint64_t seq, std::string& out);
 [[nodiscard]] boost::system::result<std::uint64_t> parse_seq_key(std::string_view key);

@@ -16,6 +16,7 @@
 //   offsets          BE partition (4 B)                     next offset to consume (zigzag varint)
 //   outbox           BE u64 sequence                        follow-up Event (binary)
 //   mirror_owed      account id                             account version owed to Redis
+//   owners           owner, 0x00, account id                (empty): a principal's accounts
 //
 // Why these keys:
 // - accounts by id gives `GET /accounts?after=` pagination in id order as a plain range scan.
@@ -156,6 +157,10 @@ class Store {
   // Accounts in id order strictly after `after` ("" = from the start), at most `limit`.
   [[nodiscard]] boost::system::result<AccountPage> accounts(std::string_view after,
                                                             std::size_t limit) const;
+  // The accounts `owner` created, in id order strictly after `after`, at most `limit`.
+  [[nodiscard]] boost::system::result<AccountPage> accounts_of(std::string_view owner,
+                                                               std::string_view after,
+                                                               std::size_t limit) const;
   // History entries with seq > after_seq, at most `limit`; nullopt if the account does not
   // exist. Consistent: the account check and the scan read one snapshot.
   [[nodiscard]] boost::system::result<std::optional<HistoryPage>> history(std::string_view id,

@@ -43,17 +43,10 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     app::CommandReply r;
     r.served_by = served_by;
     switch (mode) {
-      case Mode::unavailable:
-        r.error = errc::log_unavailable;
-        co_return r;
-      case Mode::uncertain:
-        r.error = errc::log_possibly_persisted;
-        co_return r;
-      case Mode::shutting_down:
-        r.error = errc::shutting_down;
-        co_return r;
-      default:
-        break;
+      case Mode::unavailable: r.error = errc::log_unavailable; co_return r;
+      case Mode::uncertain: r.error = errc::log_possibly_persisted; co_return r;
+      case Mode::shutting_down: r.error = errc::shutting_down; co_return r;
+      default: break;
     }
     if (auto it = outcomes.find(e.command_id); it != outcomes.end()) {
       r.kind = app::CommandReply::Kind::projected;
@@ -89,21 +82,18 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     q.unavailable = unavailable;
     co_return q;
   }
-  boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts_page(std::string after,
-                                                                            std::size_t limit) {
+  boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts(
+      std::string after, std::size_t limit, std::string owner, app::Origin origin) override {
+    last_origin = origin;
+    last_limit = limit;
+    last_owner = owner;
     app::QueryResult<view::AccountPage> q;
     q.value.emplace();
     auto it = after.empty() ? accts.begin() : accts.upper_bound(after);
     for (; it != accts.end() && q.value->items.size() < limit; ++it)
-      q.value->items.push_back(it->second);
+      if (owner.empty() || it->second.owner == owner) q.value->items.push_back(it->second);
     if (it != accts.end() && !q.value->items.empty()) q.value->next = q.value->items.back().id;
     co_return q;
-  }
-  boost::asio::awaitable<app::QueryResult<view::AccountPage>> accounts(
-      std::string after, std::size_t limit, app::Origin origin) override {
-    last_origin = origin;
-    last_limit = limit;
-    co_return co_await accounts_page(std::move(after), limit);
   }
   boost::asio::awaitable<app::QueryResult<view::HistoryPage>> history(std::string id,
                                                                       std::uint64_t after,
@@ -124,10 +114,12 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     co_return q;
   }
   boost::asio::awaitable<app::QueryResult<domain::Outcome>> command(std::string command_id,
+                                                                    std::string principal,
                                                                     std::chrono::milliseconds wait,
                                                                     app::Origin origin) override {
     last_origin = origin;
     last_wait = wait;
+    last_principal = principal;
     app::QueryResult<domain::Outcome> q;
     if (auto it = outcomes.find(command_id); it != outcomes.end()) q.value = it->second;
     co_return q;
@@ -150,6 +142,8 @@ class FakeBank final : public app::CommandService, public app::QueryService {
   bool stale = false;
   bool unavailable = false;
   std::size_t last_limit = 0;
+  std::string last_owner;
+  std::string last_principal;
 
  private:
   void add_history(const std::string& id, const domain::Event& e, domain::RecordPos pos,
@@ -226,8 +220,7 @@ class FakeBank final : public app::CommandService, public app::QueryService {
         add_history(e.target_id, e, pos, e.acc_id);
         break;
       }
-      default:
-        return reject(Reason::unknown_type);
+      default: return reject(Reason::unknown_type);
     }
     o.status = domain::Status::applied;
     o.account = accts[e.acc_id];

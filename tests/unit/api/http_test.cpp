@@ -534,6 +534,7 @@ TEST(HttpLimits, SlowlorisIsDroppedWithinTheReadTimeout) {
 TEST(HttpLimits, ConnectionCapAnswers503) {
   ApiConfig cfg;
   cfg.max_connections = 2;
+  cfg.reserved_connections = 0;  // no probe slots: the third connection is refused at once
   TestServer s(cfg);
   asio::io_context ioc;
   std::vector<std::unique_ptr<tcp::socket>> held;
@@ -564,6 +565,44 @@ TEST(HttpLimits, ConnectionCapAnswers503) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ADD_FAILURE() << "never served again";
+}
+
+// Past the cap, a few reserved connections still answer health probes (an orchestrator must
+// see a saturated instance as alive), and nothing else.
+TEST(HttpLimits, ReservedConnectionsAnswerProbesOnly) {
+  ApiConfig cfg;
+  cfg.max_connections = 1;
+  cfg.reserved_connections = 1;
+  TestServer s(cfg);
+  asio::io_context ioc;
+  tcp::socket held(ioc);
+  held.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+  auto exchange = [](tcp::socket& sock, verb v, const char* target) {
+    http::request<http::string_body> req{v, target, 11};
+    req.set(http::field::host, "x");
+    if (v == verb::post) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = R"({"name":"Reserved"})";
+      req.prepare_payload();
+    }
+    http::write(sock, req);
+    beast::flat_buffer b;
+    http::response<http::string_body> res;
+    http::read(sock, b, res);
+    return res;
+  };
+  ASSERT_EQ(exchange(held, verb::get, "/healthz").result_int(), 200u);
+
+  tcp::socket probe(ioc);
+  probe.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+  EXPECT_EQ(exchange(probe, verb::get, "/readyz").result_int(), 200u);
+
+  tcp::socket command(ioc);
+  command.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+  const auto refused = exchange(command, verb::post, "/accounts");
+  EXPECT_EQ(refused.result_int(), 503u);
+  EXPECT_EQ(refused[http::field::retry_after], "1");
+  EXPECT_FALSE(refused.keep_alive());
 }
 
 TEST(HttpLimits, GracefulStopFinishesInFlightRequests) {

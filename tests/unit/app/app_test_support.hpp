@@ -65,18 +65,20 @@ class FakePeers final : public cluster::PeerApi {
   template <typename T>
   using Answers = std::map<std::pair<std::string, std::string>, cluster::PeerReply<T>>;
   Answers<domain::Account> accounts_by_id;
-  Answers<view::AccountPage> pages;  // keyed by (instance, "")
+  Answers<view::AccountPage> pages;  // keyed by (instance, account owner or "")
   Answers<domain::Outcome> outcomes;
   Answers<domain::TransferState> transfers;  // keyed by (instance, transfer id)
   std::vector<std::string> calls;            // "instance kind argument"
+  std::string last_principal;                // of the last command()
 
   boost::asio::awaitable<cluster::PeerReply<domain::Account>> account(cluster::Owner o,
                                                                       std::string id) override {
     co_return answer(accounts_by_id, o, "account", id);
   }
   boost::asio::awaitable<cluster::PeerReply<view::AccountPage>> accounts(
-      cluster::Owner o, std::string, std::size_t, std::vector<std::int32_t>) override {
-    co_return answer(pages, o, "accounts", "");
+      cluster::Owner o, std::string, std::size_t, std::vector<std::int32_t>,
+      std::string account_owner) override {
+    co_return answer(pages, o, "accounts", account_owner);
   }
   boost::asio::awaitable<cluster::PeerReply<view::HistoryPage>> history(cluster::Owner o,
                                                                         std::string id,
@@ -86,7 +88,10 @@ class FakePeers final : public cluster::PeerApi {
     co_return cluster::PeerReply<view::HistoryPage>{};
   }
   boost::asio::awaitable<cluster::PeerReply<domain::Outcome>> command(cluster::Owner o,
-                                                                      std::string id, Ms) override {
+                                                                      std::string id,
+                                                                      std::string principal,
+                                                                      Ms) override {
+    last_principal = principal;
     co_return answer(outcomes, o, "command", id);
   }
   boost::asio::awaitable<cluster::PeerReply<domain::TransferState>> transfer(cluster::Owner o,

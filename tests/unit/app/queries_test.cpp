@@ -123,7 +123,7 @@ TEST_F(Routed, ListingsMergeOwnersPagesAndFallBackToCopies) {
   const auto there = account_in(2);
   peers.pages[{"peer", ""}] = ok(view::AccountPage{{{there, "There", 1, 1, ""}}, std::nullopt});
   // The third does not answer: our copy of partition 3 stands in, marked stale.
-  auto r = run(queries->accounts("", 100, {}));
+  auto r = run(queries->accounts("", 100, "", {}));
   ASSERT_TRUE(r.value);
   std::vector<std::string> ids;
   for (const auto& a : r.value->items) ids.push_back(a.id);
@@ -134,9 +134,9 @@ TEST_F(Routed, ListingsMergeOwnersPagesAndFallBackToCopies) {
   EXPECT_FALSE(r.value->next);
 
   // A forwarded listing names partitions this instance must serve, or it answers nothing.
-  auto partial = run(queries->accounts("", 100, Origin{1, {0, 2}}));
+  auto partial = run(queries->accounts("", 100, "", Origin{1, {0, 2}}));
   EXPECT_TRUE(partial.unavailable);
-  auto mine = run(queries->accounts("", 100, Origin{1, {0}}));
+  auto mine = run(queries->accounts("", 100, "", Origin{1, {0}}));
   ASSERT_TRUE(mine.value);
   ASSERT_EQ(mine.value->items.size(), 1u);
   EXPECT_EQ(mine.value->items[0].id, here);
@@ -149,18 +149,19 @@ TEST_F(Routed, ACommandIdIsLookedUpAtEveryOwner) {
   theirs.pos = {3, 5};
   peers.outcomes[{"peer", "k"}] = with_status<domain::Outcome>(PeerStatus::not_found);
   peers.outcomes[{"third", "k"}] = ok(theirs);
-  auto r = run(queries->command("k", std::chrono::milliseconds(0), {}));
+  auto r = run(queries->command("k", "alice", std::chrono::milliseconds(0), {}));
   ASSERT_TRUE(r.value);
   EXPECT_EQ(r.value->pos, theirs.pos);
   EXPECT_EQ(r.served_by, "third");
+  EXPECT_EQ(peers.last_principal, "alice");  // keys are the principal's: the owner asks for it
 
   // Not found by every owner: a 404. One owner silent: 503, never a wrong 404.
   peers.outcomes[{"third", "missing"}] = with_status<domain::Outcome>(PeerStatus::not_found);
   peers.outcomes[{"peer", "missing"}] = with_status<domain::Outcome>(PeerStatus::not_found);
-  auto nf = run(queries->command("missing", std::chrono::milliseconds(0), {}));
+  auto nf = run(queries->command("missing", "alice", std::chrono::milliseconds(0), {}));
   EXPECT_FALSE(nf.value);
   EXPECT_FALSE(nf.unavailable);
-  auto silent = run(queries->command("unknown", std::chrono::milliseconds(0), {}));
+  auto silent = run(queries->command("unknown", "alice", std::chrono::milliseconds(0), {}));
   EXPECT_TRUE(silent.unavailable);
 }
 
@@ -169,6 +170,7 @@ TEST_F(Routed, APendingTransferIsResolvedAtItsTargetsOwner) {
   const auto to = account_in(2);
   domain::Decision d;
   d.outcome.command_id = "t";
+  d.outcome.principal = "alice";
   d.outcome.type = domain::EventType::transfer;
   d.outcome.status = domain::Status::pending;
   d.outcome.pos = {0, 9};
@@ -178,7 +180,7 @@ TEST_F(Routed, APendingTransferIsResolvedAtItsTargetsOwner) {
   d.outcome.to = to;
   commit(d);
   peers.transfers[{"peer", "0-9"}] = ok(domain::TransferState::completed);
-  auto r = run(queries->command("t", std::chrono::milliseconds(0), {}));
+  auto r = run(queries->command("t", "alice", std::chrono::milliseconds(0), {}));
   ASSERT_TRUE(r.value);
   EXPECT_EQ(r.value->status, domain::Status::completed);
 }

@@ -30,7 +30,15 @@ TEST(PeerUrl, Splits) {
   EXPECT_EQ(port, "8080");
   EXPECT_TRUE(split_peer_url("http://node-1.local:9/", host, port));
   EXPECT_EQ(host, "node-1.local");
-  EXPECT_FALSE(split_peer_url("https://h:1", host, port));
+  EXPECT_TRUE(split_peer_url("https://h:1", host, port));
+  EXPECT_EQ(host, "h");
+  const auto tls = parse_peer_url("https://node-2:8443/");
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(tls->tls);
+  EXPECT_EQ(tls->port, "8443");
+  EXPECT_FALSE(parse_peer_url("http://node-2:8080")->tls);
+  EXPECT_FALSE(split_peer_url("ftp://h:1", host, port));
+  EXPECT_FALSE(split_peer_url("https://h", host, port));
   EXPECT_FALSE(split_peer_url("http://h", host, port));
   EXPECT_FALSE(split_peer_url("http://h:", host, port));
   EXPECT_FALSE(split_peer_url("http://h:123456", host, port));

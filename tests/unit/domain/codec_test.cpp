@@ -23,13 +23,9 @@ Event make(EventType type) {
   e.type = type;
   e.acc_id = std::string(kA);
   switch (type) {
-    case EventType::create:
-      e.acc_name = "Cole Bittel";
-      break;
+    case EventType::create: e.acc_name = "Cole Bittel"; break;
     case EventType::deposit:
-    case EventType::withdraw:
-      e.amount = 100;
-      break;
+    case EventType::withdraw: e.amount = 100; break;
     case EventType::transfer:
       e.target_id = std::string(kB);
       e.amount = 5;
