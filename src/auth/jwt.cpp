@@ -159,15 +159,21 @@ boost::system::result<Segments, TokenError> split(std::string_view token) {
                   token.substr(dot2 + 1), token.substr(0, dot2)};
 }
 
-// A segment's JSON object: refused if it is not base64url, not JSON, not an object, or names
-// a member twice. `what` is "header" or "payload".
-boost::system::result<json::object, TokenError> decode_object(std::string_view segment,
+// A segment's bytes, or malformed if it is not canonical base64url. `what` names the segment.
+boost::system::result<std::string, TokenError> decode_segment(std::string_view segment,
                                                               std::string_view what) {
-  const auto bytes = base64url_decode(segment);
+  auto bytes = base64url_decode(segment);
   if (!bytes) {
     return refuse(TokenErrc::malformed, fmt::format("the token {} is not base64url", what));
   }
-  auto value = detail::parse_strict_json(*bytes);
+  return std::move(*bytes);
+}
+
+// A decoded segment's JSON object: refused if it is not JSON, not an object, or names a member
+// twice. `what` is "header" or "payload".
+boost::system::result<json::object, TokenError> parse_object(std::string_view bytes,
+                                                             std::string_view what) {
+  auto value = detail::parse_strict_json(bytes);
   if (!value && value.error() == detail::JsonFault::duplicate_key) {
     return refuse(TokenErrc::malformed, fmt::format("the token {} names a member twice", what));
   }
@@ -445,22 +451,23 @@ boost::system::result<Principal, TokenError> Verifier::verify(std::string_view t
   detail::ErrorQueueGuard guard;
   const auto segments = split(token);
   if (!segments) return segments.error();
-  const auto header = decode_object(segments->header, "header");
+  const auto header_bytes = decode_segment(segments->header, "header");
+  if (!header_bytes) return header_bytes.error();
+  const auto header = parse_object(*header_bytes, "header");
   if (!header) return header.error();
   const auto key = select_key(*header, state_->keys);
   if (!key) return key.error();
 
   // Both remaining segments must be canonical base64url before any cryptography runs.
-  const auto signature = base64url_decode(segments->signature);
-  if (!signature) return refuse(TokenErrc::malformed, "the token signature is not base64url");
-  if (!base64url_decode(segments->payload)) {
-    return refuse(TokenErrc::malformed, "the token payload is not base64url");
-  }
+  const auto payload = decode_segment(segments->payload, "payload");
+  if (!payload) return payload.error();
+  const auto signature = decode_segment(segments->signature, "signature");
+  if (!signature) return signature.error();
   if (!verify_signature(**key, segments->signing_input, *signature)) {
     return refuse(TokenErrc::bad_signature, "the token signature does not verify");
   }
   // Only a payload its key's holder signed is parsed.
-  const auto claims = decode_object(segments->payload, "payload");
+  const auto claims = parse_object(*payload, "payload");
   if (!claims) return claims.error();
   return check_claims(*claims, state_->rules, static_cast<double>(now_unix));
 }

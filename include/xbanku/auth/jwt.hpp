@@ -135,9 +135,11 @@ inline constexpr std::size_t kMaxTokenBytes = 8 * 1024;
 [[nodiscard]] std::string_view rfc6750_error(TokenErrc) noexcept;
 
 // 401, token refused: Bearer realm="xbanku", error="invalid_token", error_description="…"
-// (the description printable ASCII, '"' and '\' escaped, at most 200 characters).
+// (the description printable ASCII, '"' and '\' escaped, at most 200 characters). RFC 6750 §3
+// allows neither character in error_description at all; Verifier's descriptions never hold
+// one, and the escaping keeps the header parseable if a caller's description does.
 [[nodiscard]] std::string www_authenticate(const TokenError& error);
-// 401, no token: Bearer realm="xbanku" (RFC 6750 §3: no error code when none was sent).
+// 401, no token: Bearer realm="xbanku" (RFC 6750 §3.1: no error code when none was sent).
 [[nodiscard]] std::string www_authenticate_missing();
 // 403, valid token without the scope: Bearer realm="xbanku", error="insufficient_scope",
 // scope="<scope>".

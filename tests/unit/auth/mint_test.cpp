@@ -143,6 +143,8 @@ TEST(WwwAuthenticate, EveryVerifierRefusalMakesAValidHeader) {
         h.starts_with(R"(Bearer realm="xbanku", error="invalid_token", error_description=")"))
         << h;
     for (const char c : h) EXPECT_TRUE(c >= 0x20 && c <= 0x7e) << h;
+    // RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E, so no escaping needed.
+    EXPECT_EQ(r.error().description.find_first_of("\"\\"), std::string::npos) << h;
   }
 }
 
