@@ -70,7 +70,10 @@ KeyResult key_from_pem(std::string_view pem) {
   }
   const BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return refuse("the public key could not be read (out of memory)");
-  PkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  // A callback that has no passphrase: with none, OpenSSL would prompt on the terminal if the
+  // file held an encrypted key.
+  const auto no_passphrase = [](char*, int, int, void*) { return 0; };
+  PkeyPtr pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, no_passphrase, nullptr));
   if (!pkey) {
     return refuse(
         "the public key file holds no PEM public key (\"-----BEGIN PUBLIC KEY-----\"; private "
@@ -101,6 +104,7 @@ PkeyPtr pkey_from_params(const char* type, const OSSL_PARAM* params) {
   const PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      // (OpenSSL 3.0 takes the params non-const; it does not write them.)
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, const_cast<OSSL_PARAM*>(params)) !=
           1) {
     EVP_PKEY_free(raw);

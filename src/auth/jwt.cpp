@@ -10,13 +10,14 @@
 //  - No JWK or JWKS support at all (it arrived in libjwt 3.0), so no `kid` key selection.
 //  - No claim checks: exp, nbf, iat, iss and aud are not looked at (the jwt_valid API came in
 //    1.12), and jwt_get_grant_int() reads a fractional NumericDate as 0.
-//  - Lenient parsing: header and payload go through json_loads(…, 0, …), which keeps one of
-//    two duplicate members; the base64url decoder accepts '+', '/' and '=' and silently stops
+//  - Lenient parsing: header and payload go through json_loads(…, 0, …), which keeps the last
+//    of two duplicate members (JSON_REJECT_DUPLICATES is only used on grants the caller
+//    adds); the base64url decoder accepts '+', '/' and '=' and silently stops
 //    at the first character outside its alphabet, so a truncated or re-spelled segment still
 //    decodes; "crit" is ignored; typ must be "JWT", so RFC 9068's "at+jwt" is refused; the
 //    token is split at its first two dots, so a JWE or a 4-part string is not recognised.
-//  - No size bound: the segments are decoded into alloca(strlen + 4) buffers, on the stack
-//    of the io thread, for whatever length the client sent.
+//  - No size bound: each segment is decoded through an alloca(strlen + 4) buffer on the
+//    calling thread's stack, for whatever length the client sent.
 //  - The PEM key is parsed again (PEM_read_bio_PUBKEY) on every jwt_decode.
 //  - Upstream compares HMACs with strcmp (CVE-2024-25189); Debian's +deb12u1 patches that.
 // What is needed here is small (three algorithms, compact JWS, JWK import), so it is written

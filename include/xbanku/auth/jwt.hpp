@@ -9,6 +9,7 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,9 +35,10 @@ struct PublicKeyPem {
 };
 // A JWK Set document ({"keys":[…]}). Keys this service cannot use are skipped, as RFC 7517
 // §5 asks (another kty or curve, an `alg` other than the key type's, `use` other than "sig",
-// `key_ops` without "verify", RSA under 2048 bits); a usable-looking key that is broken
-// (bad base64url, a point off the curve), two usable keys with one kid, or no usable key at
-// all refuse the whole document.
+// `key_ops` without "verify", RSA under 2048 bits), and so is a key without `kid` among
+// several (no token could choose it); a usable-looking key that is broken (bad base64url, a
+// point off the curve), two usable keys with one kid, or no usable key at all refuse the
+// whole document. A token without `kid` is only accepted by a one-key set.
 struct JwksDocument {
   std::string json;
 };
@@ -112,8 +114,8 @@ class Verifier {
   // The same at the system clock's now. Thread-safe.
   [[nodiscard]] boost::system::result<Principal, TokenError> verify(std::string_view token) const;
 
-  // One line for the start-up log, e.g. "JWKS: kid k1 RS256, kid k2 ES256 (1 key skipped: kty
-  // OKP)". Names no secret. Thread-safe.
+  // One line for the start-up log, e.g. `JWKS: kid k1 RS256, kid k2 ES256 (1 skipped: key "k3":
+  // kty OKP); issuer any; audience xbanku; leeway 30 s`. Names no secret. Thread-safe.
   [[nodiscard]] std::string describe() const;
 
  private:
@@ -148,7 +150,7 @@ inline constexpr std::size_t kMaxTokenBytes = 8 * 1024;
 // --- Minting --------------------------------------------------------------------------------
 
 struct Claims {
-  std::string sub;                  // check as Principal::subject
+  std::string sub;                  // the rule of Principal::subject
   std::vector<std::string> scopes;  // written as one space-separated `scope`; RFC 6749 syntax
   std::int64_t iat = 0;             // Unix seconds
   std::int64_t exp = 0;             // Unix seconds, after iat
@@ -157,8 +159,9 @@ struct Claims {
 };
 
 // A compact JWS with header {"alg":"HS256","typ":"JWT"} over the claims, which a Verifier
-// with the same secret accepts between iat and exp; or one line saying which input is
-// invalid (secret under 32 bytes, sub, a scope, exp <= iat). Pure, thread-safe.
+// with the same secret (and that issuer and audience, if set) accepts from iat to exp; or one
+// line saying which input is invalid (secret under 32 bytes, sub, a scope, exp <= iat).
+// Pure, thread-safe.
 [[nodiscard]] boost::system::result<std::string, std::string> mint_hs256(std::string_view secret,
                                                                          const Claims& claims);
 
