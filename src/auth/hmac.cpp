@@ -1,16 +1,16 @@
 #include "xbanku/auth/hmac.hpp"
 
+#include "openssl.hpp"
+#include "xbanku/domain/events.hpp"
+
+#include <boost/throw_exception.hpp>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
-#include <boost/throw_exception.hpp>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
-
-#include "openssl.hpp"
-#include "xbanku/domain/events.hpp"
 
 namespace xbanku::auth {
 namespace {

@@ -5,15 +5,15 @@
 // never a legacy key: OpenSSL 3.0 may lazily export a legacy key to a provider inside the
 // first operation that uses it, which is a write, whereas a provider-native key is only read
 // by EVP_DigestVerify*, so one key can serve many threads at once.
+#include "keys.hpp"
+#include "xbanku/auth/hmac.hpp"
+
 #include <fmt/format.h>
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 
 #include <algorithm>
 #include <limits>
-
-#include "keys.hpp"
-#include "xbanku/auth/hmac.hpp"
 
 namespace xbanku::auth::detail {
 namespace {

@@ -25,19 +25,19 @@
 
 #include "xbanku/auth/jwt.hpp"
 
+#include "keys.hpp"
+#include "xbanku/auth/hmac.hpp"
+#include "xbanku/domain/events.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/throw_exception.hpp>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/throw_exception.hpp>
 #include <cmath>
 #include <stdexcept>
-
-#include "keys.hpp"
-#include "xbanku/auth/hmac.hpp"
-#include "xbanku/domain/events.hpp"
 
 namespace xbanku::auth {
 

@@ -2,15 +2,16 @@
 // auth/'s private pieces shared by jwt.cpp and jwk.cpp: verification keys as loaded from a
 // key source, and the strict JSON reading both use.
 
+#include "openssl.hpp"
+#include "xbanku/auth/jwt.hpp"
+
 #include <boost/json/value.hpp>
 #include <boost/system/result.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "openssl.hpp"
-#include "xbanku/auth/jwt.hpp"
 
 namespace xbanku::auth::detail {
 

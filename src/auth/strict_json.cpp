@@ -1,12 +1,13 @@
 // parse_strict_json (keys.hpp). api/json_input.cpp finds duplicate keys the same way; auth/
 // keeps its own copy so that it depends on nothing above domain/.
-#include <algorithm>
+#include "keys.hpp"
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
+
+#include <algorithm>
 #include <string>
 #include <vector>
-
-#include "keys.hpp"
 
 namespace xbanku::auth::detail {
 namespace {

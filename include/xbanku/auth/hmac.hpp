@@ -6,9 +6,10 @@
 //
 // Byte strings travel as std::string / std::string_view (any byte value, not text).
 
-#include <array>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>

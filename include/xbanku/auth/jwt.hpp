@@ -8,6 +8,7 @@
 
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

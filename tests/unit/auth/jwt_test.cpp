@@ -2,14 +2,14 @@
 // and the claims.
 #include "xbanku/auth/jwt.hpp"
 
+#include "test_keys.hpp"
+#include "xbanku/auth/hmac.hpp"
+
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 
 #include <thread>
 #include <vector>
-
-#include "test_keys.hpp"
-#include "xbanku/auth/hmac.hpp"
 
 namespace xbanku::auth {
 namespace {

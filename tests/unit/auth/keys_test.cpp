@@ -1,10 +1,10 @@
 // Verifier::create (jwt.hpp, src/auth/jwk.cpp): which key sources are accepted, and why the
 // others are refused.
-#include <gtest/gtest.h>
-
 #include "test_keys.hpp"
 #include "xbanku/auth/hmac.hpp"
 #include "xbanku/auth/jwt.hpp"
+
+#include <gtest/gtest.h>
 
 namespace xbanku::auth {
 namespace {

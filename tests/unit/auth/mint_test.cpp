@@ -1,11 +1,10 @@
 // mint_hs256, bearer_token and the RFC 6750 WWW-Authenticate values (jwt.hpp).
-#include <gtest/gtest.h>
-
-#include <boost/json/parse.hpp>
-
 #include "test_keys.hpp"
 #include "xbanku/auth/hmac.hpp"
 #include "xbanku/auth/jwt.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 namespace xbanku::auth {
 namespace {

@@ -1,5 +1,7 @@
 #include "test_keys.hpp"
 
+#include "xbanku/auth/hmac.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -9,8 +11,6 @@
 
 #include <stdexcept>
 #include <vector>
-
-#include "xbanku/auth/hmac.hpp"
 
 namespace xbanku::auth::test {
 namespace {

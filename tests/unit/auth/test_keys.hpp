@@ -6,6 +6,8 @@
 // every public form themselves (PEM, JWK), so they check the Verifier against what OpenSSL
 // writes rather than against text pasted once.
 
+#include "xbanku/auth/jwt.hpp"
+
 #include <openssl/evp.h>
 
 #include <memory>
@@ -14,8 +16,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include "xbanku/auth/jwt.hpp"
 
 namespace xbanku::auth {
 
