@@ -240,6 +240,8 @@ bool verify_hs256(const detail::Key& key, std::string_view input, std::string_vi
   return sig.size() == mac.size() && CRYPTO_memcmp(mac.data(), sig.data(), mac.size()) == 0;
 }
 
+// SHA-256 then the key's verification: for an RSA key OpenSSL's default padding, PKCS #1 v1.5,
+// which is what RS256 is (RFC 7518 §3.3); for EC, ECDSA over the DER signature.
 bool verify_digest(EVP_PKEY* pkey, std::string_view input, const unsigned char* sig,
                    std::size_t sig_len) {
   const detail::MdCtxPtr ctx(EVP_MD_CTX_new());
