@@ -1,6 +1,7 @@
 // xbanku: thin entry point. Everything lives in libxbanku (app/ wires the modules).
 #include "xbanku/app/config.hpp"
 #include "xbanku/app/console.hpp"
+#include "xbanku/app/security.hpp"
 #include "xbanku/app/serve.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -25,6 +26,16 @@ int main(int argc, char** argv) {
       case xbanku::app::Act::producer: return xbanku::app::run_console_producer(*config);
       case xbanku::app::Act::consumer: return xbanku::app::run_console_consumer(*config);
       case xbanku::app::Act::verify: return xbanku::app::run_verify(*config);
+      case xbanku::app::Act::token: {
+        // The token alone on stdout, so that `$(xbanku token ...)` captures it.
+        auto token = xbanku::app::mint_token(*config);
+        if (!token) {
+          std::fprintf(stderr, "xbanku token: %s\n", token.error().c_str());
+          return 2;
+        }
+        std::printf("%s\n", token->c_str());
+        return 0;
+      }
     }
   } catch (const std::exception& e) {
     spdlog::critical("xbanku: unexpected error: {}", e.what());

@@ -19,9 +19,26 @@ ApiMetrics::ApiMetrics(metrics::Registry& registry)
       projected_(registry.histogram(kLatency, kLatencyHelp, metrics::latency_buckets(),
                                     {{"stage", "projected"}})),
       ws_connections_(registry.gauge("xbanku_ws_connections", "Open WebSocket connections.")),
-      ws_subscriptions_(registry.gauge(
-          "xbanku_ws_subscriptions",
-          "WebSocket subscriptions (account ids, or * once) over all connections.")) {}
+      ws_subscriptions_(
+          registry.gauge("xbanku_ws_subscriptions",
+                         "WebSocket subscriptions (account ids, or * once) over all connections.")),
+      sessions_(registry.gauge("xbanku_http_connections",
+                               "Open HTTP/WebSocket connections by admission.",
+                               {{"admission", "session"}})),
+      reserved_(registry.gauge("xbanku_http_connections",
+                               "Open HTTP/WebSocket connections by admission.",
+                               {{"admission", "reserved"}})),
+      refused_(registry.counter("xbanku_http_connections_refused_total",
+                                "Connections answered 503 at accept: over every limit.")) {}
+
+void ApiMetrics::connections(std::size_t sessions, std::size_t reserved) noexcept {
+  sessions_.set(static_cast<double>(sessions));
+  reserved_.set(static_cast<double>(reserved));
+}
+
+void ApiMetrics::connection_refused() noexcept {
+  refused_.inc();
+}
 
 void ApiMetrics::request(Route route, unsigned code) {
   const auto key = std::make_pair(route, code);

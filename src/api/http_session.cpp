@@ -192,7 +192,8 @@ void HttpSession<Stream>::log_access(const Request& req, unsigned status, const 
   std::string_view principal = "-";
   if (who != nullptr) {
     principal = who->caller.principal;
-    if (principal.empty()) principal = "local";
+    // No principal: a local administrator (no authentication) or an anonymous probe.
+    if (principal.empty()) principal = who->caller.authenticated ? "-" : "local";
   }
   core_->access->info("{} {} {} principal={} {:.3f}ms rid={} from={}",
                       std::string_view(req.method_string()), path, status, principal,

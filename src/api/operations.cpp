@@ -494,7 +494,8 @@ Reply insufficient_scope(std::string_view scope) {
 
 boost::asio::awaitable<std::optional<Reply>> check_owner(Services& s, const Caller& caller,
                                                          std::string account_id) {
-  auto q = co_await s.queries.account(std::move(account_id), app::Origin{});
+  const app::Origin local;  // named, not a temporary in co_await (GCC 12, see http_handler.cpp)
+  auto q = co_await s.queries.account(std::move(account_id), local);
   if (auto r = unanswered(q)) co_return std::move(*r);
   if (!q.value || !caller.owns(*q.value)) co_return account_not_found();
   co_return std::nullopt;

@@ -293,15 +293,17 @@ asio::awaitable<void> Server::run() {
     const auto admission = core->limits.admit(address);
     if (admission == ConnectionLimits::Admission::refused) {
       refuse(socket, canned);
-      core->metrics.request(Route::not_found, 503);
+      core->metrics.connection_refused();
       continue;
     }
+    core->metrics.connections(core->limits.sessions(), core->limits.reserved_in_use());
     core->tasks.spawn(
         [](std::shared_ptr<ServerCore> c, tcp::socket s, std::string addr,
            ConnectionLimits::Admission a) -> asio::awaitable<void> {
           co_await detail::run_http_session(c, std::move(s), addr,
                                             a == ConnectionLimits::Admission::reserved);
           c->limits.release(addr, a);
+          c->metrics.connections(c->limits.sessions(), c->limits.reserved_in_use());
         }(core, std::move(socket), std::move(address), admission),
         "HTTP session");
   }

@@ -68,7 +68,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 
   bool stopping = false;
   bool forced = false;
-  std::uint64_t next_id = 0;
+  std::uint64_t next_id = 0;          // request ids
+  std::uint64_t next_connection = 0;  // keys of `connections`
   std::string request_prefix;
   std::unordered_map<std::uint64_t, Connection*> connections;
   ConnectionLimits limits;
@@ -108,7 +109,8 @@ struct Identified {
 // HTTP session is upgraded to a WebSocket.
 class ConnectionRegistration {
  public:
-  ConnectionRegistration(ServerCore& core, Connection* c) : core_(core), id_(++core.next_id) {
+  ConnectionRegistration(ServerCore& core, Connection* c)
+      : core_(core), id_(++core.next_connection) {
     core_.connections.emplace(id_, c);
   }
   ~ConnectionRegistration() { core_.connections.erase(id_); }

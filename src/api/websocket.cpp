@@ -449,15 +449,15 @@ asio::awaitable<Reply> WsSession<Stream>::perform(const std::string& op, const j
   if (op == "subscribe" || op == "unsubscribe")
     co_return co_await subscription(op == "subscribe", msg);
   std::string value;
+  const app::Origin local;  // named, not a temporary in co_await (GCC 12, see http_handler.cpp)
   if (op == "get") {
     if (auto err = string_field("account", value)) co_return std::move(*err);
-    const app::Origin local;  // named: see http_handler.cpp on GCC 12 and temporaries
     co_return co_await get_account(s, caller, std::move(value), local);
   }
   if (op == "command") {
     if (auto err = string_field("command_id", value)) co_return std::move(*err);
     co_return co_await get_command(s, caller, std::move(value), std::chrono::milliseconds(0), "",
-                                   app::Origin{});
+                                   local);
   }
 
   CommandOptions options;

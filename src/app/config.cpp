@@ -136,7 +136,7 @@ std::optional<ConfigError> security(Config& c, const std::string& auth, const st
   } else {
     if (keys > 0)
       return bad("--auth/XBANKU_AUTH", "JWT keys are given but --auth is none; add --auth=jwt");
-    if (!is_loopback_host(c.listen_host)) {
+    if (c.act == Act::serve && !is_loopback_host(c.listen_host)) {
       return bad(
           "--listen/XBANKU_LISTEN",
           fmt::format("{} is not a loopback address and no authentication is configured: add "
@@ -236,6 +236,20 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
       ->envname("XBANKU_ALLOWED_HOSTS");
   cli.add_option("--access-log", c.access_log, "one line per request (true | false)")
       ->envname("XBANKU_ACCESS_LOG");
+  long long client_wait_ms = c.max_client_wait.count();
+  cli.add_option("--max-connections", c.max_connections, "open HTTP/WebSocket sessions")
+      ->envname("XBANKU_MAX_CONNECTIONS");
+  cli.add_option("--max-connections-per-address", c.max_connections_per_address,
+                 "open sessions from one client address")
+      ->envname("XBANKU_MAX_CONNECTIONS_PER_ADDRESS");
+  cli.add_option("--rate-per-connection", c.rate_per_connection,
+                 "requests or messages per second on one connection (0 = no limit)")
+      ->envname("XBANKU_RATE_PER_CONNECTION");
+  cli.add_option("--rate-per-principal", c.rate_per_principal,
+                 "requests or messages per second of one principal (0 = no limit)")
+      ->envname("XBANKU_RATE_PER_PRINCIPAL");
+  cli.add_option("--max-client-wait-ms", client_wait_ms, "longest wait_ms a client may ask for")
+      ->envname("XBANKU_MAX_CLIENT_WAIT_MS");
 
   // `xbanku token --sub alice --scope accounts:write --ttl 1h`
   std::string ttl = "1h";
@@ -319,6 +333,18 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
     return bad("--log-level/XBANKU_LOG_LEVEL", fmt::format("'{}' is not a log level", c.log_level));
   }
   if (auto error = security(c, auth, leeway, allowed_hosts)) return std::move(*error);
+  if (c.max_connections < 1 || c.max_connections > 1'000'000)
+    return bad("--max-connections", "must be in 1..1000000");
+  if (c.max_connections_per_address < 1 || c.max_connections_per_address > c.max_connections)
+    return bad("--max-connections-per-address", "must be in 1..--max-connections");
+  for (const auto& [flag, rate] :
+       {std::pair<std::string_view, double>{"--rate-per-connection", c.rate_per_connection},
+        {"--rate-per-principal", c.rate_per_principal}}) {
+    if (!(rate >= 0 && rate <= 1e7)) return bad(flag, "must be in 0..10000000 (0 = no limit)");
+  }
+  if (client_wait_ms < 0 || client_wait_ms > 60000)
+    return bad("--max-client-wait-ms", "must be in 0..60000");
+  c.max_client_wait = std::chrono::milliseconds(client_wait_ms);
   c.command_wait = std::chrono::milliseconds(wait_ms);
   c.delivery_timeout = std::chrono::milliseconds(delivery_ms);
   c.session_timeout = std::chrono::milliseconds(session_ms);

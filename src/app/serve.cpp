@@ -11,6 +11,7 @@
 #include "xbanku/app/outcome_waits.hpp"
 #include "xbanku/app/projector.hpp"
 #include "xbanku/app/queries.hpp"
+#include "xbanku/app/security.hpp"
 #include "xbanku/app/update_hub.hpp"
 #include "xbanku/cluster/peer_api.hpp"
 #include "xbanku/common/error.hpp"
@@ -30,6 +31,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -113,6 +115,15 @@ awaitable<int> serve(const Config& config) {
   api_config.listen_host = config.listen_host;
   api_config.listen_port = config.listen_port;
   api_config.instance_id = config.instance_id;
+  api_config.allowed_hosts = config.allowed_hosts;
+  api_config.access_log = config.access_log;
+  api_config.max_connections = config.max_connections;
+  api_config.max_connections_per_address = config.max_connections_per_address;
+  api_config.rate_per_connection = config.rate_per_connection;
+  api_config.burst_per_connection = std::max(1.0, 2 * config.rate_per_connection);
+  api_config.rate_per_principal = config.rate_per_principal;
+  api_config.burst_per_principal = std::max(1.0, 2 * config.rate_per_principal);
+  api_config.max_client_wait = config.max_client_wait;
   auto acceptor = api::bind(ex, api_config);
   if (!acceptor) {
     spdlog::critical("cannot listen on {}:{}: {}", config.listen_host, config.listen_port,
@@ -124,6 +135,21 @@ awaitable<int> serve(const Config& config) {
   if (url.ends_with(":0")) url = url.substr(0, url.size() - 1) + std::to_string(port);
   const std::string self =
       config.instance_id.empty() ? url.substr(url.find("//") + 2) : config.instance_id;
+  auto security = load_security(config, self);
+  if (!security) {
+    spdlog::critical("xbanku: {}", security.error());
+    co_return 1;
+  }
+  if (config.auth == Auth::none) {
+    spdlog::warn(
+        "no authentication is configured: every client of {}:{} acts as an administrator. That "
+        "is why the service only listens on a loopback address (protected mode); to serve a "
+        "network, add --auth=jwt (README 'Security')",
+        config.listen_host, port);
+  }
+  spdlog::info("security: {}", security->describe);
+  cluster::PeerClientConfig peer_client{.tls = security->client_tls,
+                                        .sign = security->sign_request};
 
   auto producer = log::Producer::create(ex, kafka_settings(config, "producer"));
   if (!producer) {
@@ -153,10 +179,10 @@ awaitable<int> serve(const Config& config) {
 
   metrics::Registry registry;
   Membership membership(ex, kafka_settings(config, "members"), members_topic(config.topic), self,
-                        url, **producer);
+                        url, **producer, security->announcements, &registry);
   OutcomeWaits waits(ex, **store, placement);
-  UpdateHub hub(ex, membership, {.partitions = *partitions});
-  auto peers = cluster::make_http_peer_api(ex, {}, registry);
+  UpdateHub hub(ex, membership, {.partitions = *partitions, .peer = peer_client});
+  auto peers = cluster::make_http_peer_api(ex, {.client = peer_client}, registry);
   OutboxSender outbox(ex, **store, **producer, config.topic, registry);
 
   log::ConsumerConfig consumer;
@@ -185,7 +211,8 @@ awaitable<int> serve(const Config& config) {
                     projector.ownership(), membership, *peers, placement);
   auto queries =
       make_queries({**store, membership, *peers, projector.ownership(), waits, placement});
-  api::Server server(ex, api_config, commands, *queries, hub, projector, registry);
+  api::Server server(ex, api_config, commands, *queries, hub, projector, registry,
+                     {security->authenticator.get(), security->server_tls});
   server.adopt(std::move(*acceptor));
   if (auto ec = projector.start()) {
     spdlog::critical("cannot start the projector: {}", ec.message());
@@ -220,8 +247,9 @@ awaitable<int> serve(const Config& config) {
     server.stop();
   });
 
-  spdlog::info("xbanku serving on http://{}:{} (topic {}, {} partitions, group {}, data {}{})",
-               config.listen_host, port, config.topic, *partitions, config.group, config.data_dir,
+  spdlog::info("xbanku serving on {}://{}:{} (topic {}, {} partitions, group {}, data {}{})",
+               security->server_tls ? "https" : "http", config.listen_host, port, config.topic,
+               *partitions, config.group, config.data_dir,
                config.redis_url.empty() ? "" : ", mirror " + config.redis_url);
 
   TaskGroup tasks(ex);

@@ -164,12 +164,9 @@ bool valid_instance_name(std::string_view instance) noexcept {
 
 std::string_view to_string(PeerError e) noexcept {
   switch (e) {
-    case PeerError::malformed:
-      return "malformed";
-    case PeerError::bad_mac:
-      return "bad_mac";
-    case PeerError::stale:
-      return "stale";
+    case PeerError::malformed: return "malformed";
+    case PeerError::bad_mac: return "bad_mac";
+    case PeerError::stale: return "stale";
   }
   return "malformed";
 }

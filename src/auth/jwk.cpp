@@ -277,12 +277,9 @@ boost::system::result<KeySet, std::string> keys_from_jwks(std::string_view text)
 
 std::string_view alg_name(Alg alg) noexcept {
   switch (alg) {
-    case Alg::hs256:
-      return "HS256";
-    case Alg::rs256:
-      return "RS256";
-    case Alg::es256:
-      return "ES256";
+    case Alg::hs256: return "HS256";
+    case Alg::rs256: return "RS256";
+    case Alg::es256: return "ES256";
   }
   return "HS256";
 }

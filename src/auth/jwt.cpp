@@ -271,13 +271,11 @@ bool verify_es256(const detail::Key& key, std::string_view input, std::string_vi
 
 bool verify_signature(const detail::Key& key, std::string_view input, std::string_view sig) {
   switch (key.alg) {
-    case Alg::hs256:
-      return verify_hs256(key, input, sig);
+    case Alg::hs256: return verify_hs256(key, input, sig);
     case Alg::rs256:
       return verify_digest(key.pkey.get(), input,
                            reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
-    case Alg::es256:
-      return verify_es256(key, input, sig);
+    case Alg::es256: return verify_es256(key, input, sig);
   }
   return false;
 }
@@ -407,24 +405,15 @@ std::string quoted(std::string_view s) {
 
 std::string_view to_string(TokenErrc code) noexcept {
   switch (code) {
-    case TokenErrc::malformed:
-      return "malformed";
-    case TokenErrc::unsupported_algorithm:
-      return "unsupported_algorithm";
-    case TokenErrc::bad_signature:
-      return "bad_signature";
-    case TokenErrc::expired:
-      return "expired";
-    case TokenErrc::not_yet_valid:
-      return "not_yet_valid";
-    case TokenErrc::wrong_issuer:
-      return "wrong_issuer";
-    case TokenErrc::wrong_audience:
-      return "wrong_audience";
-    case TokenErrc::missing_claim:
-      return "missing_claim";
-    case TokenErrc::unknown_key:
-      return "unknown_key";
+    case TokenErrc::malformed: return "malformed";
+    case TokenErrc::unsupported_algorithm: return "unsupported_algorithm";
+    case TokenErrc::bad_signature: return "bad_signature";
+    case TokenErrc::expired: return "expired";
+    case TokenErrc::not_yet_valid: return "not_yet_valid";
+    case TokenErrc::wrong_issuer: return "wrong_issuer";
+    case TokenErrc::wrong_audience: return "wrong_audience";
+    case TokenErrc::missing_claim: return "missing_claim";
+    case TokenErrc::unknown_key: return "unknown_key";
   }
   return "malformed";
 }
@@ -492,9 +481,7 @@ std::string Verifier::describe() const {
       case Alg::rs256:
         out = fmt::format("RS256 with a {}-bit RSA public key", EVP_PKEY_get_bits(key.pkey.get()));
         break;
-      case Alg::es256:
-        out = "ES256 with a P-256 public key";
-        break;
+      case Alg::es256: out = "ES256 with a P-256 public key"; break;
     }
   } else {
     out = "JWKS:";

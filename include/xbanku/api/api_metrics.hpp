@@ -28,6 +28,10 @@ class ApiMetrics {
   // xbanku_ws_connections / xbanku_ws_subscriptions (absolute values kept here)
   void ws_connections(long delta) noexcept;
   void ws_subscriptions(long delta) noexcept;
+  // xbanku_http_connections{admission="session"|"reserved"} (open now) and
+  // xbanku_http_connections_refused_total (503 at accept, over every limit)
+  void connections(std::size_t sessions, std::size_t reserved) noexcept;
+  void connection_refused() noexcept;
 
   [[nodiscard]] metrics::Registry& registry() noexcept { return registry_; }
 
@@ -39,6 +43,9 @@ class ApiMetrics {
   metrics::Histogram& projected_;
   metrics::Gauge& ws_connections_;
   metrics::Gauge& ws_subscriptions_;
+  metrics::Gauge& sessions_;
+  metrics::Gauge& reserved_;
+  metrics::Counter& refused_;
   long ws_connections_value_ = 0;
   long ws_subscriptions_value_ = 0;
 };

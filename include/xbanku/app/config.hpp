@@ -6,6 +6,7 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -53,6 +54,14 @@ struct Config {
   std::string tls_ca_file;                 // verifies other instances' certificates (https peers)
   std::vector<std::string> allowed_hosts;  // Host / Origin allow-list; empty = any
   bool access_log = true;
+
+  // Fairness (DESIGN §9): open sessions, per client address, requests per second (bursts are
+  // twice the rate; 0 = no limit), and the longest wait_ms a client may ask for.
+  std::size_t max_connections = 1024;
+  std::size_t max_connections_per_address = 256;
+  double rate_per_connection = 500;
+  double rate_per_principal = 2000;
+  std::chrono::milliseconds max_client_wait{10000};
 
   // `xbanku token`: mints an HS256 token from jwt_secret_file for local use.
   std::string token_subject;

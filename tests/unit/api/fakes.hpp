@@ -120,6 +120,17 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     last_origin = origin;
     last_wait = wait;
     last_principal = principal;
+    if (hold_command_queries && wait.count() > 0) {
+      // As a read-your-writes wait does: nothing until `wait` passes, or the request is
+      // cancelled (its client went away).
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, wait);
+      try {
+        co_await t.async_wait(boost::asio::use_awaitable);
+      } catch (const boost::system::system_error&) {
+        ++command_waits_cancelled;
+        throw;
+      }
+    }
     app::QueryResult<domain::Outcome> q;
     if (auto it = outcomes.find(command_id); it != outcomes.end()) q.value = it->second;
     co_return q;
@@ -143,6 +154,8 @@ class FakeBank final : public app::CommandService, public app::QueryService {
   bool unavailable = false;
   std::size_t last_limit = 0;
   std::string last_owner;
+  bool hold_command_queries = false;  // command() waits its whole `wait`
+  int command_waits_cancelled = 0;
   std::string last_principal;
 
  private:
@@ -187,6 +200,7 @@ class FakeBank final : public app::CommandService, public app::QueryService {
       case domain::EventType::create:
         if (it != accts.end()) return reject(Reason::account_exists);
         accts[e.acc_id] = domain::Account{e.acc_id, e.acc_name, 0, 1};
+        accts[e.acc_id].owner = e.principal;
         add_history(e.acc_id, e, pos, {});
         break;
       case domain::EventType::deposit:

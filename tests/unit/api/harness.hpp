@@ -35,11 +35,12 @@ using tcp = asio::ip::tcp;
 
 class TestServer {
  public:
-  explicit TestServer(ApiConfig cfg = {}) {
+  explicit TestServer(ApiConfig cfg = {}, ServerSecurity security = {}) {
     cfg.listen_host = "127.0.0.1";
     cfg.listen_port = 0;
     bank.served_by = "";
-    server = std::make_unique<Server>(ioc.get_executor(), cfg, bank, bank, feed, health, registry);
+    server = std::make_unique<Server>(ioc.get_executor(), cfg, bank, bank, feed, health, registry,
+                                      std::move(security));
     const auto ec = server->listen();
     if (ec) throw std::runtime_error("listen: " + ec.message());
     asio::co_spawn(ioc, server->run(), [this](std::exception_ptr e) {
