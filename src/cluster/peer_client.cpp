@@ -94,9 +94,18 @@ bool split_peer_url(std::string_view url, std::string& host, std::string& port) 
   return true;
 }
 
+// A pooled connection idle longer than this is closed rather than reused: the peer's server
+// closes keep-alive connections after its idle timeout (30 s by default), and a request on a
+// connection it is closing would fail.
+constexpr auto kMaxIdle = std::chrono::seconds(10);
+
 struct PeerClient::Pool {
+  struct Idle {
+    Stream stream;
+    std::chrono::steady_clock::time_point since;
+  };
   struct Peer {
-    std::vector<Stream> idle;
+    std::vector<Idle> idle;  // most recently used last
     std::size_t in_flight = 0;
     std::list<asio::steady_timer*> waiting;  // requests waiting for a slot, oldest first
   };
@@ -141,13 +150,19 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
   if (config_.sign) req.set(kPeerHeader, config_.sign("GET", target));
   req.keep_alive(true);
 
-  // Two tries: a pooled connection may have been closed by the peer's idle timeout; a fresh
-  // one is tried once more. A fresh connection that fails is not retried.
+  // Connections idle too long are closed unused (see kMaxIdle).
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(peer.idle, [&](const Pool::Idle& i) { return now - i.since > kMaxIdle; });
+
+  // Two tries: a pooled connection may still have been closed by the peer (it restarted, or
+  // its idle timeout is shorter); the second try is always on a fresh connection, and the
+  // other pooled ones, as old or older, are dropped with it. A fresh connection that fails is
+  // not retried.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::optional<Stream> stream;
     bool pooled = false;
-    if (!peer.idle.empty()) {
-      stream.emplace(std::move(peer.idle.back()));
+    if (attempt == 0 && !peer.idle.empty()) {
+      stream.emplace(std::move(peer.idle.back().stream));
       peer.idle.pop_back();
       pooled = true;
     } else {
@@ -187,7 +202,10 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
         *stream);
     if (werr == beast::error::timeout) co_return make_error_code(errc::timeout);
     if (werr) {
-      if (pooled) continue;
+      if (pooled) {
+        peer.idle.clear();
+        continue;
+      }
       co_return make_error_code(errc::peer_unreachable);
     }
     beast::flat_buffer buffer;
@@ -204,6 +222,7 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
       // Nothing read on a pooled connection: the peer closed it while idle; try a fresh one.
       if (pooled && (rerr == http::error::end_of_stream || rerr == asio::error::connection_reset ||
                      rerr == asio::ssl::error::stream_truncated)) {
+        peer.idle.clear();
         continue;
       }
       co_return make_error_code(errc::peer_unreachable);
@@ -217,7 +236,7 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
     if (auto it = res.find("X-Stale"); it != res.end()) out.stale = it->value() == "true";
     if (res.keep_alive() && peer.idle.size() < config_.idle_per_peer) {
       lowest(*stream).expires_never();
-      peer.idle.push_back(std::move(*stream));
+      peer.idle.push_back({std::move(*stream), std::chrono::steady_clock::now()});
     }
     co_return out;
   }

@@ -4,10 +4,13 @@
 
 #include "xbanku/common/error.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -96,6 +99,82 @@ TEST(PeerClient, ForwardsWithTheHopCountAndReusesTheConnection) {
   io.run_for(10s);
   EXPECT_EQ(bodies, (std::vector<std::string>{"1 /accounts/x?n=0", "1 /accounts/x?n=1"}));
   EXPECT_TRUE(third == errc::timeout || third == errc::peer_unreachable) << third.message();
+}
+
+// A keep-alive server that closes every connection open at the moment it is told to (as a
+// peer's idle timeout does), and keeps accepting new ones.
+struct ClosingServer {
+  explicit ClosingServer(asio::io_context& io)
+      : acceptor(io, {asio::ip::make_address("127.0.0.1"), 0}), close_all(io) {
+    close_all.expires_at(std::chrono::steady_clock::time_point::max());
+  }
+  asio::awaitable<void> run() {
+    for (;;) {
+      auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+      ++accepted;
+      asio::co_spawn(acceptor.get_executor(), connection(std::move(socket)), asio::detached);
+    }
+  }
+  static asio::awaitable<void> answer(beast::tcp_stream& stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> req;
+      co_await http::async_read(stream, buffer, req, asio::use_awaitable);
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.body() = "ok";
+      res.keep_alive(true);
+      res.prepare_payload();
+      co_await http::async_write(stream, res, asio::use_awaitable);
+    }
+  }
+  asio::awaitable<void> connection(tcp::socket socket) {
+    using namespace boost::asio::experimental::awaitable_operators;
+    beast::tcp_stream stream(std::move(socket));
+    co_await (answer(stream) || close_all.async_wait(asio::as_tuple(asio::use_awaitable)));
+    beast::error_code ec;
+    stream.socket().close(ec);
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  }
+  tcp::acceptor acceptor;
+  asio::steady_timer close_all;  // cancelled: every open connection closes
+  int accepted = 0;
+};
+
+// Found by the independent checker: with several pooled connections closed by the peer, the
+// retry took another dead pooled connection, and forwarding failed until the pool drained.
+TEST(PeerClient, ARequestAfterThePeerClosedItsPooledConnectionsSucceeds) {
+  asio::io_context io;
+  ClosingServer server(io);
+  asio::co_spawn(io, server.run(), asio::detached);
+  PeerClient client(io.get_executor());
+  int first_round = 0;
+  std::vector<unsigned> after;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        // Four requests at once: four connections, all pooled afterwards.
+        auto one = [&]() -> asio::awaitable<void> {
+          auto r = co_await client.get(server.url(), "/x", 1, 2s);
+          if (r && r->status == 200) ++first_round;
+        };
+        using namespace boost::asio::experimental::awaitable_operators;
+        co_await (one() && one() && one() && one());
+        server.close_all.cancel();
+        asio::steady_timer pause(io, 100ms);
+        co_await pause.async_wait(asio::use_awaitable);
+        for (int i = 0; i < 3; ++i) {
+          auto r = co_await client.get(server.url(), "/x", 1, 2s);
+          after.push_back(r ? r->status : 0u);
+        }
+        io.stop();
+      },
+      asio::detached);
+  io.run_for(10s);
+  EXPECT_EQ(first_round, 4);
+  EXPECT_EQ(server.accepted, 5);  // four, then one fresh connection reused by the last two
+  EXPECT_EQ(after, (std::vector<unsigned>{200, 200, 200}));
 }
 
 TEST(PeerClient, NobodyListeningIsPeerUnreachable) {
