@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   librdkafka-dev librocksdb-dev libhiredis-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev libcli11-dev
-  redis-server redis-tools kcat wrk curl clang-format
+  redis-server redis-tools kcat wrk curl openssl clang-format
   openjdk-17-jre-headless maven python3-venv
 )
 

@@ -6,9 +6,26 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+
+namespace {
+
+// Every connection, RocksDB file and Kafka socket is a descriptor: 1,024 connections alone
+// exceed the usual soft limit. Raise it to the hard limit (bounded), as servers do.
+void raise_descriptor_limit() {
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) != 0) return;
+  const rlim_t wanted = std::min<rlim_t>(l.rlim_max, 65536);
+  if (l.rlim_cur >= wanted) return;
+  l.rlim_cur = wanted;
+  if (setrlimit(RLIMIT_NOFILE, &l) != 0) spdlog::warn("cannot raise the open-file limit");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto config = xbanku::app::parse_config(argc, argv);
@@ -20,6 +37,7 @@ int main(int argc, char** argv) {
   // Console modes print their results on stdout; logs go to stderr so they never mix.
   spdlog::set_default_logger(spdlog::stderr_color_mt("xbanku"));
   spdlog::set_level(spdlog::level::from_str(config->log_level));
+  raise_descriptor_limit();
   try {
     switch (config->act) {
       case xbanku::app::Act::serve: return xbanku::app::run_serve(*config);

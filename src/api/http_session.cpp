@@ -169,6 +169,10 @@ template <class Stream>
 std::optional<Response> HttpSession<Stream>::rate_limited(const Request& req, const Identified& who,
                                                           std::string_view rid) {
   if (who.caller.peer) return std::nullopt;  // bounded by the peers' own outbound limit
+  // Without --auth every caller is the operator's own loopback client (protected mode): a rate
+  // would only throttle the operator's own load. Rates are for principals; the connection caps
+  // hold for everyone.
+  if (!who.caller.authenticated) return std::nullopt;
   const auto now = Clock::now();
   auto wait = rate_.take(now);
   if (wait == Clock::duration::zero()) {

@@ -314,6 +314,7 @@ void WsSession<Stream>::send_reply(const json::value& id, const Reply& r) {
 template <class Stream>
 std::optional<Reply> WsSession<Stream>::rate_limited() {
   if (peer_ || who_.caller.peer) return std::nullopt;
+  if (!who_.caller.authenticated) return std::nullopt;  // rates are for principals (HttpSession)
   auto wait = rate_.take(Clock::now());
   if (wait == Clock::duration::zero()) {
     wait = core_->principal_rate(who_.caller.principal.empty() ? "addr:" + address_

@@ -243,10 +243,10 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
                  "open sessions from one client address")
       ->envname("XBANKU_MAX_CONNECTIONS_PER_ADDRESS");
   cli.add_option("--rate-per-connection", c.rate_per_connection,
-                 "requests or messages per second on one connection (0 = no limit)")
+                 "requests or messages per second on one authenticated connection (0 = no limit)")
       ->envname("XBANKU_RATE_PER_CONNECTION");
   cli.add_option("--rate-per-principal", c.rate_per_principal,
-                 "requests or messages per second of one principal (0 = no limit)")
+                 "requests or messages per second of one authenticated principal (0 = no limit)")
       ->envname("XBANKU_RATE_PER_PRINCIPAL");
   cli.add_option("--max-client-wait-ms", client_wait_ms, "longest wait_ms a client may ask for")
       ->envname("XBANKU_MAX_CLIENT_WAIT_MS");

@@ -76,11 +76,12 @@ inline HttpResponse http_request(const std::string& host, unsigned short port,
 namespace xbanku::test {
 
 // A keep-alive HTTP/1.1 client for tests that send thousands of requests; reconnects once
-// when the server closed the connection.
+// when the server closed the connection. `headers` go with every request (a bearer token).
 class KeepAliveClient {
  public:
-  KeepAliveClient(std::string host, unsigned short port)
-      : host_(std::move(host)), port_(port), stream_(io_) {}
+  KeepAliveClient(std::string host, unsigned short port,
+                  std::map<std::string, std::string> headers = {})
+      : host_(std::move(host)), port_(port), headers_(std::move(headers)), stream_(io_) {}
 
   HttpResponse request(boost::beast::http::verb method, const std::string& target,
                        const std::string& body = {},
@@ -97,6 +98,7 @@ class KeepAliveClient {
         }
         http::request<http::string_body> req{method, target, 11};
         req.set(http::field::host, host_);
+        for (const auto& [k, v] : headers_) req.set(k, v);
         for (const auto& [k, v] : headers) req.set(k, v);
         if (method == http::verb::post) {
           req.set(http::field::content_type, "application/json");
@@ -135,6 +137,7 @@ class KeepAliveClient {
   }
   std::string host_;
   unsigned short port_;
+  std::map<std::string, std::string> headers_;
   boost::asio::io_context io_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;

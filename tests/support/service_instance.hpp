@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct InstanceOptions {
   std::string redis;        // empty = no mirror
   std::string instance_id;  // empty = dynamic membership
   std::vector<std::string> extra_args;
+  std::map<std::string, std::string> headers;  // sent with every get() and post() (a token)
 };
 
 class ServiceInstance {
@@ -87,11 +89,12 @@ class ServiceInstance {
   }
 
   HttpResponse get(const std::string& target) const {
-    return http_request("127.0.0.1", port_, boost::beast::http::verb::get, target, {}, {},
-                        std::chrono::seconds(10));
+    return http_request("127.0.0.1", port_, boost::beast::http::verb::get, target, {},
+                        options_.headers, std::chrono::seconds(10));
   }
   HttpResponse post(const std::string& target, const std::string& body,
-                    const std::map<std::string, std::string>& headers = {}) const {
+                    std::map<std::string, std::string> headers = {}) const {
+    headers.insert(options_.headers.begin(), options_.headers.end());
     return http_request("127.0.0.1", port_, boost::beast::http::verb::post, target, body, headers);
   }
 

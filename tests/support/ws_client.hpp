@@ -17,11 +17,18 @@ namespace xbanku::test {
 
 class WsClient {
  public:
-  WsClient(const std::string& host, unsigned short port) : ws_(io_) {
+  // `token`: sent as Authorization: Bearer on the upgrade (empty: none).
+  WsClient(const std::string& host, unsigned short port, const std::string& token = {}) : ws_(io_) {
     auto& tcp = boost::beast::get_lowest_layer(ws_);
     tcp.expires_after(std::chrono::seconds(10));
     tcp.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(host), port));
     tcp.expires_never();
+    if (!token.empty()) {
+      ws_.set_option(boost::beast::websocket::stream_base::decorator(
+          [token](boost::beast::websocket::request_type& req) {
+            req.set(boost::beast::http::field::authorization, "Bearer " + token);
+          }));
+    }
     ws_.handshake(host + ":" + std::to_string(port), "/ws");
     ws_.text(true);
   }

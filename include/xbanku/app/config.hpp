@@ -56,7 +56,8 @@ struct Config {
   bool access_log = true;
 
   // Fairness (DESIGN §9): open sessions, per client address, requests per second (bursts are
-  // twice the rate; 0 = no limit), and the longest wait_ms a client may ask for.
+  // twice the rate; 0 = no limit; rates apply with --auth=jwt, where callers are principals),
+  // and the longest wait_ms a client may ask for.
   std::size_t max_connections = 1024;
   std::size_t max_connections_per_address = 256;
   double rate_per_connection = 500;

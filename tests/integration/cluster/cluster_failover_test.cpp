@@ -2,12 +2,17 @@
 // own port, data folder and --instance-id, sharing a 6-partition topic on the real broker.
 //   - a query sent to an instance that does not own the account is answered by the owner,
 //     and says so (X-Served-By);
-//   - a forwarded request is never forwarded again (the hop limit);
+//   - a forwarded request (an instance's credential) is never forwarded again (the hop limit);
+//     a client's X-Xbanku-Hops is ignored;
 //   - failover under load: 20,000 seeded commands over all three instances, one SIGKILLed
 //     mid-load and restarted with the same --instance-id; then every acknowledged command has
 //     one outcome, money is conserved, every instance gives the same answers, and
 //     --act=verify passes on each. The gap without an owner and the catch-up are printed.
+// Authentication is on (--auth=jwt, a cluster secret): the clients send an admin token, and
+// forwarding and peer feeds carry the instances' credentials.
+#include "support/secured.hpp"
 #include "support/service_instance.hpp"
+#include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/domain/rules.hpp"
 
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -51,8 +56,9 @@ std::string header(const HttpResponse& r, const std::string& name) {
 
 double metric(const ServiceInstance& node, const std::string& series) {
   const auto body = node.get("/metrics").body;
-  const auto at = body.find(series + " ");
-  return at == std::string::npos ? 0.0 : std::stod(body.substr(at + series.size() + 1));
+  // A sample line is "<series> <value>"; "# HELP <series> ..." and "# TYPE" lines are not.
+  const auto at = body.find("\n" + series + " ");
+  return at == std::string::npos ? 0.0 : std::stod(body.substr(at + series.size() + 2));
 }
 
 // The partitions an instance serves, from its /readyz ("serving": [...]); empty if it is down.
@@ -71,10 +77,18 @@ class Cluster : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const auto base = fresh_instance("cluster", kPartitions);
+    secrets_ = std::make_unique<Secrets>(Secrets::create(base.data_dir + "-secrets"));
+    admin_ = secrets_->token("operator", {"admin"}, std::chrono::hours(4));
     for (int i = 0; i < kNodes; ++i) {
       auto o = base;
       o.data_dir = base.data_dir + "-node" + std::to_string(i);
       o.instance_id = "node-" + std::to_string(i);
+      o.extra_args = secrets_->flags();
+      // The load is one principal on a few connections, as fast as they go: rates are the
+      // security test's subject, not this one's.
+      o.extra_args.insert(o.extra_args.end(),
+                          {"--rate-per-connection", "0", "--rate-per-principal", "0"});
+      o.headers = bearer(admin_);
       nodes_.push_back(std::make_unique<ServiceInstance>(o));
     }
     for (auto& n : nodes_) n->launch();
@@ -95,6 +109,7 @@ class Cluster : public ::testing::Test {
   static void TearDownTestSuite() {
     for (auto& n : nodes_) n->stop();
     nodes_.clear();
+    secrets_.reset();
   }
 
   static std::string create_account(ServiceInstance& via, const std::string& name) {
@@ -111,9 +126,22 @@ class Cluster : public ::testing::Test {
     return {owner, other};
   }
 
+  // What another instance of the cluster sends with a forwarded request.
+  static std::map<std::string, std::string> as_peer(const std::string& target,
+                                                    const std::string& hops) {
+    return {
+        {"X-Xbanku-Hops", hops},
+        {std::string(cluster::kPeerHeader), secrets_->peer_credential("node-0", "GET", target)}};
+  }
+  static std::map<std::string, std::string> admin() { return bearer(admin_); }
+
   static std::vector<std::unique_ptr<ServiceInstance>> nodes_;
+  static std::unique_ptr<Secrets> secrets_;
+  static std::string admin_;
 };
 std::vector<std::unique_ptr<ServiceInstance>> Cluster::nodes_;
+std::unique_ptr<Secrets> Cluster::secrets_;
+std::string Cluster::admin_;
 
 TEST_F(Cluster, QueryToANonOwnerIsAnsweredByTheOwner) {
   const auto id = create_account(*nodes_[0], "forwarded");
@@ -165,25 +193,31 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
       metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})");
   // As if another instance had forwarded it here: `other` must answer itself. It never owned
   // this account's partition, so it has no copy: 503 with Retry-After, never a wrong 404.
-  const auto r = http_request("127.0.0.1", other->port(), verb::get, "/accounts/" + id, {},
-                              {{"X-Xbanku-Hops", "1"}});
+  const auto target = "/accounts/" + id;
+  const auto r =
+      http_request("127.0.0.1", other->port(), verb::get, target, {}, as_peer(target, "1"));
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(header(r, "Retry-After"), "1");
   EXPECT_EQ(header(r, "X-Served-By"), other->options().instance_id);
   EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"), ok_before);
   EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})"), failed_before);
   // The owner answers a forwarded request for its own partition.
-  const auto direct = http_request("127.0.0.1", owner->port(), verb::get, "/accounts/" + id, {},
-                                   {{"X-Xbanku-Hops", "1"}});
+  const auto direct =
+      http_request("127.0.0.1", owner->port(), verb::get, target, {}, as_peer(target, "1"));
   EXPECT_EQ(direct.status, 200) << direct.body;
-  const auto bad = http_request("127.0.0.1", other->port(), verb::get, "/accounts/" + id, {},
-                                {{"X-Xbanku-Hops", "lots"}});
+  const auto bad =
+      http_request("127.0.0.1", other->port(), verb::get, target, {}, as_peer(target, "lots"));
   EXPECT_EQ(bad.status, 400) << bad.body;
+  // A client's X-Xbanku-Hops (a token, no peer credential) is ignored: it is forwarded.
+  auto client_hops = admin();
+  client_hops["X-Xbanku-Hops"] = "1";
+  const auto ignored = http_request("127.0.0.1", other->port(), verb::get, target, {}, client_hops);
+  EXPECT_EQ(ignored.status, 200) << ignored.body;
+  EXPECT_EQ(header(ignored, "X-Served-By"), owner->options().instance_id);
   // A forwarded listing for a partition `other` does not serve: 503, not a short page.
-  const auto list =
-      http_request("127.0.0.1", other->port(), verb::get,
-                   "/accounts?partitions=" + std::to_string(kPlacement.partition_of(id)), {},
-                   {{"X-Xbanku-Hops", "1"}});
+  const auto list_target = "/accounts?partitions=" + std::to_string(kPlacement.partition_of(id));
+  const auto list = http_request("127.0.0.1", other->port(), verb::get, list_target, {},
+                                 as_peer(list_target, "1"));
   EXPECT_EQ(list.status, 503) << list.body;
 }
 
@@ -191,9 +225,13 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
 // for one with a deadline.
 class WsClient {
  public:
-  explicit WsClient(unsigned short port) : ws_(io_) {
+  WsClient(unsigned short port, const std::string& token) : ws_(io_) {
     boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
     ws_.next_layer().connect(ep);
+    ws_.set_option(boost::beast::websocket::stream_base::decorator(
+        [token](boost::beast::websocket::request_type& req) {
+          req.set(boost::beast::http::field::authorization, "Bearer " + token);
+        }));
     ws_.handshake("127.0.0.1", "/ws");
     reader_ = std::thread([this] {
       try {
@@ -241,7 +279,7 @@ class WsClient {
 };
 
 TEST_F(Cluster, ASubscriberSeesTheUpdatesOfEveryPartition) {
-  WsClient ws(nodes_[0]->port());
+  WsClient ws(nodes_[0]->port(), admin_);
   ws.send(R"({"id":1,"op":"subscribe","accounts":"*"})");
   ASSERT_TRUE(ws.next([](const json::value& f) { return f.as_object().contains("ok"); }, 5s));
   // One account on each instance's partitions, made through that instance.
@@ -371,7 +409,7 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
     senders.emplace_back([&, t] {
       std::vector<std::unique_ptr<KeepAliveClient>> clients;
       for (auto& n : nodes_)
-        clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
+        clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port(), admin()));
       for (std::size_t i; (i = next++) < kCommands;) {
         Sent& s = load[i];
         std::string target, body;
@@ -429,7 +467,7 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   std::int64_t deposits = 0, withdrawals = 0;
   std::size_t acknowledged = 0, unanswered = 0, transfers_completed = 0, transfers_refunded = 0,
               rejected = 0;
-  KeepAliveClient reader("127.0.0.1", nodes_[0]->port());
+  KeepAliveClient reader("127.0.0.1", nodes_[0]->port(), admin());
   for (auto& s : load) {
     if (s.status == 0) ++unanswered;
     json::value outcome;
@@ -473,7 +511,7 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
   std::size_t duplicates = 0;
   std::vector<std::unique_ptr<KeepAliveClient>> clients;
   for (auto& n : nodes_)
-    clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port()));
+    clients.push_back(std::make_unique<KeepAliveClient>("127.0.0.1", n->port(), admin()));
   for (const auto& id : all_ids) {
     std::string first;
     for (auto& c : clients) {

@@ -69,7 +69,9 @@ class MoneySafety : public ::testing::Test {
     ASSERT_TRUE(instance->start()) << instance->output();
   }
   void TearDown() override {
-    if (instance) EXPECT_EQ(instance->stop(), 0) << instance->output();
+    if (instance) {
+      EXPECT_EQ(instance->stop(), 0) << instance->output();
+    }
   }
   std::unique_ptr<ServiceInstance> instance;
 };
