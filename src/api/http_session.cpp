@@ -169,16 +169,13 @@ template <class Stream>
 std::optional<Response> HttpSession<Stream>::rate_limited(const Request& req, const Identified& who,
                                                           std::string_view rid) {
   if (who.caller.peer) return std::nullopt;  // bounded by the peers' own outbound limit
-  // Without --auth every caller is the operator's own loopback client (protected mode): a rate
-  // would only throttle the operator's own load. Rates are for principals; the connection caps
-  // hold for everyone.
-  if (!who.caller.authenticated) return std::nullopt;
+  // Rates are for principals. Without --auth every caller is the operator's own loopback client
+  // (protected mode), and a rate would only throttle the operator's load; the probes and the
+  // description (no principal) answer load balancers, which the connection caps bound already.
+  if (!who.caller.authenticated || who.caller.principal.empty()) return std::nullopt;
   const auto now = Clock::now();
   auto wait = rate_.take(now);
-  if (wait == Clock::duration::zero()) {
-    wait = core_->principal_rate(who.caller.principal.empty() ? "addr:" + address_
-                                                              : who.caller.principal);
-  }
+  if (wait == Clock::duration::zero()) wait = core_->principal_rate(who.caller.principal);
   if (wait == Clock::duration::zero()) return std::nullopt;
   const auto seconds = static_cast<long>(std::ceil(std::chrono::duration<double>(wait).count()));
   Response res = error_response(429, "rate_limited", "too many requests; slow down and retry",

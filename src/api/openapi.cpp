@@ -14,7 +14,7 @@ constexpr std::string_view kOpenApi = R"json({
   "info": {
     "title": "xbanku",
     "version": "0.2.0",
-    "description": "Event-sourced bank accounts. Commands are written to Kafka and answered once projected (read-your-writes); all reads come from the materialized view. Every response carries X-Request-Id (a client's own X-Request-Id of 1-128 printable ASCII characters is kept); command responses carry X-Command-Id; a response served by another instance carries X-Served-By; an answer from a partition without a serving owner carries X-Stale: true. Every error body is {\"error\":{\"code\",\"message\"}}. Request bodies are limited to 64 KiB (413 payload_too_large) and must be sent as application/json (415); headers to 8 KiB (431 header_too_large). An unknown path is 404 not_found; a known path with another method is 405 method_not_allowed with an Allow header.\n\nSecurity (bearerAuth): every operation but /healthz, /readyz and /openapi.json needs a bearer JWT; its scopes decide what the caller may do (x-xbanku-scope on each operation names the scope it needs). An account belongs to the principal that created it: its commands, reads, history and subscriptions need that principal or admin, and another principal's account answers 404 account_not_found exactly as a missing one (nothing is written). A transfer may credit any existing account. Idempotency keys are per principal. Without authentication configured (--auth=none) the service runs in protected mode: it only listens on a loopback address and every caller is an administrator.\n\nLimits: a Host (or, on /ws, an Origin) outside --allowed-hosts is 403 host_not_allowed / origin_not_allowed; requests over the per-connection or per-principal rate are 429 rate_limited with Retry-After; a connection over the connection limits is answered 503 overloaded with Retry-After and closed."
+    "description": "Event-sourced bank accounts. Commands are written to Kafka and answered once projected (read-your-writes); all reads come from the materialized view. Every response carries X-Request-Id (a client's own X-Request-Id of 1-128 printable ASCII characters is kept); command responses carry X-Command-Id; a response served by another instance carries X-Served-By; an answer from a partition without a serving owner carries X-Stale: true. Every error body is {\"error\":{\"code\",\"message\"}}. Request bodies are limited to 64 KiB (413 payload_too_large) and must be sent as application/json (415); headers to 8 KiB (431 header_too_large). An unknown path is 404 not_found; a known path with another method is 405 method_not_allowed with an Allow header.\n\nSecurity (bearerAuth): every operation but /healthz, /readyz and /openapi.json needs a bearer JWT; its scopes decide what the caller may do (x-xbanku-scope on each operation names the scope it needs). An account belongs to the principal that created it: its commands, reads, history and subscriptions need that principal or admin, and another principal's account answers 404 account_not_found exactly as a missing one (nothing is written). A transfer may credit any existing account. Idempotency keys are per principal. Without authentication configured (--auth=none) the service runs in protected mode: it only listens on a loopback address and every caller is an administrator.\n\nLimits: a Host (or, on /ws, an Origin) outside --allowed-hosts is 403 host_not_allowed / origin_not_allowed; an authenticated caller's requests over the per-connection or per-principal rate are 429 rate_limited with Retry-After (the probes and this document are never rate limited); a connection over the connection limits is answered 503 overloaded with Retry-After and closed."
   },
   "security": [{"bearerAuth": []}],
   "paths": {
@@ -331,7 +331,6 @@ constexpr std::string_view kOpenApi = R"json({
             "type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["ok"]}}}}}},
           "403": {"$ref": "#/components/responses/HostNotAllowed"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
-          "429": {"$ref": "#/components/responses/RateLimited"},
           "431": {"$ref": "#/components/responses/HeaderTooLarge"},
           "503": {"$ref": "#/components/responses/Overloaded"}
         }
@@ -346,7 +345,6 @@ constexpr std::string_view kOpenApi = R"json({
           "200": {"description": "Ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}},
           "403": {"$ref": "#/components/responses/HostNotAllowed"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
-          "429": {"$ref": "#/components/responses/RateLimited"},
           "431": {"$ref": "#/components/responses/HeaderTooLarge"},
           "503": {"description": "Not ready yet (the readiness object), or overloaded (an Error)",
                   "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
@@ -379,7 +377,6 @@ constexpr std::string_view kOpenApi = R"json({
           "200": {"description": "OpenAPI 3.0.3", "content": {"application/json": {"schema": {"type": "object"}}}},
           "403": {"$ref": "#/components/responses/HostNotAllowed"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
-          "429": {"$ref": "#/components/responses/RateLimited"},
           "431": {"$ref": "#/components/responses/HeaderTooLarge"},
           "503": {"$ref": "#/components/responses/Overloaded"}
         }
@@ -575,7 +572,7 @@ constexpr std::string_view kOpenApi = R"json({
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "UnsupportedMediaType": {"description": "unsupported_media_type: Content-Type is not application/json",
                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "RateLimited": {"description": "rate_limited: over the connection's or the principal's request rate (per client address without authentication)",
+      "RateLimited": {"description": "rate_limited: over the connection's or the principal's request rate (authenticated callers only)",
                       "headers": {"Retry-After": {"description": "Seconds to wait before retrying", "required": true, "schema": {"type": "integer", "minimum": 1}}},
                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "HeaderTooLarge": {"description": "header_too_large: the request header is over 8 KiB; the connection is closed",

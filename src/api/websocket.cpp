@@ -314,12 +314,10 @@ void WsSession<Stream>::send_reply(const json::value& id, const Reply& r) {
 template <class Stream>
 std::optional<Reply> WsSession<Stream>::rate_limited() {
   if (peer_ || who_.caller.peer) return std::nullopt;
-  if (!who_.caller.authenticated) return std::nullopt;  // rates are for principals (HttpSession)
+  // Rates are for principals (see HttpSession::rate_limited).
+  if (!who_.caller.authenticated || who_.caller.principal.empty()) return std::nullopt;
   auto wait = rate_.take(Clock::now());
-  if (wait == Clock::duration::zero()) {
-    wait = core_->principal_rate(who_.caller.principal.empty() ? "addr:" + address_
-                                                               : who_.caller.principal);
-  }
+  if (wait == Clock::duration::zero()) wait = core_->principal_rate(who_.caller.principal);
   if (wait == Clock::duration::zero()) return std::nullopt;
   return error_reply(429, "rate_limited", "too many messages; slow down and retry");
 }

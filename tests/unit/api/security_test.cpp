@@ -325,6 +325,41 @@ TEST_F(Limited, TooFastIs429WithRetryAfter) {
   }
   EXPECT_EQ(statuses, (std::vector<unsigned>{200, 200, 200, 429, 429}));
   EXPECT_EQ(retry_after, "1");
+
+  // The probes on the same, exhausted connection still answer: a load balancer is never
+  // throttled (the connection caps bound it).
+  for (const char* probe : {"/healthz", "/readyz", "/healthz"}) {
+    http::request<http::string_body> req{verb::get, probe, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, "Bearer " + alice);
+    http::write(s, req);
+    beast::flat_buffer b;
+    http::response<http::string_body> res;
+    http::read(s, b, res);
+    EXPECT_NE(res.result_int(), 429u) << probe;
+  }
+}
+
+TEST(Unlimited, WithoutAuthenticationNoRateApplies) {
+  // Protected mode: every caller is the operator's own loopback client.
+  ApiConfig cfg;
+  cfg.rate_per_connection = 1;
+  cfg.burst_per_connection = 1;
+  cfg.rate_per_principal = 1;
+  cfg.burst_per_principal = 1;
+  TestServer server(cfg);
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  for (int i = 0; i < 10; ++i) {
+    http::request<http::string_body> req{verb::get, "/accounts/" + std::string(kAliceAccount), 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::write(s, req);
+    beast::flat_buffer b;
+    http::response<http::string_body> res;
+    http::read(s, b, res);
+    EXPECT_NE(res.result_int(), 429u) << "request " << i;
+  }
 }
 
 TEST_F(Secured, ADisconnectEndsTheRequestsWaitAtOnce) {
