@@ -9,13 +9,14 @@
 #
 # Needs root on Debian 12 (scripts/docker-install.sh installs podman, podman-compose, ...);
 # without an image registry the debian:bookworm(-slim) bases are made by scripts/docker-base.sh.
-# Takes 2-4 minutes with the images built; a first build adds 6-10 minutes on 2 cores.
+# Takes 2-4 minutes with the images built; a first build adds about 8 minutes on 2 lightly
+# loaded cores, and over 20 when another C++ build shares them (the builds run with nice 19).
 # Environment:
 #   XBANKU_COMPOSE_PROJECT  compose project name (default xbanku-test: never a user's "xbanku")
 #   XBANKU_PORT_1..3        published ports (default 8081-8083 when free, else free ones)
 #   XBANKU_DOCKER_KEEP=1    leave the stack up at the end (for a look; down it yourself)
 #   XBANKU_DOCKER_RESULTS   where the figures go as JSON (default .cache/docker-test/result.json)
-#   XBANKU_BUILD_CA_CERTS   PEM of a TLS-inspecting proxy for the broker's Maven build
+#   BUILD_CA_CERTS          PEM of a TLS-inspecting proxy's CA for the broker's Maven build
 #                           (default: the certificates in /usr/local/share/ca-certificates)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,10 +33,10 @@ scripts/docker-install.sh
 # podman settings for this kind of machine (runc, ulimits within the hard limits), not /etc's.
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$root/docker/podman/containers.conf}"
 export BUILDAH_FORMAT=docker  # keep HEALTHCHECK in the images (the OCI format drops it)
-if [ -z "${XBANKU_BUILD_CA_CERTS+x}" ]; then
-  XBANKU_BUILD_CA_CERTS="$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)"
+if [ -z "${BUILD_CA_CERTS+x}" ]; then
+  BUILD_CA_CERTS="$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)"
 fi
-export XBANKU_BUILD_CA_CERTS
+export BUILD_CA_CERTS
 scripts/docker-base.sh
 scripts/docker-secrets.sh
 
@@ -90,12 +91,20 @@ finish() {
   fi
 }
 trap 'finish; exit $status' EXIT
+trap 'exit 1' INT TERM  # through the EXIT trap: down, even when interrupted
 down  # whatever an interrupted run of this project left
 
 # 1. Images, built by podman-compose from the compose file's build sections.
 t=$(now)
 nice -n 19 "${compose[@]}" --podman-build-args=--pull=never build >"$logs/build.log" 2>&1 ||
   { tail -40 "$logs/build.log"; say "FAIL: build"; exit 1; }
+# podman-compose 1.0.3 goes on (and exits 0) when one image fails to build.
+if grep -q '^exit code: [1-9]' "$logs/build.log"; then
+  grep -B30 -m1 '^exit code: [1-9]' "$logs/build.log"; say "FAIL: an image did not build (log: $logs/build.log)"; exit 1
+fi
+for image in xbanku:local xbanku-kafka:4.1.1 xbanku-redis:7.0; do
+  podman image exists "$image" || { say "FAIL: no image $image after the build"; exit 1; }
+done
 build_s=$(since "$t")
 say "images built (or found in the cache) in $build_s s"
 
@@ -110,12 +119,15 @@ ready_all() {
 }
 c_of() { podman ps -q --filter "label=$label" --filter "label=com.docker.compose.service=$1"; }
 kafka_s=""
-for _ in $(seq 1 600); do
-  if [ -z "$kafka_s" ] && podman healthcheck run "$(c_of kafka)" >/dev/null 2>&1; then kafka_s=$(since "$t"); fi
+deadline=$(( $(date +%s) + 240 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  kafka=$(c_of kafka)
+  [ -n "$kafka" ] || { say "FAIL: no broker container (see $logs/up.log)"; exit 1; }
+  if [ -z "$kafka_s" ] && podman healthcheck run "$kafka" >/dev/null 2>&1; then kafka_s=$(since "$t"); fi
   ready_all && break
   sleep 0.25
 done
-ready_all || { say "FAIL: the replicas were not ready within 180 s"; exit 1; }
+ready_all || { say "FAIL: the replicas were not ready within 240 s"; exit 1; }
 ready_s=$(since "$t")
 restarts=0
 for s in xbanku-1 xbanku-2 xbanku-3; do
