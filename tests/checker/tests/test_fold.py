@@ -208,3 +208,16 @@ def test_the_fold_does_not_depend_on_the_order_records_arrive_in():
         log.transfer(accs[i % 8], accs[(i * 3 + 1) % 8], 7 + i, command_id=f"t{i % 5}")
     shuffled = list(reversed(log.records))
     assert fold_log(shuffled, P).outcomes == fold(log).outcomes
+
+
+def test_a_misplaced_record_with_a_bad_amount_is_misplaced_and_takes_no_key():
+    log = LogBuilder(P)
+    a = log.account(0)
+    log.create(a)
+    wrong = log.add(b'{"Type":"DepositEvent","AccId":"%s","Amount":0,"CommandId":"k"}' % a.encode(), partition=1)
+    b = log.account(1)
+    log.create(b)
+    later = log.deposit(b, 1, command_id="k")
+    m = fold(log)
+    assert (m.outcomes[wrong].reason, m.outcomes[wrong].dead_letter) == ("misplaced_record", True)
+    assert m.outcomes[later].status == "applied"

@@ -171,6 +171,10 @@ class _PartitionFold:
             o = Outcome(pos, "rejected", reason=ev.reason, command_id=ev.command_id,
                         principal=ev.principal, account_id=ev.acc_id,
                         dead_letter=ev.dead_lettered, detail=ev.detail)
+            if ev.reason == "invalid_amount" and partition_of(ev.acc_id, self.partitions) != self.p:
+                # Everything but the amount is a well-formed event, so its account is known and
+                # placement applies: a misplaced record takes no key (README, placement).
+                return self._reject(o, "misplaced_record", None, by_position=True, dead_letter=True)
             if ev.command_id:
                 # It takes a free key (bound to no request any valid record can repeat).
                 scope = (ev.principal, ev.command_id)
