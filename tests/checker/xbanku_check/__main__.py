@@ -3,13 +3,13 @@
 import argparse
 import sys
 
-from . import check
+from . import bank, check
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m xbanku_check")
     sub = parser.add_subparsers(dest="command", required=True)
-    commands = {"check": check}
+    commands = {"check": check, "bank": bank}
     for name, module in commands.items():
         module.add_arguments(sub.add_parser(name, help=module.__doc__.splitlines()[0]))
     args = parser.parse_args()

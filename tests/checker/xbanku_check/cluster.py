@@ -149,18 +149,20 @@ class LocalCluster:
         self.stop()
 
 
-async def _outbox_pending(instance: Instance) -> float:
+async def _owed(instance: Instance) -> float:
+    """Follow-ups not yet in Kafka plus accounts Redis does not have yet."""
     try:
         samples = await instance.metrics()
     except httpx.HTTPError:
         return float("inf")
-    return sum(s.value for s in samples if s.name == "xbanku_outbox_pending")
+    return sum(s.value for s in samples if s.name in ("xbanku_outbox_pending", "xbanku_mirror_lag"))
 
 
 async def wait_quiescent(urls: list[str], brokers: str, topic: str, timeout: float = 120.0,
                          settle: float = 1.0) -> None:
-    """Returns once every instance is ready with no lag and no unsent follow-up, and the topic's
-    end offsets did not move for ``settle`` seconds meanwhile (follow-ups are records too)."""
+    """Returns once every instance is ready with no lag, no unsent follow-up and no mirror debt,
+    and the topic's end offsets did not move for ``settle`` seconds meanwhile (follow-ups are
+    records too)."""
     instances = [Instance(u, patience=0) for u in urls]
     deadline = time.monotonic() + timeout
     try:
@@ -168,10 +170,10 @@ async def wait_quiescent(urls: list[str], brokers: str, topic: str, timeout: flo
             before = await asyncio.to_thread(end_offsets, brokers, topic)
             await asyncio.sleep(settle)
             states = await asyncio.gather(*(i.ready() for i in instances))
-            outbox = await asyncio.gather(*(_outbox_pending(i) for i in instances))
+            owed = await asyncio.gather(*(_owed(i) for i in instances))
             lagging = any(not ok or any(v != 0 for v in body.get("lag", {}).values()) for ok, body in states)
             after = await asyncio.to_thread(end_offsets, brokers, topic)
-            if not lagging and not any(outbox) and before == after:
+            if not lagging and not any(owed) and before == after:
                 return
         raise TimeoutError(f"not quiescent within {timeout} s")
     finally:
