@@ -175,8 +175,8 @@ class _Judge:
             self.fail("no-negative-balance", f"{len(negative)} accounts below zero: {list(negative.items())[:5]}")
 
 
-async def _instances_agree(urls: list[str], judge: _Judge) -> dict[str, int]:
-    """Every instance's account list; they must be identical. Returns the first one's balances."""
+async def _instances_agree(urls: list[str]) -> tuple[dict[str, int], list[Finding]]:
+    """Every instance's account list must be the same. Returns the first one's balances."""
     lists = []
     for url in urls:
         instance = Instance(url)
@@ -184,12 +184,13 @@ async def _instances_agree(urls: list[str], judge: _Judge) -> dict[str, int]:
             lists.append(await instance.all_accounts())
         finally:
             await instance.aclose()
+    findings = []
     for url, listed in zip(urls[1:], lists[1:]):
         if listed != lists[0]:
             diff = [a for a, b in zip(lists[0], listed) if a != b][:3]
-            judge.fail("instances-agree", f"{url} answers {len(listed)} accounts unlike {urls[0]} "
-                       f"({len(lists[0])}); first differences {diff}")
-    return {a["id"]: a["balance"] for a in lists[0]} if lists else {}
+            findings.append(Finding("instances-agree", f"{url} answers {len(listed)} accounts unlike {urls[0]} "
+                                    f"({len(lists[0])}); first differences {diff}"))
+    return ({a["id"]: a["balance"] for a in lists[0]} if lists else {}), findings
 
 
 def check_mirror(redis_url: str, accounts: dict[str, dict]) -> list[Finding]:
@@ -212,16 +213,24 @@ def check_mirror(redis_url: str, accounts: dict[str, dict]) -> list[Finding]:
     return out
 
 
-async def check_bank(history: History, brokers: str, topic: str, redis_url: str | None = None) -> BankReport:
-    """Judges a finished, quiescent run. The caller adds ``verified`` once instances are stopped."""
-    verdict = await run_check(brokers, topic, history.urls)
-    judge = _Judge(history, verdict.model)
+def judge_history(history: History, model: Model, balances: dict[str, int]) -> tuple[list[Finding], dict[str, int]]:
+    """Every operation's answer against the log, and the money bound against ``balances``
+    (an instance's account balances). Returns the violations and how unknown fates resolved."""
+    judge = _Judge(history, model)
     for op in history.ops:
         if op.answer:
             judge.judge(op)
-    balances = await _instances_agree(history.urls, judge)
     judge.money(balances)
+    return judge.findings, judge.unknown_fates()
+
+
+async def check_bank(history: History, brokers: str, topic: str, redis_url: str | None = None) -> BankReport:
+    """Judges a finished, quiescent run. The caller adds ``verified`` once instances are stopped."""
+    verdict = await run_check(brokers, topic, history.urls)
+    balances, disagreements = await _instances_agree(history.urls)
+    findings, fates = judge_history(history, verdict.model, balances)
+    findings += disagreements
     if redis_url:
         view = {a.id: a.as_json() for a in verdict.model.accounts.values()}
-        judge.findings += await asyncio.to_thread(check_mirror, redis_url, view)
-    return BankReport(history, verdict, judge.findings, resolved_unknown=judge.unknown_fates())
+        findings += await asyncio.to_thread(check_mirror, redis_url, view)
+    return BankReport(history, verdict, findings, resolved_unknown=fates)
