@@ -3,13 +3,13 @@
 import argparse
 import sys
 
-from . import bank, check
+from . import bank, check, fuzz, soak
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m xbanku_check")
     sub = parser.add_subparsers(dest="command", required=True)
-    commands = {"check": check, "bank": bank}
+    commands = {"check": check, "bank": bank, "fuzz": fuzz, "soak": soak}
     for name, module in commands.items():
         module.add_arguments(sub.add_parser(name, help=module.__doc__.splitlines()[0]))
     args = parser.parse_args()

@@ -104,7 +104,8 @@ class Instance:
             params = {"limit": page, "after": body["next"]}
 
     async def command(self, command_id: str) -> httpx.Response:
-        return await self.get(f"/commands/{quote(command_id, safe='')}")
+        # Dots are escaped too: a key "." or ".." would otherwise be a dot-segment of the URL.
+        return await self.get("/commands/" + quote(command_id, safe="").replace(".", "%2E"))
 
     async def ready(self) -> tuple[bool, dict]:
         try:
