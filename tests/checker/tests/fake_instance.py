@@ -10,7 +10,7 @@ from typing import Callable
 
 import httpx
 
-from xbanku_check.compare import expected_command
+from xbanku_check.compare import expected_command, first_credits
 from xbanku_check.fold import Model
 
 
@@ -50,6 +50,11 @@ class FakeInstance:
             rows = self.model.history[parts[1]]
             events = [h.as_json() | {"cursor": str(i + 1)} for i, h in enumerate(rows)][start:start + limit]
             body = {"events": events, "next": str(start + limit) if start + limit < len(rows) else None}
+        elif parts[0] == "transfers":
+            credit = first_credits(self.model).get(parts[1])
+            if credit is None:
+                return _not_found("transfer_not_found")
+            body = {"transfer_id": parts[1], "status": "completed" if credit.status == "completed" else "credit_failed"}
         elif parts[0] == "commands":
             scopes = self.model.command(parts[1])
             if not scopes:

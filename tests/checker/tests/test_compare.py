@@ -68,6 +68,7 @@ def test_a_faithful_instance_passes(model):
     assert v.ok, v.render()
     assert v.compared["GET /commands/{id}"] == len(model.commands)
     assert v.compared["history"] == len(model.accounts) == 3
+    assert v.compared["GET /transfers/{id}"] == 2
 
 
 def tampered(model, path_part: str, change) -> Verdict:
@@ -125,6 +126,12 @@ def test_a_lost_history_entry_fails(model):
 def test_a_tampered_command_outcome_fails(model, key, change):
     v = tampered(model, f"/commands/{key}", change)
     assert [(m.what, m.subject) for m in v.mismatches] == [("command", key)]
+
+
+def test_a_transfer_target_side_that_lies_fails(model):
+    tid = model.command("refund-me")[0].transfer_id
+    v = tampered(model, f"/transfers/{tid}", lambda b: b.update(status="completed"))
+    assert [(m.what, m.subject) for m in v.mismatches] == [("transfer", tid)]
 
 
 def test_dead_letters_must_all_be_there(model):

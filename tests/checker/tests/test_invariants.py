@@ -27,7 +27,8 @@ class Scenario:
         return fold_log(self.log.records, P).accounts[acc].as_json()
 
     def op(self, cmd, key, answer, purpose="fresh"):
-        self.history.ops.append(Op(len(self.history.ops) + 1, purpose, cmd, key, "http://x", "http", 0.0, 0.0, answer))
+        self.history.ops.append(Op(len(self.history.ops) + 1, purpose, cmd, key, "http://x", "http", 0.0,
+                                   answer=answer))
 
     def judge(self, balances=None):
         model = fold_log(self.log.records, P)
@@ -99,3 +100,13 @@ def test_unknown_fates_widen_the_money_bound(s):
     s.op(Command("deposit", s.b, amount=50), "maybe", Answer(504, "pending"))
     assert s.judge({s.a: 100}) == [] and s.judge({s.a: 100, s.b: 50}) == []
     assert s.judge({s.a: 100, s.b: 51}) == ["money-bound"]
+
+
+def test_an_accepted_command_must_be_where_the_answer_says(s):
+    pos = s.log.deposit(s.b, 3, command_id="async")
+    s.op(Command("deposit", s.b, amount=3), "async", Answer(202, body={"command_id": "async", "partition": pos[0],
+                                                                       "offset": pos[1]}))
+    assert s.judge() == []
+    s.op(Command("deposit", s.b, amount=3), "async", Answer(202, body={"command_id": "async", "partition": pos[0],
+                                                                       "offset": pos[1] + 1}), purpose="retry")
+    assert s.judge() == ["accepted-is-durable"]

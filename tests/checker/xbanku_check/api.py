@@ -107,6 +107,9 @@ class Instance:
         # Dots are escaped too: a key "." or ".." would otherwise be a dot-segment of the URL.
         return await self.get("/commands/" + quote(command_id, safe="").replace(".", "%2E"))
 
+    async def transfer(self, transfer_id: str, target: str) -> httpx.Response:
+        return await self.get(f"/transfers/{quote(transfer_id, safe='')}", {"to": target})
+
     async def ready(self) -> tuple[bool, dict]:
         try:
             r = await self.client.get(self.url + "/readyz")

@@ -137,14 +137,25 @@ class _InstanceCheck:
         await self.accounts()
         accounts = sorted(self.model.accounts)
         await asyncio.gather(*(self.account(a) for a in accounts))
-        await asyncio.gather(*(self.history(a) for a in accounts))
+        # Every third history is read 7 entries a page, so that paging is compared too.
+        await asyncio.gather(*(self.history(a, 7 if i % 3 == 0 else 1000) for i, a in enumerate(accounts)))
         await self.absent_account()
         keys = [k for (principal, k) in self.model.commands if principal == ""]
         await asyncio.gather(*(self.command(k) for k in keys))
+        credits = first_credits(self.model)
+        await asyncio.gather(*(self.transfer(o, credits.get(o.transfer_id)) for o in self.model.outcomes.values()
+                               if o.type == "transfer" and o.cross_partition))
 
     async def accounts(self) -> None:
         listed = await self.instance.all_accounts()
         self.verdict.compared["account list"] += 1
+        if len(listed) <= 5_000:
+            self.verdict.compared["account list, 7 a page"] += 1
+            paged = await self.instance.all_accounts(page=7)
+            if paged != listed:
+                self.mismatch("accounts", "paging", f"{len(listed)} accounts as with limit=1000",
+                              f"{len(paged)} accounts, first difference "
+                              f"{next((b for a, b in zip(listed, paged) if a != b), 'at the end')}")
         by_id = {a["id"]: a for a in listed}
         if len(by_id) != len(listed):
             self.mismatch("accounts", "list", "each id once", f"{len(listed) - len(by_id)} repeated")
@@ -172,9 +183,9 @@ class _InstanceCheck:
         if r.status_code != 404:
             self.mismatch("account", ghost, "HTTP 404", f"HTTP {r.status_code}")
 
-    async def history(self, acc_id: str) -> None:
+    async def history(self, acc_id: str, page: int) -> None:
         async with self.gate:
-            events = await self.instance.history(acc_id)
+            events = await self.instance.history(acc_id, page)
         self.verdict.compared["history"] += 1
         expected = [h.as_json() for h in self.model.history.get(acc_id, [])]
         actual = history_rows(events) if events is not None else "HTTP 404"
@@ -203,6 +214,24 @@ class _InstanceCheck:
         if not min(diffs, key=len):
             return
         self.mismatch("command", key, expected_command(scopes[0]), {k: v[1] for k, v in diffs[0].items()})
+
+
+    async def transfer(self, t: Outcome, credit: Outcome | None) -> None:
+        """The target side of a cross-partition transfer (GET /transfers/{id}?to=)."""
+        async with self.gate:
+            r = await self.instance.transfer(t.transfer_id, t.target)
+        self.verdict.compared["GET /transfers/{id}"] += 1
+        expected = ("HTTP 404" if credit is None else "completed" if credit.status == "completed"
+                    else "credit_failed")
+        actual = r.json().get("status") if r.status_code == 200 else f"HTTP {r.status_code}"
+        if actual != expected:
+            self.mismatch("transfer", t.transfer_id, expected, actual)
+
+
+def first_credits(model: Model) -> dict[str, Outcome]:
+    """Transfer id → the credit that decided it, in its target's partition."""
+    return {o.transfer_id: o for o in model.outcomes.values()
+            if o.type == "transfer_credit" and o.status != "duplicate" and not o.by_position}
 
 
 def check_dead_letters(model: Model, letters: list[DeadLetter], verdict: Verdict) -> None:

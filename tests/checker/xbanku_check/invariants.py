@@ -4,6 +4,7 @@ against what every instance answers:
 * every acknowledged command (2xx) is in the log, first under its key in its scope, applied,
   and its answer is the log's outcome (a retry's answer too);
 * every rule rejection (404/409) is the log's outcome for that request;
+* every answer that names a position (202 accepted, 504 pending) names this command's record;
 * every refusal tells the truth: a 422 ``idempotency_key_reused`` or a "not written" answer
   leaves no applied record of that request;
 * money: the workload's accounts hold what the acknowledged deposits and withdrawals allow
@@ -98,6 +99,8 @@ class _Judge:
 
     def judge(self, op: Op) -> None:
         verdict = op.answer.verdict
+        if op.answer.position is not None:
+            self.positioned(op)
         if verdict == "ok":
             self.acknowledged(op)
         elif verdict == "rejected":
@@ -127,6 +130,13 @@ class _Judge:
             self.fail("answer-matches-log", f"answered {body}, the log says transfer {first.transfer_id} "
                       f"{first.status} at {first.pos}", op)
 
+    def positioned(self, op: Op) -> None:
+        o = self.model.outcomes.get(op.answer.position)
+        if o is None or o.command_id != op.key or o.request != op.command.request():
+            seen = f"{o.command_id!r} {o.request}" if o else "nothing"
+            self.fail("accepted-is-durable", f"answered {op.answer.status} at {op.answer.position}, "
+                      f"the log has {seen} there", op)
+
     def rejected(self, op: Op) -> None:
         first = self.first_in_scope(op)
         if first is None or first.request != op.command.request() or first.reason != op.answer.code:
@@ -149,7 +159,7 @@ class _Judge:
     def unknown_fates(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
         for op in self.h.ops:
-            if op.answer and op.answer.verdict == "info":
+            if op.answer and op.answer.verdict in ("info", "accepted"):
                 out["applied" if any(o.changed_something for o in self.decided_records(op)) else "not applied"] += 1
         return dict(out)
 
@@ -163,7 +173,8 @@ class _Judge:
                 fates[(op.key, op.command)].add(op.answer.verdict)
         sums: dict[tuple[str, str], int] = defaultdict(int)
         for (_, cmd), seen in fates.items():
-            fate = "ok" if "ok" in seen else "none" if "rejected" in seen else "info" if "info" in seen else "none"
+            fate = ("ok" if "ok" in seen else "none" if "rejected" in seen
+                    else "info" if seen & {"info", "accepted"} else "none")
             sums[(cmd.kind, fate)] += cmd.amount
         low = sums[("deposit", "ok")] - sums[("withdraw", "ok")] - sums[("withdraw", "info")]
         high = sums[("deposit", "ok")] + sums[("deposit", "info")] - sums[("withdraw", "ok")]

@@ -58,20 +58,31 @@ class Command:
 class Answer:
     status: int | None  # HTTP status (over WebSocket: the status of the same answer over HTTP)
     code: str = ""  # error code, "" on success
-    body: dict | None = None  # success body (account or transfer)
+    body: dict | None = None  # the answer's JSON object (over WebSocket: result, or error)
     error: str = ""  # no answer: why
 
     @property
     def verdict(self) -> str:
-        """ok: acknowledged (2xx); rejected: decided by a rule (404/409: a record says so);
-        refused: nothing applied (422) or nothing written; info: unknown whether it applied."""
+        """ok: acknowledged (2xx); accepted: written, not yet projected (202, wait=false);
+        rejected: decided by a rule (404/409: a record says so); refused: nothing applied (422)
+        or nothing written; info: unknown whether it applied (504 pending, no answer, ...)."""
         if self.status in (200, 201):
             return "ok"
+        if self.status == 202:
+            return "accepted"
         if self.status in (404, 409):
             return "rejected"
         if self.status == 422 or self.code in NOT_WRITTEN:
             return "refused"
         return "info"
+
+    @property
+    def position(self) -> tuple[int, int] | None:
+        """Where the record is, when the answer says (202 accepted, 504 pending)."""
+        b = self.body or {}
+        if self.status in (202, 504) and isinstance(b.get("partition"), int) and isinstance(b.get("offset"), int):
+            return b["partition"], b["offset"]
+        return None
 
 
 def _error_code(body: object) -> str:
@@ -85,19 +96,22 @@ class HttpTransport:
     def __init__(self, client: httpx.AsyncClient):
         self.client = client
 
-    async def send(self, url: str, cmd: Command, key: str) -> Answer:
+    async def send(self, url: str, cmd: Command, key: str, wait: bool = True) -> Answer:
         path, body = cmd.http()
         try:
-            r = await self.client.post(url + path, json=body, headers={"Idempotency-Key": key})
+            r = await self.client.post(url + path, json=body, headers={"Idempotency-Key": key},
+                                       params=None if wait else {"wait": "false"})
         except httpx.HTTPError as e:
             return Answer(None, error=f"{type(e).__name__}: {e}")
         try:
             payload = r.json()
         except ValueError:
             return Answer(r.status_code, code="not_json", error=r.text[:200])
+        if not isinstance(payload, dict):
+            return Answer(r.status_code, code="not_an_object", error=r.text[:200])
         if r.status_code < 300:
             return Answer(r.status_code, body=payload)
-        return Answer(r.status_code, code=_error_code(payload) or (payload.get("status", "") if isinstance(payload, dict) else ""))
+        return Answer(r.status_code, code=_error_code(payload) or payload.get("status", ""), body=payload)
 
 
 class _WsLink:
@@ -150,17 +164,18 @@ class WsTransport:
                 link = self.links[url] = _WsLink(ws)
             return link
 
-    async def send(self, url: str, cmd: Command, key: str) -> Answer:
-        msg = cmd.ws() | {"id": next(self.ids), "idempotency_key": key}
+    async def send(self, url: str, cmd: Command, key: str, wait: bool = True) -> Answer:
+        msg = cmd.ws() | {"id": next(self.ids), "idempotency_key": key, "wait": wait}
         try:
             link = await self._link(url)
             reply = await link.request(msg, self.timeout)
         except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as e:
             return Answer(None, error=f"{type(e).__name__}: {e}")
         if reply.get("ok"):
-            return Answer(201 if cmd.kind == "create" else 200, body=reply.get("result"))
-        code = (reply.get("error") or {}).get("code", "")
-        return Answer(WS_STATUS.get(code, 500), code=code)
+            status = 202 if not wait else 201 if cmd.kind == "create" else 200
+            return Answer(status, body=reply.get("result"))
+        error = reply.get("error") or {}
+        return Answer(WS_STATUS.get(error.get("code", ""), 500), code=error.get("code", ""), body=error)
 
     async def close(self) -> None:
         for link in self.links.values():

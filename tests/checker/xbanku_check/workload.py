@@ -40,6 +40,7 @@ class WorkloadConfig:
     reuse_rate: float = 0.04  # a used key for another request on the same account: 422
     cross_reuse_rate: float = 0.02  # a used key for a request in another partition: either answer
     ws_rate: float = 0.25  # share of commands sent over WebSocket
+    nowait_rate: float = 0.05  # share sent with wait=false: 202 once Kafka has it
     request_timeout: float = 15.0
 
 
@@ -55,6 +56,7 @@ class Op:
     end: float = 0.0
     answer: Answer | None = None
     of: int | None = None  # retries and reuses: the operation whose key they repeat
+    wait: bool = True  # False: sent with wait=false (answered 202 once Kafka has it)
 
     @property
     def latency(self) -> float:
@@ -113,10 +115,11 @@ class BankWorkload:
                     via: str | None = None) -> Op:
         self._n += 1
         ws = self.rng.random() < self.cfg.ws_rate
+        wait = purpose == "setup" or self.rng.random() >= self.cfg.nowait_rate
         op = Op(self._n, purpose, cmd, key, via or self.rng.choice(self.urls), "ws" if ws else "http",
-                time.monotonic(), of=of)
+                time.monotonic(), of=of, wait=wait)
         self.history.ops.append(op)
-        op.answer = await (self.ws if ws else self.http).send(op.via, cmd, key)
+        op.answer = await (self.ws if ws else self.http).send(op.via, cmd, key, wait)
         op.end = time.monotonic()
         return op
 
