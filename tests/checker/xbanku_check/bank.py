@@ -16,16 +16,23 @@ from pathlib import Path
 
 from .cluster import LocalCluster, ServiceConfig, wait_quiescent
 from .invariants import BankReport, check_bank
+from .subscriptions import subscribe_all
 from .topic import partition_count
 from .workload import BankWorkload, WorkloadConfig
 
 
 async def run_bank(config: WorkloadConfig, urls: list[str], brokers: str, topic: str, partitions: int,
                    redis_url: str | None = None) -> BankReport:
-    """The workload, quiescence, and every invariant that needs no stopped instance."""
-    history = await BankWorkload(config, urls, partitions).run()
-    await wait_quiescent(urls, brokers, topic)
-    return await check_bank(history, brokers, topic, redis_url)
+    """The workload (watched by a "*" subscriber on every instance), quiescence, and every
+    invariant that needs no stopped instance."""
+    subscriptions = await subscribe_all(urls)
+    try:
+        history = await BankWorkload(config, urls, partitions).run()
+        await wait_quiescent(urls, brokers, topic)
+    finally:
+        for s in subscriptions:
+            await s.stop()
+    return await check_bank(history, brokers, topic, redis_url, subscriptions)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,8 @@ against what every instance answers:
   (commands with unknown fate widen the bound), and the log's deposits - withdrawals equal
   the sum of balances; no balance is negative;
 * every instance answers every account alike, and like the log (the checker's verdict);
+* a "*" subscriber on each instance saw every change of every account, once, in order
+  (subscriptions.py);
 * ``--act=verify`` exits 0 on each stopped instance; the Redis mirror equals the view.
 """
 
@@ -27,6 +29,7 @@ from .check import run_check
 from .compare import Verdict
 from .fold import Model, Outcome
 from .partitioner import partition_of
+from .subscriptions import Subscription, judge_updates
 from .transport import NOT_WRITTEN
 from .workload import History, Op
 
@@ -48,6 +51,7 @@ class BankReport:
     findings: list[Finding] = field(default_factory=list)
     verified: dict[str, int] = field(default_factory=dict)  # instance → --act=verify status
     resolved_unknown: dict[str, int] = field(default_factory=dict)
+    updates: dict[str, int] = field(default_factory=dict)  # subscriber → updates received
 
     @property
     def ok(self) -> bool:
@@ -67,6 +71,8 @@ class BankReport:
         if self.resolved_unknown:
             lines.append("  unknown-fate commands, per the log: "
                          + ", ".join(f"{k} {v}" for k, v in self.resolved_unknown.items()))
+        if self.updates:
+            lines.append("  subscriptions: " + ", ".join(f"{u} updates on {url}" for url, u in self.updates.items()))
         lines.append(self.verdict.render())
         for name, status in self.verified.items():
             lines.append(f"  --act=verify {name}: exit {status}")
@@ -235,7 +241,8 @@ def judge_history(history: History, model: Model, balances: dict[str, int]) -> t
     return judge.findings, judge.unknown_fates()
 
 
-async def check_bank(history: History, brokers: str, topic: str, redis_url: str | None = None) -> BankReport:
+async def check_bank(history: History, brokers: str, topic: str, redis_url: str | None = None,
+                     subscriptions: list[Subscription] = ()) -> BankReport:
     """Judges a finished, quiescent run. The caller adds ``verified`` once instances are stopped."""
     verdict = await run_check(brokers, topic, history.urls)
     balances, disagreements = await _instances_agree(history.urls)
@@ -244,4 +251,10 @@ async def check_bank(history: History, brokers: str, topic: str, redis_url: str 
     if redis_url:
         view = {a.id: a.as_json() for a in verdict.model.accounts.values()}
         findings += await asyncio.to_thread(check_mirror, redis_url, view)
-    return BankReport(history, verdict, findings, resolved_unknown=fates)
+    for sub in subscriptions:
+        problems = judge_updates(sub, verdict.model)
+        findings += [Finding("subscription-complete", f"{sub.url}: {p}") for p in problems[:5]]
+        if len(problems) > 5:
+            findings.append(Finding("subscription-complete", f"{sub.url}: ... {len(problems) - 5} more accounts"))
+    return BankReport(history, verdict, findings, resolved_unknown=fates,
+                      updates={s.url: len(s.updates) for s in subscriptions})
