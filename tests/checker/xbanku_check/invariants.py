@@ -82,6 +82,14 @@ class BankReport:
         return "\n".join(lines)
 
 
+def same_request(o: Outcome, op: Op) -> bool:
+    """Whether the record ``o`` is the request ``op`` sent (an id-less create is bound to its
+    name: the server derives the id from the key)."""
+    if op.command.kind == "create" and not op.command.account:
+        return o.type == "create" and o.name == op.command.request()[4]
+    return o.request == op.command.request()
+
+
 class _Judge:
     def __init__(self, history: History, model: Model):
         self.h, self.model = history, model
@@ -107,7 +115,9 @@ class _Judge:
         verdict = op.answer.verdict
         if op.answer.position is not None:
             self.positioned(op)
-        if verdict == "ok":
+        if op.command.kind == "create" and not op.command.account:
+            self.keyed_create(op)
+        elif verdict == "ok":
             self.acknowledged(op)
         elif verdict == "rejected":
             self.rejected(op)
@@ -136,9 +146,25 @@ class _Judge:
             self.fail("answer-matches-log", f"answered {body}, the log says transfer {first.transfer_id} "
                       f"{first.status} at {first.pos}", op)
 
+    def keyed_create(self, op: Op) -> None:
+        """A create that names no id gets one derived from its key (README), so all its records
+        name one account, and retries answer the first outcome."""
+        records = [o for o in self.records[op.key] if same_request(o, op)]
+        ids = {o.account_id for o in records}
+        if len(ids) > 1:
+            self.fail("keyed-create-is-stable", f"key {op.key} created under several ids {sorted(ids)}", op)
+        first = next((o for o in records if o.status != "duplicate" and not o.by_position), None)
+        if op.answer.verdict == "ok":
+            if first is None:
+                self.fail("acknowledged-is-durable", f"created without a record (key {op.key})", op)
+            elif op.answer.body != first.account:
+                self.fail("answer-matches-log", f"answered {op.answer.body}, the log {first.account}", op)
+        elif op.answer.status == 422 and first is not None and first.changed_something:
+            self.fail("refusal-is-true", f"answered 422, but {first.pos} created {first.account_id}", op)
+
     def positioned(self, op: Op) -> None:
         o = self.model.outcomes.get(op.answer.position)
-        if o is None or o.command_id != op.key or o.request != op.command.request():
+        if o is None or o.command_id != op.key or not same_request(o, op):
             seen = f"{o.command_id!r} {o.request}" if o else "nothing"
             self.fail("accepted-is-durable", f"answered {op.answer.status} at {op.answer.position}, "
                       f"the log has {seen} there", op)

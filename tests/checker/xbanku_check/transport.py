@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import httpx
 import websockets
 
+from .events import normalize_name
+
 # A WebSocket error code → the HTTP status the same answer has over HTTP (§3, §4).
 WS_STATUS = {
     "account_not_found": 404, "target_not_found": 404, "account_exists": 409, "balance_overflow": 409,
@@ -28,7 +30,8 @@ NOT_WRITTEN = {"bad_request", "invalid_amount", "invalid_id", "invalid_name", "p
 @dataclass(frozen=True)
 class Command:
     kind: str  # create | deposit | withdraw | transfer
-    account: str  # the account it names first (a transfer's source): it places the record
+    account: str  # the account it names first (a transfer's source): it places the record;
+    # "" for a create that names no id (the server derives one from the key)
     target: str = ""
     amount: int = 0
     name: str = ""
@@ -36,19 +39,19 @@ class Command:
     def request(self) -> tuple:
         """What its key is bound to, in the checker's terms (events.Event.request)."""
         if self.kind == "create":
-            return ("create", self.account, "", 0, self.name)
+            return ("create", self.account, "", 0, normalize_name(self.name) or self.name)
         return (self.kind, self.account, self.target if self.kind == "transfer" else "", self.amount, "")
 
     def http(self) -> tuple[str, dict]:
         if self.kind == "create":
-            return "/accounts", {"name": self.name, "id": self.account}
+            return "/accounts", {"name": self.name} | ({"id": self.account} if self.account else {})
         if self.kind == "transfer":
             return "/transfers", {"from": self.account, "to": self.target, "amount": self.amount}
         return f"/accounts/{self.account}/{self.kind}", {"amount": self.amount}
 
     def ws(self) -> dict:
         if self.kind == "create":
-            return {"op": "create", "name": self.name, "account": self.account}
+            return {"op": "create", "name": self.name} | ({"account": self.account} if self.account else {})
         if self.kind == "transfer":
             return {"op": "transfer", "from": self.account, "to": self.target, "amount": self.amount}
         return {"op": self.kind, "account": self.account, "amount": self.amount}

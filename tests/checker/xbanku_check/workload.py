@@ -134,7 +134,9 @@ class BankWorkload:
 
     async def setup(self) -> None:
         async def one(i: int, acc: str) -> None:
-            await self._until_decided(Command("create", acc, name=f"acct-{i}"), f"{self.run_id}-create-{i}")
+            # Every third name needs trimming and is not ASCII: the view keeps the trimmed name.
+            name = f"  Zoë Ω {i}\t" if i % 3 == 0 else f"acct-{i}"
+            await self._until_decided(Command("create", acc, name=name), f"{self.run_id}-create-{i}")
             await self._until_decided(Command("deposit", acc, amount=self.cfg.initial_balance),
                                       f"{self.run_id}-seed-{i}")
         gate = asyncio.Semaphore(self.cfg.concurrency)
@@ -151,7 +153,8 @@ class BankWorkload:
         if r.random() < self.cfg.odd_rate:
             acc, ghost = r.choice(self.history.accounts), r.choice(self.history.ghosts)
             return r.choice([Command("deposit", ghost, amount=amount), Command("withdraw", ghost, amount=amount),
-                             Command("transfer", acc, ghost, amount), Command("transfer", acc, acc, amount)])
+                             Command("transfer", acc, ghost, amount), Command("transfer", acc, acc, amount),
+                             Command("create", "", name=f"late {amount}")])  # the id comes from the key
         kinds, weights = zip(*self.cfg.mix.items())
         kind = r.choices(kinds, weights)[0]
         if kind in ("deposit", "withdraw"):
@@ -171,6 +174,8 @@ class BankWorkload:
     def _other_request(self, op: Op) -> Command:
         """Another request naming the same first account (so the same scope)."""
         c = op.command
+        if not c.account:  # a create without id: the same key and another name is another request
+            return Command("create", "", name=c.name + " again")
         if c.kind == "deposit":
             return Command("withdraw", c.account, amount=c.amount)
         if c.kind == "withdraw":
