@@ -113,10 +113,10 @@ def test_an_accepted_command_must_be_where_the_answer_says(s):
 
 
 def test_a_create_without_id_must_keep_the_id_its_key_gave_it(s):
-    first, other = s.log.account(2), s.log.account(2)
+    first, other = s.log.account(2), s.log.account(1)
     s.log.create(first, "late", command_id="kc")
     s.op(Command("create", "", name=" late "), "kc", Answer(201, body=s.account(first)))
     assert s.judge() == []
-    s.log.create(other, "late", command_id="kc")  # a retry that derived another id: a new account
+    s.log.create(other, "late", command_id="kc")  # a retry that derived another id: a second account
     s.op(Command("create", "", name="late"), "kc", Answer(201, body=s.account(other)), purpose="retry")
-    assert s.judge()[:2] == ["keyed-create-is-stable", "answer-matches-log"]
+    assert "keyed-create-is-stable" in s.judge()
