@@ -12,9 +12,6 @@ from urllib.parse import quote
 
 import httpx
 
-JSON = "application/json"
-
-
 class Unavailable(Exception):
     """The instance kept answering 503 (no instance serves the partition) past the deadline."""
 

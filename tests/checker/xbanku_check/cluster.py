@@ -141,13 +141,6 @@ class LocalCluster:
     def verify(self) -> dict[str, tuple[int, str]]:
         return {n.name: n.verify() for n in self.nodes}
 
-    def __enter__(self) -> "LocalCluster":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 async def _owed(instance: Instance) -> float:
     """Follow-ups not yet in Kafka plus accounts Redis does not have yet."""

@@ -137,9 +137,6 @@ class Model:
     def command(self, command_id: str, principal: str = "") -> list[Outcome]:
         return self.commands.get((principal, command_id), [])
 
-    def first_outcome(self, outcome: Outcome) -> Outcome:
-        return self.outcomes[outcome.first] if outcome.first else outcome
-
     @property
     def dead_letters(self) -> set[Pos]:
         return {pos for pos, o in self.outcomes.items() if o.dead_letter}
@@ -168,20 +165,7 @@ class _PartitionFold:
         pos = (self.p, offset)
         ev = decode(value)
         if isinstance(ev, Undecodable):
-            o = Outcome(pos, "rejected", reason=ev.reason, command_id=ev.command_id,
-                        principal=ev.principal, account_id=ev.acc_id,
-                        dead_letter=ev.dead_lettered, detail=ev.detail)
-            if ev.reason == "invalid_amount" and partition_of(ev.acc_id, self.partitions) != self.p:
-                # Everything but the amount is a well-formed event, so its account is known and
-                # placement applies: a misplaced record takes no key (README, placement).
-                return self._reject(o, "misplaced_record", None, by_position=True, dead_letter=True)
-            if ev.command_id:
-                # It takes a free key (bound to no request any valid record can repeat).
-                scope = (ev.principal, ev.command_id)
-                o.by_position = scope in self.keys
-                self.keys.setdefault(scope, o)
-            return o
-
+            return self._undecodable(pos, ev)
         o = Outcome(pos, "applied", type=ev.type, command_id=ev.command_id, principal=ev.principal,
                     account_id=ev.acc_id, amount=ev.amount, name=ev.acc_name, request=ev.request())
         if ev.type == "transfer":
@@ -191,6 +175,7 @@ class _PartitionFold:
         elif ev.type == "transfer_refund":
             o.transfer_id, o.source, o.target = ev.transfer_id, ev.acc_id, ev.target_id
 
+        # Placement first: a misplaced record belongs to no scope, so it takes no key.
         if partition_of(ev.acc_id, self.partitions) != self.p:
             return self._reject(o, "misplaced_record", None, by_position=True, dead_letter=True)
         if ev.command_id:
@@ -203,6 +188,20 @@ class _PartitionFold:
                 return self._reject(o, "idempotency_key_reused", None, by_position=True)
             self.keys[scope] = o
         getattr(self, "_" + ev.type)(ev, o)
+        return o
+
+    def _undecodable(self, pos: Pos, ev: Undecodable) -> Outcome:
+        o = Outcome(pos, "rejected", reason=ev.reason, command_id=ev.command_id, principal=ev.principal,
+                    account_id=ev.acc_id, dead_letter=ev.dead_lettered, detail=ev.detail)
+        if ev.reason == "invalid_amount" and partition_of(ev.acc_id, self.partitions) != self.p:
+            # Everything but the amount is a well-formed event, so its account is known and
+            # placement applies: a misplaced record takes no key (README, placement).
+            return self._reject(o, "misplaced_record", None, by_position=True, dead_letter=True)
+        if ev.command_id:
+            # It takes a free key, bound to no request a valid record can repeat.
+            scope = (ev.principal, ev.command_id)
+            o.by_position = scope in self.keys
+            self.keys.setdefault(scope, o)
         return o
 
     # ---- the rules ----
