@@ -39,14 +39,16 @@ def parse_metrics(text: str) -> list[Sample]:
 
 
 class Instance:
-    """One instance, by base URL. Reads retry a 503 (partition not served yet) until ``patience``
-    seconds have passed; every other answer is returned as it came."""
+    """One instance, by base URL. Reads retry a degraded answer (503: no instance serves the
+    partition now; ``X-Stale: true``: answered from a local copy) until ``patience`` seconds have
+    passed, and count them in ``degraded``; every other answer is returned as it came."""
 
     def __init__(self, url: str, client: httpx.AsyncClient | None = None, patience: float = 20.0,
                  timeout: float = 15.0):
         self.url = url.rstrip("/")
         self.client = client or httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=32))
         self.patience = patience
+        self.degraded = 0
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -58,7 +60,10 @@ class Instance:
         deadline = time.monotonic() + self.patience
         while True:
             r = await self.client.get(self.url + path, params=params)
-            if r.status_code != 503 or time.monotonic() > deadline:
+            if r.status_code != 503 and r.headers.get("x-stale") != "true":
+                return r
+            self.degraded += 1
+            if time.monotonic() > deadline:
                 return r
             await asyncio.sleep(min(1.0, float(r.headers.get("retry-after", "0.2") or 0.2)))
 

@@ -145,6 +145,9 @@ class _InstanceCheck:
         credits = first_credits(self.model)
         await asyncio.gather(*(self.transfer(o, credits.get(o.transfer_id)) for o in self.model.outcomes.values()
                                if o.type == "transfer" and o.cross_partition))
+        if self.instance.degraded:
+            # At quiescence every partition has a serving owner: no answer should be degraded.
+            self.mismatch("degraded answers", "503 or X-Stale", "none", f"{self.instance.degraded} (each retried)")
 
     async def accounts(self) -> None:
         listed = await self.instance.all_accounts()
