@@ -75,13 +75,6 @@ def links() -> dict[tuple[str, str, str], dict[str, dict]]:
             "GetCommand": _link("getCommand", command_id="$response.header.X-Command-Id"),
         },
         ("/transfers", "post", "202"): accepted,
-        ("/accounts", "get", "200"): {
-            "NextPage": _link("listAccounts", after="$response.body#/next"),
-            "GetFirst": _link("getAccount", id="$response.body#/accounts/0/id"),
-        },
-        ("/accounts/{id}/events", "get", "200"): {
-            "NextPage": _link("getAccountHistory", id="$request.path.id", after="$response.body#/next"),
-        },
     }
 
 
