@@ -141,3 +141,9 @@ def test_dead_letters_must_all_be_there(model):
     v = Verdict("t", model)
     check_dead_letters(model, [DeadLetter((0, 0), "x", b"")], v)
     assert {m.actual for m in v.mismatches} == {"missing", "unexpected letter"}
+
+
+def test_degraded_answers_fail_unless_tolerated(model):
+    assert not Verdict("t", model, degraded={"http://x": 2}).ok
+    assert Verdict("t", model, degraded={"http://x": 2}, tolerate_degraded=True).ok
+    assert Verdict("t", model, degraded={"http://x": 0}).ok

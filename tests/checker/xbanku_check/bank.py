@@ -22,7 +22,7 @@ from .workload import BankWorkload, WorkloadConfig
 
 
 async def run_bank(config: WorkloadConfig, urls: list[str], brokers: str, topic: str, partitions: int,
-                   redis_url: str | None = None) -> BankReport:
+                   redis_url: str | None = None, tolerate_degraded: bool = False) -> BankReport:
     """The workload (watched by a "*" subscriber on every instance), quiescence, and every
     invariant that needs no stopped instance."""
     subscriptions = await subscribe_all(urls)
@@ -32,7 +32,7 @@ async def run_bank(config: WorkloadConfig, urls: list[str], brokers: str, topic:
     finally:
         for s in subscriptions:
             await s.stop()
-    return await check_bank(history, brokers, topic, redis_url, subscriptions)
+    return await check_bank(history, brokers, topic, redis_url, subscriptions, tolerate_degraded)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for name, default in vars(WorkloadConfig()).items():
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             p.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    p.add_argument("--tolerate-degraded", action="store_true",
+                   help="report, do not fail on, 503 / X-Stale answers at quiescence (each is retried)")
     p.add_argument("--json", metavar="FILE", help="write the history and the verdict as JSON")
 
 
@@ -62,7 +64,8 @@ def main(args: argparse.Namespace) -> int:
         cluster = LocalCluster(service, workdir, args.spawn)
         try:
             cluster.start()
-            report = asyncio.run(run_bank(config, cluster.urls, args.brokers, topic, args.partitions, args.redis))
+            report = asyncio.run(run_bank(config, cluster.urls, args.brokers, topic, args.partitions, args.redis,
+                                          args.tolerate_degraded))
         finally:
             cluster.stop()
         report.verified = {name: status for name, (status, _) in cluster.verify().items()}
@@ -71,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
         if not args.instance or not args.topic:
             raise SystemExit("bank: give --spawn N, or --instance URL (repeatable) and --topic")
         report = asyncio.run(run_bank(config, args.instance, args.brokers, args.topic,
-                                      partition_count(args.brokers, args.topic), args.redis))
+                                      partition_count(args.brokers, args.topic), args.redis, args.tolerate_degraded))
     print(report.render())
     if args.json:
         with open(args.json, "w") as f:

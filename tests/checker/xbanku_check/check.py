@@ -16,11 +16,11 @@ FOREIGN_ANOMALIES = ("credit_without_transfer", "refund_without_failed_credit", 
 
 
 async def run_check(brokers: str, topic: str, urls: list[str], *, dead_letters: bool = True,
-                    tolerate: tuple[str, ...] = ()) -> Verdict:
+                    tolerate: tuple[str, ...] = (), tolerate_degraded: bool = False) -> Verdict:
     """Reads the whole topic, folds it, and compares each instance at ``urls`` with the fold."""
     partitions, records = await asyncio.to_thread(read_topic, brokers, topic)
     model = fold_log(records, partitions)
-    verdict = Verdict(topic, model, tolerated=tolerate)
+    verdict = Verdict(topic, model, tolerated=tolerate, tolerate_degraded=tolerate_degraded)
     if dead_letters:
         check_dead_letters(model, await asyncio.to_thread(read_dead_letters, brokers, topic), verdict)
     instances = [Instance(u) for u in urls]
@@ -41,13 +41,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--foreign-records", action="store_true",
                    help="the topic holds hand-written follow-ups: report, do not fail on, "
                         + ", ".join(FOREIGN_ANOMALIES))
+    p.add_argument("--tolerate-degraded", action="store_true",
+                   help="report, do not fail on, 503 / X-Stale answers at quiescence (each is retried)")
     p.add_argument("--json", metavar="FILE", help="also write the verdict as JSON")
 
 
 def main(args: argparse.Namespace) -> int:
     verdict = asyncio.run(run_check(args.brokers, args.topic, args.instance,
                                     dead_letters=not args.no_dead_letters,
-                                    tolerate=FOREIGN_ANOMALIES if args.foreign_records else ()))
+                                    tolerate=FOREIGN_ANOMALIES if args.foreign_records else (),
+                                    tolerate_degraded=args.tolerate_degraded))
     print(verdict.render())
     if args.json:
         with open(args.json, "w") as f:

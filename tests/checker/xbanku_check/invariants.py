@@ -268,9 +268,9 @@ def judge_history(history: History, model: Model, balances: dict[str, int]) -> t
 
 
 async def check_bank(history: History, brokers: str, topic: str, redis_url: str | None = None,
-                     subscriptions: list[Subscription] = ()) -> BankReport:
+                     subscriptions: list[Subscription] = (), tolerate_degraded: bool = False) -> BankReport:
     """Judges a finished, quiescent run. The caller adds ``verified`` once instances are stopped."""
-    verdict = await run_check(brokers, topic, history.urls)
+    verdict = await run_check(brokers, topic, history.urls, tolerate_degraded=tolerate_degraded)
     balances, disagreements = await _instances_agree(history.urls)
     findings, fates = judge_history(history, verdict.model, balances)
     findings += disagreements
