@@ -1,7 +1,9 @@
 """``python -m xbanku_check soak``: a fixed, mixed request rate for a bounded time, printing per
 interval the instance's RSS (/proc/<pid>/status VmRSS), open file descriptors (/proc/<pid>/fd),
-the interval's p50/p99 latency, and projector lag (``xbanku_consumer_lag`` gauges, /readyz), so a
-reader sees whether they stay flat.
+the interval's p50/p99 latency as the client saw it and the p99 of xbanku's own command histogram
+(``srv_p99``: what the server spent, without the client's or the machine's queueing), projector lag
+(``xbanku_consumer_lag`` gauges, /readyz) and the machine's load average, so a reader sees whether
+they stay flat, and what else was running.
 
 The load is open-loop: operations start on a fixed schedule whatever the answers take, and a
 latency is measured from the scheduled start (a slow server cannot slow the clock that measures
@@ -49,6 +51,22 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def histogram_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The q-quantile (the upper bound of its bucket) of what a cumulative Prometheus histogram
+    counted between two samples; NaN when it counted nothing."""
+    deltas = sorted((le, after[le] - before.get(le, 0.0)) for le in after)
+    total = deltas[-1][1] if deltas else 0.0
+    if total <= 0:
+        return float("nan")
+    return next(le for le, n in deltas if n >= q * total)
+
+
+def command_buckets(samples: list) -> dict[float, float]:
+    """xbanku's own command latency histogram (answered once projected), cumulative by bound."""
+    return {float(s.labels["le"]): s.value for s in samples
+            if s.name == "xbanku_command_latency_seconds_bucket" and s.labels.get("stage") == "projected"}
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -64,6 +82,7 @@ class Interval:
     skipped: int
     p50_ms: float
     p99_ms: float
+    server_p99_ms: float  # xbanku's own histogram: commands, receipt to answer
     rss_mb: float
     fds: int
     lag_max: float
@@ -93,6 +112,7 @@ class Soak:
         self.latencies: list[float] = []
         self.errors = self.skipped = self.in_flight = 0
         self.run_id = secrets.token_hex(3)
+        self.buckets: dict[float, float] = {}
 
     async def _post(self, path: str, body: dict, client: httpx.AsyncClient | None = None) -> bool:
         key = f"{self.run_id}-{len(self.keys)}"
@@ -162,9 +182,11 @@ class Soak:
         samples = await instance.metrics()
         lags = [s.value for s in samples if s.name == "xbanku_consumer_lag"]
         ready = (await self.client.get(self.url + "/readyz")).status_code
+        buckets = command_buckets(samples)
         row = Interval(t, len(self.latencies), self.errors, self.skipped, percentile(self.latencies, 0.5) * 1000,
-                       percentile(self.latencies, 0.99) * 1000, proc_rss_mb(self.pid), proc_fds(self.pid),
-                       max(lags, default=0.0), sum(lags), ready, loadavg())
+                       percentile(self.latencies, 0.99) * 1000, histogram_quantile(self.buckets, buckets, 0.99) * 1000,
+                       proc_rss_mb(self.pid), proc_fds(self.pid), max(lags, default=0.0), sum(lags), ready, loadavg())
+        self.buckets = buckets
         self.latencies, self.errors, self.skipped = [], 0, 0
         return row
 
@@ -180,9 +202,10 @@ class Soak:
         await self.setup()
         before = await self._fds_at_rest()
         instance = Instance(self.url, self.client)
+        self.buckets = command_buckets(await instance.metrics())
         print(f"soak: {self.url} pid {self.pid}: {self.rate:g} ops/s for {self.duration:g} s, "
               f"a row every {self.interval:g} s", flush=True)
-        print(f"{'t_s':>6} {'ops':>6} {'err':>4} {'skip':>4} {'p50_ms':>7} {'p99_ms':>7} {'rss_MB':>7} "
+        print(f"{'t_s':>6} {'ops':>6} {'err':>4} {'skip':>4} {'p50_ms':>7} {'p99_ms':>7} {'srv_p99':>7} {'rss_MB':>7} "
               f"{'fds':>5} {'lag_max':>7} {'lag_sum':>7} {'readyz':>6} {'load1':>6}", flush=True)
         tasks: set[asyncio.Task] = set()
         start = time.monotonic()
@@ -212,6 +235,7 @@ class Soak:
     def _print(self, row: Interval) -> None:
         self.rows.append(row)
         print(f"{row.t:6.0f} {row.ops:6d} {row.errors:4d} {row.skipped:4d} {row.p50_ms:7.1f} {row.p99_ms:7.1f} "
+              f"{row.server_p99_ms:7.1f} "
               f"{row.rss_mb:7.1f} {row.fds:5d} {row.lag_max:7.0f} {row.lag_sum:7.0f} {row.ready:6d} {row.load:6.1f}",
               flush=True)
 
