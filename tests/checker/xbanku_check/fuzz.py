@@ -106,7 +106,8 @@ def run_schemathesis(url: str, profile: str, strict: bool, seed: int | None, rep
     if seed is not None:
         cmd += ["--seed", str(seed)]
     print("+", " ".join(cmd), flush=True)
-    return subprocess.run(["nice", "-n", "5", *cmd]).returncode
+    # In the report folder: Schemathesis keeps its crash cache (for `st replay`) where it runs.
+    return subprocess.run(["nice", "-n", "5", *cmd], cwd=report_dir).returncode
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
