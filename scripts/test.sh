@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/tools-install.sh
+scripts/checker-setup.sh >/dev/null  # the checker's virtualenv (PyPI), before any test's clock
 BUILD_TYPE="${BUILD_TYPE:-Release}" scripts/build.sh
 
 # Three free loopback ports: the broker, its controller, Redis.

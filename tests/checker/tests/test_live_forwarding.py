@@ -1,4 +1,5 @@
-"""Queries forwarded between instances (README "Several instances"), reproduced as strict xfail."""
+"""Queries forwarded between instances (README "Several instances"): a peer that closed its idle
+connections is reached again on a fresh one (the bug this reproduced is fixed in cluster/peer_client)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,6 @@ P = 6
 SERVER_IDLE_TIMEOUT = 30  # xbanku closes a keep-alive connection idle this long (api/config.hpp)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PeerClient retries a dead pooled connection with another pooled "
-                   "one, never a fresh one: after the peer closed idle connections, forwarded queries fail "
-                   "(503, or X-Stale partial lists) until the pool is drained, two connections per query")
 def test_a_query_is_forwarded_after_the_peer_closed_idle_connections(services, tmp_path):
     topic = services.topic("idle")
     cluster = LocalCluster(ServiceConfig(services.binary, services.brokers, topic, topic, P), tmp_path, 2)
