@@ -110,8 +110,12 @@ domain::Outcome OutcomeWaits::resolve(domain::Outcome o) const {
       o.transfer_id.empty()) {
     return o;
   }
-  auto source = store_.transfer(domain::transfer_key(o.transfer_id, TransferSide::source));
-  auto target = store_.transfer(domain::transfer_key(o.transfer_id, TransferSide::target));
+  // Each side is kept in the partition whose records decide it: the transfer record's, and
+  // the target account's.
+  auto source =
+      store_.transfer(domain::transfer_key(o.pos.partition, o.transfer_id, TransferSide::source));
+  auto target = store_.transfer(
+      domain::transfer_key(placement_.partition_of(o.to), o.transfer_id, TransferSide::target));
   if (source && *source == TransferState::refunded) o.status = domain::Status::refunded;
   if (target && *target == TransferState::completed) o.status = domain::Status::completed;
   return o;

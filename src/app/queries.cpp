@@ -33,9 +33,10 @@ class Queries final : public QueryService {
 
   awaitable<QueryResult<domain::TransferState>> transfer(std::string transfer_id, std::string to,
                                                          Origin origin) override {
-    const auto key = domain::transfer_key(transfer_id, domain::TransferSide::target);
+    const auto partition = partition_of(to);
+    const auto key = domain::transfer_key(partition, transfer_id, domain::TransferSide::target);
     co_return co_await routed<domain::TransferState>(
-        partition_of(to), origin, [&] { return d_.store.transfer(key); },
+        partition, origin, [&] { return d_.store.transfer(key); },
         [&](const cluster::Owner& o) { return d_.peers.transfer(o, transfer_id, to); });
   }
 

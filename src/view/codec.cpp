@@ -302,7 +302,7 @@ void encode_transfer_state(domain::TransferState s, std::string& out) {
 result<domain::TransferState> decode_transfer_state(std::string_view value) {
   Reader r(value);
   auto s = domain::TransferState::pending;
-  if (r.header()) s = r.enumeration(domain::TransferState::refunded);
+  if (r.header()) s = r.enumeration(domain::TransferState::refund_failed);
   if (auto ec = r.finish()) return ec;
   return s;
 }

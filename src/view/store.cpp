@@ -69,7 +69,8 @@ std::string printable(std::string_view key) {
 namespace {
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatValue = "2";
+// "3": transfer states keyed by (partition, side, transfer id), refund_failed remembered.
+constexpr std::string_view kFormatValue = "3";
 constexpr std::string_view kPartitionsKey = "partitions";
 
 error_code store_error() noexcept {

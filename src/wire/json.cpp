@@ -275,7 +275,8 @@ json::object transfer_to_json(std::string_view transfer_id, domain::TransferStat
 std::optional<domain::TransferState> transfer_state_from_json(const json::value& v) {
   const json::object* o = v.if_object();
   if (o == nullptr) return std::nullopt;
-  return enum_from_name<domain::TransferState>(text(*o, "status"), domain::TransferState::refunded);
+  return enum_from_name<domain::TransferState>(text(*o, "status"),
+                                               domain::TransferState::refund_failed);
 }
 
 json::object to_json(const Update& u) {

@@ -47,15 +47,27 @@ enum class Reason : std::uint8_t {
 // each written and read only by that partition's records, so that folding the partitions in
 // any order — one instance or several, live or replayed — gives the same view:
 //   source side (the transfer record's partition): completed for a same-partition transfer;
-//     pending for a cross-partition one, → refunded when its refund arrives;
+//     pending for a cross-partition one, → refunded when its refund arrives, or refund_failed
+//     when the refund is rejected (the money is then held; later copies change nothing);
 //   target side (the credit's partition): completed, or credit_failed (refund emitted).
-enum class TransferState : std::uint8_t { pending, completed, credit_failed, refunded };
+enum class TransferState : std::uint8_t {
+  pending,
+  completed,
+  credit_failed,
+  refunded,
+  refund_failed
+};
 [[nodiscard]] std::string_view to_string(TransferState) noexcept;
 
 enum class TransferSide : std::uint8_t { source, target };
-// The view's key for one side of a transfer: "s/<transfer id>" or "t/<transfer id>".
-// Transfer ids are positions (transfer_id_at), unique in the topic.
-[[nodiscard]] std::string transfer_key(std::string_view transfer_id, TransferSide side);
+// The view's key for one side of a transfer, in the partition whose records keep it:
+// "<partition>/s/<transfer id>" or "<partition>/t/<transfer id>". The partition is part of the
+// key because a transfer id is only written by xbanku as a position (transfer_id_at), while any
+// Kafka client can write a credit or refund naming any id into any partition: keyed by the id
+// alone, two partitions' records would share a state, and what one of them decided would
+// depend on which partition was folded first.
+[[nodiscard]] std::string transfer_key(std::int32_t partition, std::string_view transfer_id,
+                                       TransferSide side);
 
 struct RecordPos {
   std::int32_t partition = 0;

@@ -6,13 +6,13 @@
 // WriteBatch still spans them all (column families share the WAL, so a batch is atomic):
 //
 //   CF               key                                    value (codec.hpp, version byte 1)
-//   default          "format"                               "2" (refuses any other layout)
+//   default          "format"                               "3" (refuses any other layout)
 //                    "partitions"                           the topic's partition count
 //   accounts         account id                             name, balance, version, owner
 //   history          id, 0x00, big-endian u64 seq           HistoryEntry
 //   outcomes         partition, principal, command id       Outcome (codec::command_key)
 //   outcomes_by_pos  BE partition (4 B), BE offset (8 B)    Outcome (records with no command id)
-//   transfers        transfer id                            TransferState
+//   transfers        "<partition>/<s|t>/<transfer id>"      TransferState (domain::transfer_key)
 //   offsets          BE partition (4 B)                     next offset to consume (zigzag varint)
 //   outbox           BE u64 sequence                        follow-up Event (binary)
 //   mirror_owed      account id                             account version owed to Redis
@@ -27,6 +27,9 @@
 //   principal; domain::CommandKey): first_request is a point lookup on it, served by the
 //   memtable bloom filter and SST bloom filters when it misses, which is the common case (a new
 //   command). The partition comes first so that one partition's keys sort together.
+// - `transfers` holds each side of a transfer in the partition whose records keep it, so that
+//   one partition's fold never reads or writes another's state, whatever a credit or refund
+//   record names (domain::transfer_key says why).
 // - big-endian sequence/position keys sort numerically under the bytewise comparator, so the
 //   outbox is FIFO and the sequence continues after a restart from the last key.
 // - mirror_owed holds one entry per account changed since Redis last saw it (not one per

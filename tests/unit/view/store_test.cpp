@@ -527,8 +527,9 @@ TEST_F(ViewStore, HistoryPagination) {
   EXPECT_EQ(*store->history(id(3), 0, 100), std::nullopt);
 }
 
-// Writes garbage straight into a column family, as disk corruption would.
-void poison(const std::filesystem::path& dir, const std::string& cf, const std::string& key) {
+// Writes garbage (or `value`) straight into a column family, as disk corruption would.
+void poison(const std::filesystem::path& dir, const std::string& cf, const std::string& key,
+            const std::string& value = "\x01\xFF\xFF") {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir.string(), &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -538,7 +539,7 @@ void poison(const std::filesystem::path& dir, const std::string& cf, const std::
   ASSERT_TRUE(rocksdb::DB::Open({}, dir.string(), descriptors, &handles, &db).ok());
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i] == cf) {
-      EXPECT_TRUE(db->Put({}, handles[i], key, "\x01\xFF\xFF").ok());
+      EXPECT_TRUE(db->Put({}, handles[i], key, value).ok());
     }
   }
   for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
@@ -616,6 +617,16 @@ TEST_F(ViewStore, ScansVisitEverythingInKeyOrder) {
   ASSERT_FALSE(
       store->for_each_outcome_at([&](RecordPos p, const domain::Outcome&) { at.push_back(p); }));
   EXPECT_EQ(at, (std::vector<RecordPos>{{0, 2}}));
+}
+
+TEST_F(ViewStore, AStoreOfAnEarlierLayoutIsRefused) {
+  commit_all({create(id(1), "Ann", {0, 0})});
+  store.reset();
+  // Layout "2" kept transfer states by transfer id alone: its states cannot be read as "3"'s.
+  poison(dir.path(), rocksdb::kDefaultColumnFamilyName, "format", "2");
+  EXPECT_FALSE(Store::open({.dir = dir.path()}));
+  poison(dir.path(), rocksdb::kDefaultColumnFamilyName, "format", "3");
+  EXPECT_TRUE(Store::open({.dir = dir.path()}));
 }
 
 TEST(ViewStoreOpen, UnwritableDirectoryIsAnError) {

@@ -87,6 +87,9 @@ TEST(WireJson, UpdatesAndTransfersRoundTrip) {
   EXPECT_EQ(transfer_state_from_json(
                 through_text(transfer_to_json("1-2", domain::TransferState::credit_failed))),
             domain::TransferState::credit_failed);
+  EXPECT_EQ(transfer_state_from_json(
+                through_text(transfer_to_json("1-2", domain::TransferState::refund_failed))),
+            domain::TransferState::refund_failed);
   EXPECT_EQ(error_body("bad_request", "m").at("error").at("code").as_string(), "bad_request");
 }
 
