@@ -322,10 +322,32 @@ Outcome undecodable_outcome(const DecodeError& error, RecordPos pos) {
     case DecodeErrc::invalid_amount: o.reason = Reason::invalid_amount; break;
   }
   o.command_id = error.command_id;
+  o.type = error.type;
   o.pos = pos;
   o.account_id = error.acc_id;
   o.principal = error.principal;
   return o;
+}
+
+Decision decide_undecodable(const State& state, const DecodeError& error, RecordPos pos,
+                            const Placement& placement) {
+  Decision d;
+  d.outcome = undecodable_outcome(error, pos);
+  // invalid_amount is only reported for an otherwise well-formed event (codec.hpp), so its
+  // AccId is valid and placement applies as in decide(): checked before the key, a misplaced
+  // record belongs to no scope. (Malformed records and unknown types have no trustworthy
+  // account: they are dead-lettered where they lie.)
+  if (error.code == DecodeErrc::invalid_amount &&
+      placement.partition_of(error.acc_id) != pos.partition) {
+    d.by_position = true;
+    d.outcome.reason = Reason::misplaced_record;
+    return d;
+  }
+  // A key already taken in its scope keeps naming its first outcome.
+  d.by_position =
+      !error.command_id.empty() &&
+      state.first_request({pos.partition, error.principal, error.command_id}).has_value();
+  return d;
 }
 
 }  // namespace xbanku::domain

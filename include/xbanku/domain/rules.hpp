@@ -95,7 +95,9 @@ struct Outcome {
   Status status = Status::applied;
   Reason reason = Reason::none;
   std::string command_id;  // may be empty (Go-format record, follow-ups)
-  EventType type{};
+  // nullopt only for a record that could not be decoded and whose Type could not be read
+  // either: its outcome claims no type rather than a default one.
+  std::optional<EventType> type;
   RecordPos pos;
   std::string account_id;             // AccId of the record
   std::optional<Account> account;     // resulting state of the record's account, if it exists
@@ -111,9 +113,9 @@ struct Outcome {
 // Two records with one CommandId in one scope are the same request exactly when these match;
 // Ts, RequestId and the transport are not part of it.
 struct Request {
-  EventType type{};
-  std::string account;  // AccId
-  std::string target;   // TargetId of a transfer
+  std::optional<EventType> type;  // nullopt only for an undecodable record of unreadable Type
+  std::string account;            // AccId
+  std::string target;             // TargetId of a transfer
   std::int64_t amount = 0;
   std::string name;  // AccName of a create
   friend bool operator==(const Request&, const Request&) = default;
@@ -175,8 +177,18 @@ struct Placement {
                               const Placement& placement);
 
 // For records that failed to decode: the outcome the projector records (rejected with
-// invalid_amount / malformed_event / unknown_type, best-effort command and account ids).
+// invalid_amount / malformed_event / unknown_type, best-effort command and account ids, and the
+// type when the record's Type could be read).
 [[nodiscard]] Outcome undecodable_outcome(const DecodeError&, RecordPos);
+
+// What a record that failed to decode does (DESIGN §2): nothing but its outcome. A record whose
+// only problem is its amount is otherwise a well-formed event of a known account, so placement
+// is checked first, as for any event: misplaced, it is rejected misplaced_record and takes no
+// key (`by_position`). Otherwise its outcome takes its CommandId in its scope when the key is
+// free there (bound to no request a valid record can repeat: its amount is 0, its name empty),
+// and is kept by position when the key is taken. Pure; deterministic.
+[[nodiscard]] Decision decide_undecodable(const State& state, const DecodeError& error,
+                                          RecordPos pos, const Placement& placement);
 
 // The id of the transfer whose TransferEvent is at `pos`: "<partition>-<offset>". Always the
 // position, never the CommandId: a position names one record forever, while a key is only

@@ -111,15 +111,12 @@ class Batch final : public domain::State {
   [[nodiscard]] std::optional<domain::TransferState> transfer(
       std::string_view transfer_id) const override;
 
-  // Records everything a decision implies: account upserts (+ mirror_owed), history entries,
-  // the outcome (by CommandKey, else or when `by_position` by pos), the transfer update, each
-  // follow-up as an outbox entry. A duplicate decision writes nothing. Throws std::logic_error on a
-  // decision that breaks the rules' contract (history for an unchanged account) or on a committed
-  // batch.
+  // Records everything a decision implies (domain::decide or decide_undecodable): account
+  // upserts (+ mirror_owed), history entries, the outcome (by CommandKey, else or when
+  // `by_position` by pos), the transfer update, each follow-up as an outbox entry. A duplicate
+  // decision writes nothing. Throws std::logic_error on a decision that breaks the rules'
+  // contract (history for an unchanged account) or on a committed batch.
   void apply(const domain::Decision& decision);
-  // The outcome of a record that failed to decode: under its key if the key is new in its
-  // scope, else (or without a key) under its position.
-  void record_outcome(const domain::Outcome& outcome);
   // The partition's next offset to consume, written with the batch (the exactly-once unit).
   void set_next_offset(std::int32_t partition, std::int64_t next);
 
@@ -127,7 +124,7 @@ class Batch final : public domain::State {
   // projector publishes to WebSocket subscribers after a successful commit.
   [[nodiscard]] const std::vector<std::pair<domain::Account, domain::RecordPos>>& changed()
       const noexcept;
-  // Number of apply() + record_outcome() calls (duplicates included).
+  // Number of apply() calls (duplicates included).
   [[nodiscard]] std::size_t records() const noexcept;
   // Bytes of the underlying WriteBatch so far (account states are added at commit).
   [[nodiscard]] std::size_t approximate_bytes() const noexcept;

@@ -291,12 +291,19 @@ TEST(Codec, ErrorsCarryBestEffortIds) {
   EXPECT_EQ(r.error().code, DecodeErrc::invalid_amount);
   EXPECT_EQ(r.error().command_id, "cmd-9");
   EXPECT_EQ(r.error().acc_id, kA);
+  EXPECT_EQ(r.error().type, EventType::deposit);
 
   auto u = decode(R"({"AccId":"nope","Type":"Nope","CommandId":"cmd-10"})");
   ASSERT_FALSE(u);
   EXPECT_EQ(u.error().code, DecodeErrc::unknown_type);
   EXPECT_EQ(u.error().command_id, "cmd-10");
   EXPECT_EQ(u.error().acc_id, "");
+  EXPECT_EQ(u.error().type, std::nullopt);
+
+  auto malformed = decode(R"({"AccId":"nope","Type":"WithdrawEvent","Amount":1})");
+  ASSERT_FALSE(malformed);
+  EXPECT_EQ(malformed.error().type, EventType::withdraw);
+  EXPECT_EQ(decode(R"({"AccId":"nope","Type":7})").error().type, std::nullopt);
 
   auto bad_cmd =
       decode(cat({R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":1,"CommandId":""})"}));

@@ -655,6 +655,57 @@ TEST(RulesUndecodable, MapsDecodeErrors) {
   }
 }
 
+TEST(RulesUndecodable, ReportsTheTypeOnlyWhenItCouldBeRead) {
+  DecodeError deposit{DecodeErrc::invalid_amount, "msg", "cmd", "acc"};
+  deposit.type = EventType::deposit;
+  EXPECT_EQ(undecodable_outcome(deposit, {0, 1}).type, EventType::deposit);
+  const DecodeError unreadable{DecodeErrc::malformed_event, "msg", "cmd", "acc"};
+  EXPECT_EQ(undecodable_outcome(unreadable, {0, 1}).type, std::nullopt)
+      << "no type is claimed for a record whose Type could not be read";
+}
+
+TEST_F(Rules, AnUndecodableRecordTakesAFreeKeyOnly) {
+  DecodeError bad{DecodeErrc::malformed_event, "msg", "k", a};
+  Decision first = decide_undecodable(st, bad, RecordPos{0, 1}, kPlacement);
+  EXPECT_EQ(first.outcome.reason, Reason::malformed_event);
+  EXPECT_FALSE(first.by_position) << "a free key is taken by the undecodable record";
+  EXPECT_FALSE(first.duplicate);
+  st.apply(first);
+  // The key is bound to no request a valid record can repeat.
+  EXPECT_EQ(run(money(EventType::deposit, a, 5, "k"), RecordPos{0, 2}).outcome.reason,
+            Reason::idempotency_key_reused);
+  // A second undecodable record with the key keeps its outcome by position.
+  EXPECT_TRUE(decide_undecodable(st, bad, RecordPos{0, 3}, kPlacement).by_position);
+  // No key: by its position, naturally (put_outcome), and nothing else.
+  bad.command_id.clear();
+  Decision keyless = decide_undecodable(st, bad, RecordPos{0, 4}, kPlacement);
+  EXPECT_TRUE(keyless.changes.empty());
+  EXPECT_FALSE(keyless.transfer_update);
+}
+
+// A record whose only problem is its amount is an event of a known account: placement is
+// checked first, so misplaced it is misplaced_record and takes no key (README, placement).
+TEST_F(Rules, AMisplacedRecordWithABadAmountIsMisplacedAndTakesNoKey) {
+  // `a` lives in partition 0; the record was written to partition 1.
+  DecodeError bad_amount{DecodeErrc::invalid_amount, "field 'Amount' must be between 1 and 10^15",
+                         "k", a};
+  bad_amount.type = EventType::deposit;
+  Decision d = decide_undecodable(st, bad_amount, RecordPos{1, 8}, kPlacement);
+  EXPECT_EQ(d.outcome.reason, Reason::misplaced_record);
+  EXPECT_EQ(d.outcome.status, Status::rejected);
+  EXPECT_TRUE(d.by_position) << "a misplaced record takes no key in any scope";
+  st.apply(d);
+  EXPECT_FALSE(st.first_request({1, "", "k"}));
+  // In its own partition the same record is an invalid amount, and takes its key there.
+  Decision placed = decide_undecodable(st, bad_amount, RecordPos{0, 9}, kPlacement);
+  EXPECT_EQ(placed.outcome.reason, Reason::invalid_amount);
+  EXPECT_FALSE(placed.by_position);
+  // Malformed records have no trustworthy account: they are not judged by placement.
+  DecodeError malformed{DecodeErrc::malformed_event, "field 'V' must be 1", "k2", a};
+  EXPECT_EQ(decide_undecodable(st, malformed, RecordPos{1, 10}, kPlacement).outcome.reason,
+            Reason::malformed_event);
+}
+
 TEST(PlacementTest, UsesTheKafkaPartitioner) {
   const Placement p{12};
   EXPECT_EQ(p.partition_of("foobar"), 6);

@@ -128,7 +128,11 @@ TEST(ViewCodec, OutcomeRoundTrip) {
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, o);
   }
-  domain::Outcome minimal;
+  domain::Outcome minimal;  // no type: an undecodable record's whose Type was unreadable
+  ASSERT_FALSE(minimal.type);
+  encode_outcome(minimal, v);
+  EXPECT_EQ(*decode_outcome(v), minimal);
+  minimal.type = EventType::create;  // the enumerator 0, told apart from "no type"
   encode_outcome(minimal, v);
   EXPECT_EQ(*decode_outcome(v), minimal);
 }

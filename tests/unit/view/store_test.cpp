@@ -390,38 +390,33 @@ TEST_F(ViewStore, OutboxRemovalAndLimit) {
   EXPECT_EQ(rest[1].event.transfer_id, "t4");
 }
 
-TEST_F(ViewStore, RecordOutcomeOfUndecodableRecords) {
-  domain::Outcome bad;
-  bad.status = domain::Status::rejected;
-  bad.reason = domain::Reason::malformed_event;
-  bad.pos = {2, 9};
-  domain::Outcome bad_with_id = bad;
-  bad_with_id.reason = domain::Reason::invalid_amount;
-  bad_with_id.command_id = "c1";
-  bad_with_id.pos = {2, 10};
+TEST_F(ViewStore, OutcomesOfUndecodableRecords) {
+  const domain::Placement placement{4};
+  const std::string ann = id(1);  // decide_undecodable checks placement: records in its partition
+  const std::int32_t p = placement.partition_of(ann);
+  const domain::DecodeError bad{domain::DecodeErrc::malformed_event, "m", "", ""};
+  const domain::DecodeError bad_with_id{domain::DecodeErrc::invalid_amount, "m", "c1", ann};
+  domain::DecodeError again = bad_with_id;  // a second record with a seen command id
+  again.code = domain::DecodeErrc::malformed_event;
+  domain::DecodeError reuses_c0 = again;
+  reuses_c0.command_id = "c0";
 
   Batch b = store->begin();
-  b.apply(create(id(1), "Ann", {2, 8}, "c0"));
-  b.record_outcome(bad);
-  b.record_outcome(bad_with_id);
-  EXPECT_TRUE(seen(b, "c1", 2));
-  domain::Outcome again = bad_with_id;  // a second record with a seen command id
-  again.pos = {2, 11};
-  again.reason = domain::Reason::malformed_event;
-  b.record_outcome(again);
-  domain::Outcome reuses_c0 = again;
-  reuses_c0.command_id = "c0";
-  reuses_c0.pos = {2, 12};
-  b.record_outcome(reuses_c0);
+  b.apply(create(ann, "Ann", {p, 8}, "c0"));
+  b.apply(domain::decide_undecodable(b, bad, {p, 9}, placement));
+  b.apply(domain::decide_undecodable(b, bad_with_id, {p, 10}, placement));
+  EXPECT_TRUE(seen(b, "c1", p));
+  b.apply(domain::decide_undecodable(b, again, {p, 11}, placement));
+  b.apply(domain::decide_undecodable(b, reuses_c0, {p, 12}, placement));
   ASSERT_FALSE(store->commit(b));
 
-  EXPECT_EQ((*store->outcome_at({2, 9}))->reason, domain::Reason::malformed_event);
-  EXPECT_EQ((*outcome_of(*store, "c1"))->reason, domain::Reason::invalid_amount);
-  EXPECT_EQ((*outcome_of(*store, "c1"))->pos, (RecordPos{2, 10}));
-  EXPECT_EQ((*outcome_of(*store, "c0"))->status, domain::Status::applied);
+  EXPECT_EQ((*store->outcome_at({p, 9}))->reason, domain::Reason::malformed_event);
+  EXPECT_EQ((*store->outcome({p, "", "c1"}))->reason, domain::Reason::invalid_amount);
+  EXPECT_EQ((*store->outcome({p, "", "c1"}))->pos, (RecordPos{p, 10}));
+  EXPECT_EQ((*store->outcome({p, "", "c0"}))->status, domain::Status::applied);
   // Records whose key was taken keep their own outcome, under their position.
-  EXPECT_EQ((*store->outcome_at({2, 11}))->reason, domain::Reason::malformed_event);
-  EXPECT_EQ((*store->outcome_at({2, 12}))->command_id, "c0");
+  EXPECT_EQ((*store->outcome_at({p, 11}))->reason, domain::Reason::malformed_event);
+  EXPECT_EQ((*store->outcome_at({p, 12}))->command_id, "c0");
 }
 
 TEST_F(ViewStore, MarkMirroredOnlyForgetsVersionsRedisHas) {
