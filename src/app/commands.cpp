@@ -113,7 +113,9 @@ awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(
     if (now >= deadline) break;
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (auto owner = directory_.owner(partition); owner && owner->instance != directory_.self()) {
-      auto reply = co_await peers_.command(*owner, command_id, principal, remaining);
+      // The key's outcome in this partition only: the same key may name another request in
+      // another partition, which is not this record's outcome (DESIGN §2, a key's scope).
+      auto reply = co_await peers_.command(*owner, command_id, principal, remaining, partition);
       if (reply.status == cluster::PeerStatus::ok) {
         served_by = reply.served_by;
         co_return std::move(reply.value);
