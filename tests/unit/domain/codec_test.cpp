@@ -164,6 +164,21 @@ TEST(Codec, LargeValuesSpillPastTheStackBuffers) {
   EXPECT_EQ(e->acc_name, name);
 }
 
+// README, "Records are flat": a record's objects and arrays nest at most 8 deep, the record's
+// own object being the first level, even in a field xbanku does not read.
+TEST(Codec, NestingIsLimitedToEightLevels) {
+  const auto nested = [](int levels) {  // `levels` containers, the record's object included
+    const std::string inner(static_cast<std::size_t>(levels - 1), '[');
+    const std::string close(static_cast<std::size_t>(levels - 1), ']');
+    return cat({R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":1,"X":)", inner, "1",
+                close, "}"});
+  };
+  EXPECT_TRUE(decode(nested(8))) << nested(8);
+  const auto deep = decode(nested(9));
+  ASSERT_FALSE(deep) << nested(9);
+  EXPECT_EQ(deep.error().code, DecodeErrc::malformed_event);
+}
+
 TEST(Codec, AmountBounds) {
   for (std::int64_t ok : {std::int64_t{1}, kMaxAmount}) {
     auto e = decode(cat(
