@@ -127,12 +127,28 @@ std::optional<Reply> partitions_param(std::string_view query, std::vector<std::i
   return std::nullopt;
 }
 
-// A query parameter only another instance may set (owner=, principal=); "" for anyone else.
+// A query parameter only another instance may set (owner=, principal=, partition=); "" for
+// anyone else.
 std::string peer_param(const RequestContext& ctx, std::string_view query, std::string_view name) {
   std::string value;
   bool malformed = false;
   if (!ctx.peer_headers || !query_param(query, name, value, malformed) || malformed) return {};
   return value;
+}
+
+// `partition=3`: the partition whose outcome of a key another instance waits for (the one it
+// wrote its record to). `value` is "" when absent or not from an instance.
+std::optional<Reply> partition_param(std::string_view value,
+                                     std::optional<std::int32_t>& partition) {
+  partition.reset();
+  if (value.empty()) return std::nullopt;
+  std::int32_t p = -1;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), p);
+  if (ec != std::errc() || end != value.data() + value.size() || p < 0) {
+    return error_reply(400, "bad_request", "parameter \"partition\" must be a partition number");
+  }
+  partition = p;
+  return std::nullopt;
 }
 
 boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, Services& s,
@@ -163,8 +179,12 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
     case Route::command: {
       std::chrono::milliseconds wait{0};
       if (auto err = wait_ms_param(m.query, ctx.max_wait, wait)) co_return std::move(*err);
+      std::optional<std::int32_t> partition;
+      if (auto err = partition_param(peer_param(ctx, m.query, "partition"), partition)) {
+        co_return std::move(*err);
+      }
       co_return co_await get_command(s, caller, std::move(id), wait,
-                                     peer_param(ctx, m.query, "principal"), origin);
+                                     peer_param(ctx, m.query, "principal"), origin, partition);
     }
     case Route::transfer: {
       std::string to;

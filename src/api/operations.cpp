@@ -434,7 +434,8 @@ boost::asio::awaitable<Reply> account_history(Services& s, const Caller& caller,
 
 boost::asio::awaitable<Reply> get_command(Services& s, const Caller& caller, std::string command_id,
                                           std::chrono::milliseconds wait, std::string principal,
-                                          app::Origin origin) {
+                                          app::Origin origin,
+                                          std::optional<std::int32_t> partition) {
   if (!caller.can_read()) co_return insufficient_scope(kScopeRead);
   if (!valid_command_id(command_id)) {
     co_return error_reply(400, "invalid_id",
@@ -443,7 +444,7 @@ boost::asio::awaitable<Reply> get_command(Services& s, const Caller& caller, std
   // Keys are scoped per principal: a client sees its own commands only; an instance asks on
   // behalf of the principal it names.
   if (!caller.peer) principal = caller.principal;
-  auto q = co_await s.queries.command(command_id, std::move(principal), wait, origin);
+  auto q = co_await s.queries.command(command_id, std::move(principal), wait, origin, partition);
   if (auto r = unanswered(q)) {
     r->command_id = command_id;
     co_return std::move(*r);

@@ -43,7 +43,8 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
   }
   // A repeat of a projected command answers its first outcome and writes nothing; a key the
   // view knows for another request is refused before anything is written (the API compares).
-  auto first = waits_.lookup(event.command_id, event.principal, std::nullopt);
+  const std::int32_t partition = placement_.partition_of(event.acc_id);
+  auto first = waits_.known(event.command_id, event.principal, partition);
   if (!first) {
     reply.error = errc::store_error;
     co_return reply;
@@ -72,7 +73,6 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
   } release{in_flight_, scope};
 
   // Registered before producing: the projector may commit the record before the ack arrives.
-  const std::int32_t partition = placement_.partition_of(event.acc_id);
   auto ticket = waits_.expect(event.command_id, event.principal, partition);
 
   const auto delivery = co_await producer_.send(config_.topic, event.acc_id, domain::encode(event));
@@ -113,7 +113,9 @@ awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(
     if (now >= deadline) break;
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     if (auto owner = directory_.owner(partition); owner && owner->instance != directory_.self()) {
-      auto reply = co_await peers_.command(*owner, command_id, principal, remaining);
+      // The key's outcome in this partition only: the same key may name another request in
+      // another partition, which is not this record's outcome (DESIGN §2, a key's scope).
+      auto reply = co_await peers_.command(*owner, command_id, principal, remaining, partition);
       if (reply.status == cluster::PeerStatus::ok) {
         served_by = reply.served_by;
         co_return std::move(reply.value);

@@ -103,6 +103,13 @@ boost::system::result<std::optional<domain::Outcome>> OutcomeWaits::lookup(
   return std::optional<domain::Outcome>(resolve(std::move(**o)));
 }
 
+boost::system::result<std::optional<domain::Outcome>> OutcomeWaits::known(
+    std::string_view command_id, std::string_view principal, std::int32_t partition) const {
+  auto own = lookup(command_id, principal, partition);
+  if (!own || *own) return own;
+  return lookup(command_id, principal, std::nullopt);
+}
+
 domain::Outcome OutcomeWaits::resolve(domain::Outcome o) const {
   using domain::TransferSide;
   using domain::TransferState;
@@ -110,8 +117,12 @@ domain::Outcome OutcomeWaits::resolve(domain::Outcome o) const {
       o.transfer_id.empty()) {
     return o;
   }
-  auto source = store_.transfer(domain::transfer_key(o.transfer_id, TransferSide::source));
-  auto target = store_.transfer(domain::transfer_key(o.transfer_id, TransferSide::target));
+  // Each side is kept in the partition whose records decide it: the transfer record's, and
+  // the target account's.
+  auto source =
+      store_.transfer(domain::transfer_key(o.pos.partition, o.transfer_id, TransferSide::source));
+  auto target = store_.transfer(
+      domain::transfer_key(placement_.partition_of(o.to), o.transfer_id, TransferSide::target));
   if (source && *source == TransferState::refunded) o.status = domain::Status::refunded;
   if (target && *target == TransferState::completed) o.status = domain::Status::completed;
   return o;

@@ -43,41 +43,34 @@ boost::system::result<FoldResult> Projection::fold(view::Batch& batch,
     }
     const domain::RecordPos pos{rec.partition, rec.offset};
     auto event = domain::decode(rec.value);
-    if (!event) {
+    // decide() never moves a transfer backwards, whatever order partitions are replayed in.
+    const auto decision = event ? domain::decide(batch, *event, pos, placement_)
+                                : domain::decide_undecodable(batch, event.error(), pos, placement_);
+    batch.apply(decision);
+    const domain::Outcome& outcome = decision.outcome;
+    if (outcome.reason == domain::Reason::misplaced_record) {
+      ++result.misplaced;
+      result.dead_letters.push_back(
+          DeadLetter{rec.partition, rec.offset, std::string(rec.key), std::string(rec.value),
+                     fmt::format("misplaced_record: AccId {} belongs in partition {} of {}, not {}",
+                                 outcome.account_id, placement_.partition_of(outcome.account_id),
+                                 placement_.partitions, rec.partition)});
+    } else if (!event && event.error().code != domain::DecodeErrc::invalid_amount) {
+      // Malformed or unknown type: copy to the DLQ; invalid amounts are a plain rejection.
       const auto& err = event.error();
-      const auto outcome = domain::undecodable_outcome(err, pos);
-      if (err.code != domain::DecodeErrc::invalid_amount) {
-        // Malformed or unknown type: copy to the DLQ; invalid amounts are a plain rejection.
-        result.dead_letters.push_back(
-            DeadLetter{rec.partition, rec.offset, std::string(rec.key), std::string(rec.value),
-                       fmt::format("{}: {}", domain::reason_code(err.code), err.message)});
-      }
-      batch.record_outcome(outcome);
-      ++result.rejected;
-      if (!outcome.command_id.empty()) result.command_ids.push_back(outcome.command_id);
-      if (observer) observer(rec, outcome, false);
-    } else {
-      // decide() never moves a transfer backwards, whatever order partitions are replayed in.
-      const auto decision = domain::decide(batch, *event, pos, placement_);
-      batch.apply(decision);
-      if (decision.outcome.reason == domain::Reason::misplaced_record) {
-        ++result.misplaced;
-        result.dead_letters.push_back(DeadLetter{
-            rec.partition, rec.offset, std::string(rec.key), std::string(rec.value),
-            fmt::format("misplaced_record: AccId {} belongs in partition {} of {}, not {}",
-                        event->acc_id, placement_.partition_of(event->acc_id),
-                        placement_.partitions, rec.partition)});
-      }
-      if (decision.duplicate) {
-        ++result.duplicates;
-      } else if (counts_as_applied(decision.outcome.status)) {
-        ++result.applied;
-      } else {
-        ++result.rejected;
-      }
-      if (!event->command_id.empty()) result.command_ids.push_back(event->command_id);
-      if (observer) observer(rec, decision.outcome, decision.duplicate);
+      result.dead_letters.push_back(
+          DeadLetter{rec.partition, rec.offset, std::string(rec.key), std::string(rec.value),
+                     fmt::format("{}: {}", domain::reason_code(err.code), err.message)});
     }
+    if (decision.duplicate) {
+      ++result.duplicates;
+    } else if (counts_as_applied(outcome.status)) {
+      ++result.applied;
+    } else {
+      ++result.rejected;
+    }
+    if (!outcome.command_id.empty()) result.command_ids.push_back(outcome.command_id);
+    if (observer) observer(rec, outcome, decision.duplicate);
     next = rec.offset + 1;
     batch.set_next_offset(rec.partition, next);
   }

@@ -33,9 +33,10 @@ class Queries final : public QueryService {
 
   awaitable<QueryResult<domain::TransferState>> transfer(std::string transfer_id, std::string to,
                                                          Origin origin) override {
-    const auto key = domain::transfer_key(transfer_id, domain::TransferSide::target);
+    const auto partition = partition_of(to);
+    const auto key = domain::transfer_key(partition, transfer_id, domain::TransferSide::target);
     co_return co_await routed<domain::TransferState>(
-        partition_of(to), origin, [&] { return d_.store.transfer(key); },
+        partition, origin, [&] { return d_.store.transfer(key); },
         [&](const cluster::Owner& o) { return d_.peers.transfer(o, transfer_id, to); });
   }
 
@@ -100,11 +101,14 @@ class Queries final : public QueryService {
   }
 
   awaitable<QueryResult<domain::Outcome>> command(std::string command_id, std::string principal,
-                                                  std::chrono::milliseconds wait,
-                                                  Origin origin) override {
+                                                  std::chrono::milliseconds wait, Origin origin,
+                                                  std::optional<std::int32_t> partition) override {
     QueryResult<domain::Outcome> r;
     r.served_by = self();
-    auto found = d_.waits.lookup(command_id, principal, std::nullopt);
+    // With a partition, only the key's outcome in that scope: the instance that wrote a record
+    // there waits for that record, and the same key may name another request in another
+    // partition (which it must not take for its own: DESIGN §2).
+    auto found = d_.waits.lookup(command_id, principal, partition);
     if (!found) {
       r.error = found.error();
       co_return r;
@@ -112,21 +116,24 @@ class Queries final : public QueryService {
     r.value = std::move(*found);
     if (!r.value && wait.count() > 0) {
       // A read-your-writes wait forwarded by the instance that produced the command.
-      auto ticket = d_.waits.expect(command_id, principal, std::nullopt);
+      auto ticket = d_.waits.expect(command_id, principal, partition);
       const auto deadline = OutcomeWaits::Clock::now() + std::min(wait, kMaxCommandWait);
       r.value = (co_await ticket.wait_until(deadline)).outcome;
     }
     if (origin.forwarded()) {
       // The asker combines the instances' answers; our "not found" counts only for partitions
-      // we serve, so say we cannot answer while any of ours is still catching up.
-      r.unavailable = !r.value && d_.ownership.serving.size() < d_.ownership.assigned.size();
+      // we serve, so say we cannot answer while any of ours (or the one asked about) is still
+      // catching up.
+      const auto& own = d_.ownership;
+      r.unavailable = !r.value && (partition ? !own.serving.contains(*partition)
+                                             : own.serving.size() < own.assigned.size());
       co_return r;
     }
     if (r.value) {
       co_await resolve_across(*r.value);
       co_return r;
     }
-    co_return co_await command_elsewhere(command_id, principal);
+    co_return co_await command_elsewhere(command_id, principal, partition);
   }
 
  private:
@@ -219,7 +226,8 @@ class Queries final : public QueryService {
 
   // Every other owner is asked; "not found" only once every partition is covered.
   awaitable<QueryResult<domain::Outcome>> command_elsewhere(const std::string& command_id,
-                                                            const std::string& principal) {
+                                                            const std::string& principal,
+                                                            std::optional<std::int32_t> partition) {
     QueryResult<domain::Outcome> r;
     r.served_by = self();
     const auto owners = d_.directory.by_partition(partitions());
@@ -229,8 +237,8 @@ class Queries final : public QueryService {
       if (!owner || owner->instance == self()) continue;
       if (std::find(asked.begin(), asked.end(), *owner) != asked.end()) continue;
       asked.push_back(*owner);
-      auto reply =
-          co_await d_.peers.command(*owner, command_id, principal, std::chrono::milliseconds(0));
+      auto reply = co_await d_.peers.command(*owner, command_id, principal,
+                                             std::chrono::milliseconds(0), partition);
       if (reply.status == cluster::PeerStatus::ok) {
         co_await resolve_across(*reply.value);
         r.value = std::move(reply.value);

@@ -53,9 +53,11 @@ class HttpPeerApi final : public PeerApi {
   }
 
   awaitable<PeerReply<domain::Outcome>> command(Owner owner, std::string command_id,
-                                                std::string principal, Ms wait) override {
+                                                std::string principal, Ms wait,
+                                                std::optional<std::int32_t> partition) override {
     auto target = fmt::format("/commands/{}?wait_ms={}", percent_encode(command_id), wait.count());
     if (!principal.empty()) target += "&principal=" + percent_encode(principal);
+    if (partition) target += fmt::format("&partition={}", *partition);
     return get<domain::Outcome>(std::move(owner), std::move(target), &wire::outcome_from_json,
                                 wait);
   }

@@ -216,8 +216,12 @@ class Reader {
   std::optional<std::string> amount_error_;
 };
 
-// Ids for the error, when they can be read at all.
+// Ids and type for the error, when they can be read at all (the outcome of the record names
+// them: its key takes its scope, GET /commands/{id} shows its type).
 void best_effort_ids(const json::object& obj, DecodeError& err) {
+  if (const json::value* t = obj.if_contains("Type")) {
+    if (const json::string* s = t->if_string()) err.type = type_from_name(sv(*s));
+  }
   if (const json::value* p = obj.if_contains("Principal")) {
     if (const json::string* s = p->if_string();
         s != nullptr && !check_text(sv(*s), 1, kMaxPrincipalChars)) {

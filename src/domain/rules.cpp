@@ -43,6 +43,7 @@ std::string_view to_string(TransferState s) noexcept {
     case TransferState::completed: return "completed";
     case TransferState::credit_failed: return "credit_failed";
     case TransferState::refunded: return "refunded";
+    case TransferState::refund_failed: return "refund_failed";
   }
   return "unknown";
 }
@@ -51,10 +52,8 @@ std::int32_t Placement::partition_of(std::string_view account_id) const noexcept
   return partition_for_key(account_id, partitions);
 }
 
-std::string transfer_key(std::string_view transfer_id, TransferSide side) {
-  std::string key(side == TransferSide::source ? "s/" : "t/");
-  key += transfer_id;
-  return key;
+std::string transfer_key(std::int32_t partition, std::string_view transfer_id, TransferSide side) {
+  return fmt::format("{}/{}/{}", partition, side == TransferSide::source ? 's' : 't', transfer_id);
 }
 
 std::string transfer_id_at(RecordPos pos) {
@@ -160,7 +159,8 @@ void decide_transfer(const State& st, const Event& e, RecordPos pos, const Place
     d.outcome.account = apply(d, std::move(*source), source_balance, e, pos, e.target_id, id);
     apply(d, std::move(*target), target_balance, e, pos, e.acc_id, id);
     d.outcome.status = Status::completed;
-    d.transfer_update.emplace(transfer_key(id, TransferSide::source), TransferState::completed);
+    d.transfer_update.emplace(transfer_key(pos.partition, id, TransferSide::source),
+                              TransferState::completed);
     return;
   }
 
@@ -177,14 +177,15 @@ void decide_transfer(const State& st, const Event& e, RecordPos pos, const Place
   credit.transfer_id = id;
   credit.ts = e.ts;
   d.follow_ups.push_back(std::move(credit));
-  d.transfer_update.emplace(transfer_key(id, TransferSide::source), TransferState::pending);
+  d.transfer_update.emplace(transfer_key(pos.partition, id, TransferSide::source),
+                            TransferState::pending);
 }
 
 void decide_credit(const State& st, const Event& e, RecordPos pos, Decision& d) {
   d.outcome.transfer_id = e.transfer_id;
   d.outcome.from = e.source_id;
   d.outcome.to = e.acc_id;
-  const auto target_key = transfer_key(e.transfer_id, TransferSide::target);
+  const auto target_key = transfer_key(pos.partition, e.transfer_id, TransferSide::target);
   if (st.transfer(target_key)) {
     d.duplicate = true;  // redelivered or re-sent credit: it already landed (or failed) once
     return;
@@ -221,20 +222,32 @@ void decide_refund(const State& st, const Event& e, RecordPos pos, Decision& d) 
   d.outcome.transfer_id = e.transfer_id;
   d.outcome.from = e.acc_id;
   d.outcome.to = e.target_id;
-  const auto source_key = transfer_key(e.transfer_id, TransferSide::source);
-  if (st.transfer(source_key) == TransferState::refunded) {
+  const auto source_key = transfer_key(pos.partition, e.transfer_id, TransferSide::source);
+  // Refunds are deduplicated by transfer id like credits: the first copy decides, whatever its
+  // outcome. A copy re-sent after a rejected one (an outbox retry, a replay, a hand-written
+  // record) must not be applied later, when the account could take it: the view would then
+  // depend on timing, not on the log.
+  if (const auto side = st.transfer(source_key);
+      side == TransferState::refunded || side == TransferState::refund_failed) {
     d.duplicate = true;
     return;
   }
   auto source = st.account(e.acc_id);
-  // Accounts are never deleted and the source was debited in this partition, so this is only
-  // reachable with a hand-written record.
-  if (!source) return reject(d, Reason::account_not_found, std::nullopt);
-  if (credit_overflows(source->balance, e.amount)) {
+  Reason failure = Reason::none;
+  if (!source) {
+    // Accounts are never deleted and the source was debited in this partition, so this is
+    // only reachable with a hand-written record.
+    failure = Reason::account_not_found;
+  } else if (credit_overflows(source->balance, e.amount)) {
     // The source refilled to within `amount` of 2^63-1 while the transfer was in flight: the
     // money is then held (debited, never credited), visible as a rejected refund. Extremely
     // unlikely with amounts capped at 10^15.
-    return reject(d, Reason::balance_overflow, std::move(source));
+    failure = Reason::balance_overflow;
+  }
+  if (failure != Reason::none) {
+    reject(d, failure, std::move(source));
+    d.transfer_update.emplace(source_key, TransferState::refund_failed);
+    return;
   }
   const std::int64_t balance = source->balance + e.amount;
   d.outcome.account = apply(d, std::move(*source), balance, e, pos, e.target_id, e.transfer_id);
@@ -309,10 +322,32 @@ Outcome undecodable_outcome(const DecodeError& error, RecordPos pos) {
     case DecodeErrc::invalid_amount: o.reason = Reason::invalid_amount; break;
   }
   o.command_id = error.command_id;
+  o.type = error.type;
   o.pos = pos;
   o.account_id = error.acc_id;
   o.principal = error.principal;
   return o;
+}
+
+Decision decide_undecodable(const State& state, const DecodeError& error, RecordPos pos,
+                            const Placement& placement) {
+  Decision d;
+  d.outcome = undecodable_outcome(error, pos);
+  // invalid_amount is only reported for an otherwise well-formed event (codec.hpp), so its
+  // AccId is valid and placement applies as in decide(): checked before the key, a misplaced
+  // record belongs to no scope. (Malformed records and unknown types have no trustworthy
+  // account: they are dead-lettered where they lie.)
+  if (error.code == DecodeErrc::invalid_amount &&
+      placement.partition_of(error.acc_id) != pos.partition) {
+    d.by_position = true;
+    d.outcome.reason = Reason::misplaced_record;
+    return d;
+  }
+  // A key already taken in its scope keeps naming its first outcome.
+  d.by_position =
+      !error.command_id.empty() &&
+      state.first_request({pos.partition, error.principal, error.command_id}).has_value();
+  return d;
 }
 
 }  // namespace xbanku::domain

@@ -251,7 +251,8 @@ void encode_outcome(const domain::Outcome& o, std::string& out) {
   put_u8(out, static_cast<std::uint8_t>(o.status));
   put_u8(out, static_cast<std::uint8_t>(o.reason));
   put_str(out, o.command_id);
-  put_u8(out, static_cast<std::uint8_t>(o.type));
+  put_u8(out, o.type ? 1 : 0);
+  if (o.type) put_u8(out, static_cast<std::uint8_t>(*o.type));
   put_pos(out, o.pos);
   put_str(out, o.account_id);
   put_u8(out, o.account ? 1 : 0);
@@ -274,7 +275,7 @@ result<domain::Outcome> decode_outcome(std::string_view value) {
     o.status = r.enumeration(domain::Status::refunded);
     o.reason = r.enumeration(domain::Reason::idempotency_key_reused);
     o.command_id = r.str();
-    o.type = r.enumeration(EventType::transfer_refund);
+    if (r.flag()) o.type = r.enumeration(EventType::transfer_refund);
     o.pos = r.pos();
     o.account_id = r.str();
     if (r.flag()) {
@@ -302,7 +303,7 @@ void encode_transfer_state(domain::TransferState s, std::string& out) {
 result<domain::TransferState> decode_transfer_state(std::string_view value) {
   Reader r(value);
   auto s = domain::TransferState::pending;
-  if (r.header()) s = r.enumeration(domain::TransferState::refunded);
+  if (r.header()) s = r.enumeration(domain::TransferState::refund_failed);
   if (auto ec = r.finish()) return ec;
   return s;
 }

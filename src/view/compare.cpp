@@ -34,10 +34,10 @@ std::string describe(const domain::HistoryEntry& e) {
 }
 
 std::string describe(const domain::Outcome& o) {
-  std::string s =
-      fmt::format("{{status={}, reason={}, command_id={:?}, type={}, pos={}:{}, account_id={:?}",
-                  domain::to_string(o.status), domain::to_string(o.reason), o.command_id,
-                  domain::type_name(o.type), o.pos.partition, o.pos.offset, o.account_id);
+  std::string s = fmt::format(
+      "{{status={}, reason={}, command_id={:?}, type={}, pos={}:{}, account_id={:?}",
+      domain::to_string(o.status), domain::to_string(o.reason), o.command_id,
+      o.type ? domain::type_name(*o.type) : "-", o.pos.partition, o.pos.offset, o.account_id);
   if (o.account) s += fmt::format(", account={}", describe(*o.account));
   if (!o.transfer_id.empty() || !o.from.empty() || !o.to.empty())
     s += fmt::format(", transfer_id={:?}, from={:?}, to={:?}", o.transfer_id, o.from, o.to);

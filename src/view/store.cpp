@@ -69,7 +69,8 @@ std::string printable(std::string_view key) {
 namespace {
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatValue = "2";
+// "3": transfer states keyed by (partition, side, transfer id); outcomes' optional type.
+constexpr std::string_view kFormatValue = "3";
 constexpr std::string_view kPartitionsKey = "partitions";
 
 error_code store_error() noexcept {
@@ -457,16 +458,6 @@ void Batch::apply(const domain::Decision& d) {
     codec::encode_event(e, b.value);
     b.put(Cf::outbox);
   }
-}
-
-void Batch::record_outcome(const domain::Outcome& outcome) {
-  Impl& b = *impl_;
-  b.ensure_open();
-  ++b.records;
-  const bool key_taken =
-      !outcome.command_id.empty() &&
-      first_request({outcome.pos.partition, outcome.principal, outcome.command_id}).has_value();
-  b.put_outcome(outcome, key_taken);
 }
 
 void Batch::set_next_offset(std::int32_t partition, std::int64_t next) {

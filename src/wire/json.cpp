@@ -211,7 +211,9 @@ std::optional<view::HistoryPage> history_page_from_json(const json::value& v) {
 json::object outcome_to_json(const domain::Outcome& out, std::string_view command_id) {
   json::object o;
   o["command_id"] = out.command_id.empty() ? command_id : std::string_view(out.command_id);
-  o["type"] = op_name(out.type);
+  // A record that could not be decoded may have no readable Type: then no type is claimed
+  // (the field is optional in the OpenAPI document's CommandStatus).
+  if (out.type) o["type"] = op_name(*out.type);
   o["status"] = domain::to_string(out.status);
   if (out.reason != domain::Reason::none) o["reason"] = domain::to_string(out.reason);
   o["partition"] = out.pos.partition;
@@ -233,10 +235,12 @@ std::optional<domain::Outcome> outcome_from_json(const json::value& v) {
   if (o == nullptr) return std::nullopt;
   domain::Outcome out;
   out.command_id = std::string(text(*o, "command_id"));
-  auto type = event_type_from_op(text(*o, "type"));
+  if (o->contains("type")) {
+    out.type = event_type_from_op(text(*o, "type"));
+    if (!out.type) return std::nullopt;
+  }
   auto status = enum_from_name<domain::Status>(text(*o, "status"), domain::Status::refunded);
-  if (!type || !status) return std::nullopt;
-  out.type = *type;
+  if (!status) return std::nullopt;
   out.status = *status;
   if (auto reason = text(*o, "reason"); !reason.empty()) {
     auto r = enum_from_name<domain::Reason>(reason, domain::Reason::idempotency_key_reused);
@@ -275,7 +279,8 @@ json::object transfer_to_json(std::string_view transfer_id, domain::TransferStat
 std::optional<domain::TransferState> transfer_state_from_json(const json::value& v) {
   const json::object* o = v.if_object();
   if (o == nullptr) return std::nullopt;
-  return enum_from_name<domain::TransferState>(text(*o, "status"), domain::TransferState::refunded);
+  return enum_from_name<domain::TransferState>(text(*o, "status"),
+                                               domain::TransferState::refund_failed);
 }
 
 json::object to_json(const Update& u) {

@@ -86,10 +86,12 @@ struct CommandOptions {
                                                             std::size_t limit, app::Origin origin);
 // `wait`: how long an unknown command is waited for (0 = answer at once). `principal`: whose
 // command another instance asks about (ignored from anyone else: a client sees its own).
-[[nodiscard]] boost::asio::awaitable<Reply> get_command(Services& s, const Caller& caller,
-                                                        std::string command_id,
-                                                        std::chrono::milliseconds wait,
-                                                        std::string principal, app::Origin origin);
+// `partition`: the partition whose outcome of the key another instance waits for (the one it
+// wrote its record to); nullopt: the first partition that knows the key.
+[[nodiscard]] boost::asio::awaitable<Reply> get_command(
+    Services& s, const Caller& caller, std::string command_id, std::chrono::milliseconds wait,
+    std::string principal, app::Origin origin,
+    std::optional<std::int32_t> partition = std::nullopt);
 // `to` (raw) names the transfer's target account, whose partition records the transfer's end.
 // For instances and administrators.
 [[nodiscard]] boost::asio::awaitable<Reply> get_transfer(Services& s, const Caller& caller,

@@ -103,10 +103,12 @@ class QueryService {
                                                                          Origin origin) = 0;
   // The outcome of `principal`'s command (keys are scoped per principal). With `wait` > 0, an
   // unknown command is waited for that long (an instance forwarding a read-your-writes wait to
-  // the partition's owner uses it).
+  // the partition's owner uses it). `partition`: the key's outcome in that partition only (the
+  // key's scope, DESIGN §2), as an instance waiting for a record it wrote there asks; nullopt:
+  // the first partition that knows the key (a client's GET /commands/{id} names no partition).
   virtual boost::asio::awaitable<QueryResult<domain::Outcome>> command(
-      std::string command_id, std::string principal, std::chrono::milliseconds wait,
-      Origin origin) = 0;
+      std::string command_id, std::string principal, std::chrono::milliseconds wait, Origin origin,
+      std::optional<std::int32_t> partition) = 0;
   // A cross-partition transfer as its target's partition sees it (`to` names the target
   // account, which places it). nullopt value = the credit has not arrived there yet.
   virtual boost::asio::awaitable<QueryResult<domain::TransferState>> transfer(

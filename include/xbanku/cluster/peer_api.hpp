@@ -61,13 +61,13 @@ class PeerApi {
   virtual boost::asio::awaitable<PeerReply<view::HistoryPage>> history(Owner owner, std::string id,
                                                                        std::uint64_t after_seq,
                                                                        std::size_t limit) = 0;
-  // GET /commands/{id}?wait_ms=&principal=: `principal`'s command; with `wait` > 0 the peer
-  // waits that long for the outcome to be projected there (a read-your-writes wait at the
-  // partition's owner).
-  virtual boost::asio::awaitable<PeerReply<domain::Outcome>> command(Owner owner,
-                                                                     std::string command_id,
-                                                                     std::string principal,
-                                                                     Ms wait) = 0;
+  // GET /commands/{id}?wait_ms=&principal=&partition=: `principal`'s command; with `wait` > 0
+  // the peer waits that long for the outcome to be projected there (a read-your-writes wait at
+  // the partition's owner). With `partition`, the key's outcome in that partition only: a key
+  // names one command per partition, and the asker waits for the record it wrote there.
+  virtual boost::asio::awaitable<PeerReply<domain::Outcome>> command(
+      Owner owner, std::string command_id, std::string principal, Ms wait,
+      std::optional<std::int32_t> partition) = 0;
   // GET /transfers/{id}?to=: a cross-partition transfer as its target's partition sees it.
   virtual boost::asio::awaitable<PeerReply<domain::TransferState>> transfer(Owner owner,
                                                                             std::string transfer_id,

@@ -8,6 +8,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,10 +21,11 @@ enum class DecodeErrc : std::uint8_t { malformed_event, unknown_type, invalid_am
 
 struct DecodeError {
   DecodeErrc code;
-  std::string message;     // precise, names the field, e.g. "field 'AccId' is not a UUID"
-  std::string command_id;  // best effort: set if a valid CommandId was present
-  std::string acc_id;      // best effort: set (canonical) if AccId was a valid UUID
-  std::string principal;   // best effort: set if a valid Principal was present
+  std::string message;            // precise, names the field, e.g. "field 'AccId' is not a UUID"
+  std::string command_id;         // best effort: set if a valid CommandId was present
+  std::string acc_id;             // best effort: set (canonical) if AccId was a valid UUID
+  std::string principal;          // best effort: set if a valid Principal was present
+  std::optional<EventType> type;  // best effort: set if Type named a known type
 };
 
 // Lets result<Event, DecodeError>::value() throw on an error (found by ADL): a

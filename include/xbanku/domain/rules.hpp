@@ -47,15 +47,27 @@ enum class Reason : std::uint8_t {
 // each written and read only by that partition's records, so that folding the partitions in
 // any order — one instance or several, live or replayed — gives the same view:
 //   source side (the transfer record's partition): completed for a same-partition transfer;
-//     pending for a cross-partition one, → refunded when its refund arrives;
+//     pending for a cross-partition one, → refunded when its refund arrives, or refund_failed
+//     when the refund is rejected (the money is then held; later copies change nothing);
 //   target side (the credit's partition): completed, or credit_failed (refund emitted).
-enum class TransferState : std::uint8_t { pending, completed, credit_failed, refunded };
+enum class TransferState : std::uint8_t {
+  pending,
+  completed,
+  credit_failed,
+  refunded,
+  refund_failed
+};
 [[nodiscard]] std::string_view to_string(TransferState) noexcept;
 
 enum class TransferSide : std::uint8_t { source, target };
-// The view's key for one side of a transfer: "s/<transfer id>" or "t/<transfer id>".
-// Transfer ids are positions (transfer_id_at), unique in the topic.
-[[nodiscard]] std::string transfer_key(std::string_view transfer_id, TransferSide side);
+// The view's key for one side of a transfer, in the partition whose records keep it:
+// "<partition>/s/<transfer id>" or "<partition>/t/<transfer id>". The partition is part of the
+// key because a transfer id is only written by xbanku as a position (transfer_id_at), while any
+// Kafka client can write a credit or refund naming any id into any partition: keyed by the id
+// alone, two partitions' records would share a state, and what one of them decided would
+// depend on which partition was folded first.
+[[nodiscard]] std::string transfer_key(std::int32_t partition, std::string_view transfer_id,
+                                       TransferSide side);
 
 struct RecordPos {
   std::int32_t partition = 0;
@@ -83,7 +95,9 @@ struct Outcome {
   Status status = Status::applied;
   Reason reason = Reason::none;
   std::string command_id;  // may be empty (Go-format record, follow-ups)
-  EventType type{};
+  // nullopt only for a record that could not be decoded and whose Type could not be read
+  // either: its outcome claims no type rather than a default one.
+  std::optional<EventType> type;
   RecordPos pos;
   std::string account_id;             // AccId of the record
   std::optional<Account> account;     // resulting state of the record's account, if it exists
@@ -99,9 +113,9 @@ struct Outcome {
 // Two records with one CommandId in one scope are the same request exactly when these match;
 // Ts, RequestId and the transport are not part of it.
 struct Request {
-  EventType type{};
-  std::string account;  // AccId
-  std::string target;   // TargetId of a transfer
+  std::optional<EventType> type;  // nullopt only for an undecodable record of unreadable Type
+  std::string account;            // AccId
+  std::string target;             // TargetId of a transfer
   std::int64_t amount = 0;
   std::string name;  // AccName of a create
   friend bool operator==(const Request&, const Request&) = default;
@@ -163,8 +177,18 @@ struct Placement {
                               const Placement& placement);
 
 // For records that failed to decode: the outcome the projector records (rejected with
-// invalid_amount / malformed_event / unknown_type, best-effort command and account ids).
+// invalid_amount / malformed_event / unknown_type, best-effort command and account ids, and the
+// type when the record's Type could be read).
 [[nodiscard]] Outcome undecodable_outcome(const DecodeError&, RecordPos);
+
+// What a record that failed to decode does (DESIGN §2): nothing but its outcome. A record whose
+// only problem is its amount is otherwise a well-formed event of a known account, so placement
+// is checked first, as for any event: misplaced, it is rejected misplaced_record and takes no
+// key (`by_position`). Otherwise its outcome takes its CommandId in its scope when the key is
+// free there (bound to no request a valid record can repeat: its amount is 0, its name empty),
+// and is kept by position when the key is taken. Pure; deterministic.
+[[nodiscard]] Decision decide_undecodable(const State& state, const DecodeError& error,
+                                          RecordPos pos, const Placement& placement);
 
 // The id of the transfer whose TransferEvent is at `pos`: "<partition>-<offset>". Always the
 // position, never the CommandId: a position names one record forever, while a key is only

@@ -28,7 +28,9 @@ namespace xbanku::view::codec {
 
 // 2: accounts carry their owner, histories their principal and request id, outcomes the
 // request their key is bound to; outcomes are keyed by CommandKey (layout "2", store.hpp).
-inline constexpr std::uint8_t kFormatVersion = 2;
+// 3: an outcome's type is optional (an undecodable record may have none); transfer states are
+// keyed by partition and may be refund_failed (layout "3").
+inline constexpr std::uint8_t kFormatVersion = 3;
 
 enum class codec_errc {
   ok = 0,

@@ -6,13 +6,13 @@
 // WriteBatch still spans them all (column families share the WAL, so a batch is atomic):
 //
 //   CF               key                                    value (codec.hpp, version byte 1)
-//   default          "format"                               "2" (refuses any other layout)
+//   default          "format"                               "3" (refuses any other layout)
 //                    "partitions"                           the topic's partition count
 //   accounts         account id                             name, balance, version, owner
 //   history          id, 0x00, big-endian u64 seq           HistoryEntry
 //   outcomes         partition, principal, command id       Outcome (codec::command_key)
 //   outcomes_by_pos  BE partition (4 B), BE offset (8 B)    Outcome (records with no command id)
-//   transfers        transfer id                            TransferState
+//   transfers        "<partition>/<s|t>/<transfer id>"      TransferState (domain::transfer_key)
 //   offsets          BE partition (4 B)                     next offset to consume (zigzag varint)
 //   outbox           BE u64 sequence                        follow-up Event (binary)
 //   mirror_owed      account id                             account version owed to Redis
@@ -27,6 +27,9 @@
 //   principal; domain::CommandKey): first_request is a point lookup on it, served by the
 //   memtable bloom filter and SST bloom filters when it misses, which is the common case (a new
 //   command). The partition comes first so that one partition's keys sort together.
+// - `transfers` holds each side of a transfer in the partition whose records keep it, so that
+//   one partition's fold never reads or writes another's state, whatever a credit or refund
+//   record names (domain::transfer_key says why).
 // - big-endian sequence/position keys sort numerically under the bytewise comparator, so the
 //   outbox is FIFO and the sequence continues after a restart from the last key.
 // - mirror_owed holds one entry per account changed since Redis last saw it (not one per
@@ -108,15 +111,12 @@ class Batch final : public domain::State {
   [[nodiscard]] std::optional<domain::TransferState> transfer(
       std::string_view transfer_id) const override;
 
-  // Records everything a decision implies: account upserts (+ mirror_owed), history entries,
-  // the outcome (by CommandKey, else or when `by_position` by pos), the transfer update, each
-  // follow-up as an outbox entry. A duplicate decision writes nothing. Throws std::logic_error on a
-  // decision that breaks the rules' contract (history for an unchanged account) or on a committed
-  // batch.
+  // Records everything a decision implies (domain::decide or decide_undecodable): account
+  // upserts (+ mirror_owed), history entries, the outcome (by CommandKey, else or when
+  // `by_position` by pos), the transfer update, each follow-up as an outbox entry. A duplicate
+  // decision writes nothing. Throws std::logic_error on a decision that breaks the rules'
+  // contract (history for an unchanged account) or on a committed batch.
   void apply(const domain::Decision& decision);
-  // The outcome of a record that failed to decode: under its key if the key is new in its
-  // scope, else (or without a key) under its position.
-  void record_outcome(const domain::Outcome& outcome);
   // The partition's next offset to consume, written with the batch (the exactly-once unit).
   void set_next_offset(std::int32_t partition, std::int64_t next);
 
@@ -124,7 +124,7 @@ class Batch final : public domain::State {
   // projector publishes to WebSocket subscribers after a successful commit.
   [[nodiscard]] const std::vector<std::pair<domain::Account, domain::RecordPos>>& changed()
       const noexcept;
-  // Number of apply() + record_outcome() calls (duplicates included).
+  // Number of apply() calls (duplicates included).
   [[nodiscard]] std::size_t records() const noexcept;
   // Bytes of the underlying WriteBatch so far (account states are added at commit).
   [[nodiscard]] std::size_t approximate_bytes() const noexcept;

@@ -5,11 +5,13 @@
 #include "support/workload.hpp"
 #include "support/ws_client.hpp"
 #include "xbanku/domain/partitioner.hpp"
+#include "xbanku/domain/uuid.hpp"
 
 #include <gtest/gtest.h>
 
 #include <future>
 #include <map>
+#include <set>
 
 namespace xbanku::test {
 namespace {
@@ -60,6 +62,34 @@ std::map<std::string, json::value> all_accounts(ServiceInstance& s) {
     if (v.at("next").is_null()) return out;
     after = std::string(v.at("next").as_string());
   }
+}
+
+HttpResponse deposit(ServiceInstance& s, const std::string& id, std::int64_t amount,
+                     const std::string& key) {
+  return s.post("/accounts/" + id + "/deposit", json::serialize(body({{"amount", amount}})),
+                {{"Idempotency-Key", key}});
+}
+
+// One record written by another Kafka client: `value` keyed by `key` (murmur2 places it in the
+// key's partition, which need not be the AccId's).
+void produce_raw(ServiceInstance& s, const std::string& value, const std::string& key) {
+  ASSERT_EQ(produce_all(kBrokers, s.options().topic, kPartitions, {value}, {key}), 1u);
+}
+
+// GET /commands/{id} once it answers 200 (the record was projected), or the last answer.
+HttpResponse command_when_projected(ServiceInstance& s, const std::string& key) {
+  HttpResponse r;
+  wait_until(
+      [&] {
+        r = s.get("/commands/" + key);
+        return r.status == 200;
+      },
+      20s);
+  return r;
+}
+
+double misplaced_count(ServiceInstance& s) {
+  return metric(s.get("/metrics").body, "xbanku_records_total{result=\"misplaced\"}").value_or(-1);
 }
 
 class MoneySafety : public ::testing::Test {
@@ -171,6 +201,176 @@ TEST_F(MoneySafety, AKeyReusedConcurrentlyHasOneEffectAndOne422) {
   }
   std::printf("10 races: HTTP first %d times, WebSocket first %d times; one effect each\n",
               http_won, ws_won);
+}
+
+// A retry of an acknowledged command meets its own first outcome, even once another Kafka
+// client has used the same key in a lower-numbered partition (its own scope there). Before,
+// the retry was looked up in the first partition knowing the key and refused 422.
+TEST_F(MoneySafety, ARetryIsAnsweredFromItsOwnPartitionWhateverOthersHold) {
+  auto& s = *instance;
+  const auto y = create_in(s, 0, true, "Y");
+  const auto x = create_in(s, 0, false, "X");
+  const std::string key = "K2-" + unique_suffix();
+  auto first = deposit(s, x, 100, key);
+  ASSERT_EQ(first.status, 200) << first.body;
+  produce_raw(
+      s,
+      R"({"AccId":")" + y + R"(","Type":"DepositEvent","Amount":5,"CommandId":")" + key + R"("})",
+      y);
+  ASSERT_TRUE(wait_until([&] { return balance(s, y) == 5; }, 20s)) << "applied in its own scope";
+  auto retry = deposit(s, x, 100, key);
+  EXPECT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.json().at("balance").as_int64(), 100) << retry.body;
+  EXPECT_EQ(balance(s, x), 100);
+}
+
+// A record whose only problem is its amount, in a partition its account does not belong to,
+// is misplaced: dead-lettered, counted, and its key is not taken in that partition. And an
+// undecodable record's outcome says its type when the record names one, and claims none
+// otherwise.
+TEST_F(MoneySafety, AMisplacedBadAmountIsMisplacedAndUndecodableOutcomesClaimNoDefaultType) {
+  auto& s = *instance;
+  const auto a = create(s, "A");
+  const auto b = create_in(s, domain::partition_for_key(a, kPartitions), false, "B");
+  const std::string k = "bad-amount-" + unique_suffix();
+  // Keyed by b: murmur2 puts it in b's partition, not a's.
+  produce_raw(
+      s, R"({"AccId":")" + a + R"(","Type":"DepositEvent","Amount":0,"CommandId":")" + k + R"("})",
+      b);
+  ASSERT_TRUE(wait_until([&] { return misplaced_count(s) == 1; }, 20s)) << misplaced_count(s);
+  EXPECT_EQ(s.get("/commands/" + k).status, 404) << "a misplaced record takes no key";
+  auto r = deposit(s, b, 7, k);  // the key is free in b's partition
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(balance(s, b), 7);
+
+  const std::string malformed = "malformed-" + unique_suffix();
+  produce_raw(s,
+              R"({"AccId":")" + a + R"(","Type":"DepositEvent","Amount":5,"V":2,"CommandId":")" +
+                  malformed + R"("})",
+              a);
+  auto m = command_when_projected(s, malformed);
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_EQ(m.json().at("reason").as_string(), "malformed_event");
+  EXPECT_EQ(m.json().at("type").as_string(), "deposit") << m.body;
+
+  const std::string untyped = "untyped-" + unique_suffix();
+  produce_raw(s, R"({"AccId":")" + a + R"(","Type":7,"CommandId":")" + untyped + R"("})", a);
+  auto u = command_when_projected(s, untyped);
+  ASSERT_EQ(u.status, 200) << u.body;
+  EXPECT_EQ(u.json().at("reason").as_string(), "malformed_event");
+  EXPECT_FALSE(u.json().as_object().contains("type")) << u.body;
+}
+
+// Transfer states are kept per partition: two hand-written credits naming one transfer id for
+// accounts of two partitions are each decided in their own partition, so the live view and
+// --act=verify agree (before, each credited whichever it folded first: MISMATCH). And a refund
+// is decided by its first copy: rejected once (no such account yet), a later copy changes
+// nothing even after the account exists.
+TEST_F(MoneySafety, CreditsAndRefundsAreDecidedInTheirPartitionByTheirFirstCopy) {
+  auto& s = *instance;
+  const auto one = create_in(s, 1, true, "One");
+  const auto two = create_in(s, 2, true, "Two");
+  const auto source = create_in(s, 0, true, "Source");
+  const auto credit = [&](const std::string& target) {
+    return R"({"AccId":")" + target + R"(","Type":"TransferCreditEvent","SourceId":")" + source +
+           R"(","Amount":7,"TransferId":"0-999"})";
+  };
+  produce_raw(s, credit(one), one);
+  produce_raw(s, credit(two), two);
+  ASSERT_TRUE(wait_until([&] { return balance(s, one) == 7 && balance(s, two) == 7; }, 20s))
+      << "one " << balance(s, one) << ", two " << balance(s, two);
+
+  // A refund to an account that does not exist yet (its id chosen here), in its partition.
+  const std::string z = domain::new_uuid();
+  const std::string refund = R"({"AccId":")" + z +
+                             R"(","Type":"TransferRefundEvent","TargetId":")" + one +
+                             R"(","Amount":9,"TransferId":"0-998","Reason":"x")";
+  const std::string first_copy = "refund-1-" + unique_suffix();
+  produce_raw(s, refund + R"(,"CommandId":")" + first_copy + R"("})", z);
+  auto rejected = command_when_projected(s, first_copy);
+  ASSERT_EQ(rejected.status, 200) << rejected.body;
+  EXPECT_EQ(rejected.json().at("reason").as_string(), "account_not_found");
+  auto created = s.post("/accounts", json::serialize(body({{"name", "Z"}, {"id", z}})));
+  ASSERT_EQ(created.status, 201) << created.body;
+  // The same refund again (another key, so that the key does not decide), then a deposit in
+  // the same partition that tells when both were folded.
+  produce_raw(s, refund + R"(,"CommandId":")" + first_copy + R"(-again"})", z);
+  const std::string marker = "marker-" + unique_suffix();
+  produce_raw(s,
+              R"({"AccId":")" + z + R"(","Type":"DepositEvent","Amount":1,"CommandId":")" + marker +
+                  R"("})",
+              z);
+  ASSERT_EQ(command_when_projected(s, marker).status, 200);
+  EXPECT_EQ(balance(s, z), 1) << "a refund rejected once was applied by a later copy";
+
+  EXPECT_EQ(instance->stop(), 0) << instance->output();
+  const auto o = instance->options();
+  instance.reset();
+  auto v = run({xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic,
+                "--data-dir", o.data_dir},
+               o.data_dir + "-verify.log", 120s);
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  EXPECT_NE(v.output.find("verify: OK"), std::string::npos) << v.output;
+}
+
+// The serious one, with two instances: A serves partitions p < q. A deposit to X (in p) with
+// key K through A; then a deposit to Y (in q) with the same K through B, which knows nothing of
+// K, writes it and asks A to wait for it. A answered the key's first outcome over all
+// partitions (X's), which B took for another request: 422, although Y got the deposit. The wait
+// must ask for the outcome in the partition B wrote to.
+TEST(MoneySafetyCluster, AKeyUsedInAnotherPartitionDoesNotTurnAnAppliedCommandInto422) {
+  auto base = fresh_instance("keyscope", kPartitions);
+  ASSERT_EQ(produce_all(kBrokers, base.topic, kPartitions, {}, {}), 0u);  // the topic
+  auto one = base, two = base;
+  one.data_dir += "-1";
+  two.data_dir += "-2";
+  one.instance_id = "k-1";
+  two.instance_id = "k-2";
+  ServiceInstance first(one), second(two);
+  first.launch();
+  second.launch();
+  // Settled: both ready, the partitions split between them.
+  const auto serving = [](ServiceInstance& s) {
+    std::set<std::int64_t> out;
+    auto r = s.get("/readyz");
+    if (r.status != 200) return out;
+    const auto ready = r.json();  // kept: the loop reads into it
+    for (const auto& p : ready.at("serving").as_array()) out.insert(p.as_int64());
+    return out;
+  };
+  std::set<std::int64_t> s1, s2;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        s1 = serving(first);
+        s2 = serving(second);
+        return !s1.empty() && !s2.empty() && s1.size() + s2.size() == kPartitions;
+      },
+      90s))
+      << first.output() << second.output();
+  ServiceInstance& a = s1.size() == 2 ? first : second;
+  ServiceInstance& b = s1.size() == 2 ? second : first;
+  const auto& owned = s1.size() == 2 ? s1 : s2;
+  const auto p = static_cast<std::int32_t>(*owned.begin());
+  const auto q = static_cast<std::int32_t>(*owned.rbegin());
+  std::printf("A serves %d and %d; B the other partition\n", p, q);
+
+  const auto x = create_in(a, p, true, "X");
+  const auto y = create_in(a, q, true, "Y");
+  // B reaches A's partitions (it has read A's announcement).
+  ASSERT_TRUE(wait_until([&] { return b.get("/accounts/" + y).status == 200; }, 30s));
+  const std::string key = "K-" + unique_suffix();
+  auto via_a = deposit(a, x, 100, key);
+  ASSERT_EQ(via_a.status, 200) << via_a.body;
+  auto via_b = deposit(b, y, 7, key);
+  EXPECT_EQ(via_b.status, 200) << via_b.body;
+  EXPECT_EQ(balance(a, y), 7) << "the deposit to Y is applied in its own scope";
+  if (via_b.status == 200) {
+    EXPECT_EQ(via_b.json().at("balance").as_int64(), 7);
+  }
+  EXPECT_EQ(balance(a, x), 100);
+
+  EXPECT_EQ(first.stop(), 0) << first.output();
+  EXPECT_EQ(second.stop(), 0) << second.output();
 }
 
 // Records a keyless producer or another partitioner put in the wrong partition: two instances

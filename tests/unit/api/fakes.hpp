@@ -113,13 +113,13 @@ class FakeBank final : public app::CommandService, public app::QueryService {
     if (i < h.size()) q.value->next = q.value->items.back().seq;
     co_return q;
   }
-  boost::asio::awaitable<app::QueryResult<domain::Outcome>> command(std::string command_id,
-                                                                    std::string principal,
-                                                                    std::chrono::milliseconds wait,
-                                                                    app::Origin origin) override {
+  boost::asio::awaitable<app::QueryResult<domain::Outcome>> command(
+      std::string command_id, std::string principal, std::chrono::milliseconds wait,
+      app::Origin origin, std::optional<std::int32_t> partition) override {
     last_origin = origin;
     last_wait = wait;
     last_principal = principal;
+    last_partition = partition;
     if (hold_command_queries && wait.count() > 0) {
       // As a read-your-writes wait does: nothing until `wait` passes, or the request is
       // cancelled (its client went away).
@@ -157,6 +157,7 @@ class FakeBank final : public app::CommandService, public app::QueryService {
   bool hold_command_queries = false;  // command() waits its whole `wait`
   int command_waits_cancelled = 0;
   std::string last_principal;
+  std::optional<std::int32_t> last_partition;  // of the last command()
 
  private:
   void add_history(const std::string& id, const domain::Event& e, domain::RecordPos pos,

@@ -180,6 +180,22 @@ TEST_F(Secured, PeerHeadersCountOnlyWithAValidPeerCredential) {
   EXPECT_EQ(server.on_io([this] { return server.bank.last_origin.hops; }), 1);
 }
 
+// partition= names the partition whose outcome of a key an instance waits for (the record it
+// wrote there): another instance's parameter, ignored from a client like principal=.
+TEST_F(Secured, OnlyAnInstanceNamesThePartitionOfACommand) {
+  as(alice, verb::get, "/commands/k?partition=2");
+  EXPECT_EQ(server.on_io([this] { return server.bank.last_partition; }), std::nullopt);
+  const std::string target = "/commands/k?wait_ms=0&partition=2";
+  EXPECT_EQ(
+      request(server.port(), verb::get, target, {}, {{"X-Xbanku-Peer", "ok GET " + target}}).status,
+      404u);
+  EXPECT_EQ(server.on_io([this] { return server.bank.last_partition; }), 2);
+  const std::string bad = "/commands/k?partition=two";
+  EXPECT_EQ(request(server.port(), verb::get, bad, {}, {{"X-Xbanku-Peer", "ok GET " + bad}}).status,
+            400u);
+  EXPECT_EQ(as(alice, verb::get, bad).status, 404u) << "a client's partition= is not even read";
+}
+
 TEST_F(Secured, AClientsWaitIsBoundedAnInstancesIsNot) {
   EXPECT_EQ(as(alice, verb::get, "/commands/k?wait_ms=10000").status, 404u);
   const auto r = as(alice, verb::get, "/commands/k?wait_ms=30000");

@@ -67,9 +67,10 @@ class FakePeers final : public cluster::PeerApi {
   Answers<domain::Account> accounts_by_id;
   Answers<view::AccountPage> pages;  // keyed by (instance, account owner or "")
   Answers<domain::Outcome> outcomes;
-  Answers<domain::TransferState> transfers;  // keyed by (instance, transfer id)
-  std::vector<std::string> calls;            // "instance kind argument"
-  std::string last_principal;                // of the last command()
+  Answers<domain::TransferState> transfers;    // keyed by (instance, transfer id)
+  std::vector<std::string> calls;              // "instance kind argument"
+  std::string last_principal;                  // of the last command()
+  std::optional<std::int32_t> last_partition;  // of the last command()
 
   boost::asio::awaitable<cluster::PeerReply<domain::Account>> account(cluster::Owner o,
                                                                       std::string id) override {
@@ -87,11 +88,11 @@ class FakePeers final : public cluster::PeerApi {
     calls.push_back(o.instance + " history " + id);
     co_return cluster::PeerReply<view::HistoryPage>{};
   }
-  boost::asio::awaitable<cluster::PeerReply<domain::Outcome>> command(cluster::Owner o,
-                                                                      std::string id,
-                                                                      std::string principal,
-                                                                      Ms) override {
+  boost::asio::awaitable<cluster::PeerReply<domain::Outcome>> command(
+      cluster::Owner o, std::string id, std::string principal, Ms,
+      std::optional<std::int32_t> partition) override {
     last_principal = principal;
+    last_partition = partition;
     co_return answer(outcomes, o, "command", id);
   }
   boost::asio::awaitable<cluster::PeerReply<domain::TransferState>> transfer(cluster::Owner o,

@@ -26,7 +26,7 @@ class Waits : public ::testing::Test {
   void SetUp() override {
     store = view::testing::open_store(dir.path());
     ASSERT_NE(store, nullptr);
-    waits = std::make_unique<OutcomeWaits>(io.get_executor(), *store, domain::Placement{1});
+    waits = std::make_unique<OutcomeWaits>(io.get_executor(), *store, placement);
   }
   // Commits the create of account n under `command` in `partition` and tells the waits.
   void commit_create(unsigned n, const std::string& command, std::int32_t partition = 0) {
@@ -51,6 +51,27 @@ class Waits : public ::testing::Test {
     return testing::run(io, ticket.wait_until(OutcomeWaits::Clock::now() + bound));
   }
 
+  // The first numbered account id (from `start`) whose partition is `p`.
+  std::string account_in(std::int32_t p, unsigned start = 1) const {
+    for (unsigned n = start;; ++n) {
+      if (placement.partition_of(id(n)) == p) return id(n);
+    }
+  }
+  // Commits a deposit of `amount` to `account` under `command` at `pos`.
+  void commit_deposit(const std::string& account, std::int64_t amount, const std::string& command,
+                      domain::RecordPos pos) {
+    domain::Decision d;
+    d.outcome.command_id = command;
+    d.outcome.type = domain::EventType::deposit;
+    d.outcome.pos = pos;
+    d.outcome.account_id = account;
+    d.outcome.amount = amount;
+    auto batch = store->begin();
+    batch.apply(d);
+    ASSERT_FALSE(store->commit(batch));
+  }
+
+  const domain::Placement placement{4};
   view::testing::TempDir dir;
   std::unique_ptr<view::Store> store;
   asio::io_context io;
@@ -124,19 +145,54 @@ TEST_F(Waits, TheScopeOfAKeyIsRespected) {
 }
 
 TEST_F(Waits, APendingTransferResolvesFromTheView) {
+  const auto to = account_in(2);
   domain::Outcome o;
   o.type = domain::EventType::transfer;
   o.status = domain::Status::pending;
+  o.pos = {0, 7};
   o.transfer_id = "0-7";
+  o.to = to;
   EXPECT_EQ(waits->resolve(o).status, domain::Status::pending);
-  auto batch = store->begin();
-  domain::Decision d;
-  d.outcome.command_id = "x";
-  d.transfer_update = {domain::transfer_key("0-7", domain::TransferSide::target),
-                       domain::TransferState::completed};
-  batch.apply(d);
-  ASSERT_FALSE(store->commit(batch));
+  auto set = [&](std::int32_t partition, domain::TransferSide side, domain::TransferState state) {
+    auto batch = store->begin();
+    domain::Decision d;
+    d.outcome.command_id = "x";
+    d.transfer_update = {domain::transfer_key(partition, "0-7", side), state};
+    batch.apply(d);
+    ASSERT_FALSE(store->commit(batch));
+  };
+  // Each side is read in the partition whose records keep it: another partition's states
+  // under the same transfer id (hand-written credits and refunds) say nothing of this one.
+  set(1, domain::TransferSide::target, domain::TransferState::completed);
+  set(3, domain::TransferSide::source, domain::TransferState::refunded);
+  EXPECT_EQ(waits->resolve(o).status, domain::Status::pending);
+  set(0, domain::TransferSide::source, domain::TransferState::refunded);
+  EXPECT_EQ(waits->resolve(o).status, domain::Status::refunded);
+  set(2, domain::TransferSide::target, domain::TransferState::completed);
   EXPECT_EQ(waits->resolve(o).status, domain::Status::completed);
+}
+
+// The checker's reproduction on one instance: a key used for a deposit to X (partition 3),
+// then, by another Kafka client, for a deposit to Y in partition 0 (its own scope). A retry of
+// the X deposit must meet its own first outcome, not partition 0's (which the API would take
+// for another request: 422 for a command that was applied).
+TEST_F(Waits, ANewCommandMeetsItsKeyInItsOwnPartitionFirst) {
+  const auto x = account_in(3);
+  const auto y = account_in(0);
+  commit_deposit(x, 100, "K2", {3, 5});
+  commit_deposit(y, 5, "K2", {0, 9});
+  auto mine = waits->known("K2", "", 3);
+  ASSERT_TRUE(mine && *mine);
+  EXPECT_EQ((*mine)->account_id, x);
+  EXPECT_EQ((*mine)->pos, (domain::RecordPos{3, 5}));
+  // A key known only in other partitions is still reported (it names another request there,
+  // and the API refuses it before anything is written).
+  auto elsewhere = waits->known("K2", "", 1);
+  ASSERT_TRUE(elsewhere && *elsewhere);
+  EXPECT_EQ((*elsewhere)->account_id, y);
+  auto unknown = waits->known("K3", "", 3);
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(*unknown);
 }
 
 }  // namespace

@@ -7,6 +7,10 @@
 #include "xbanku/app/projector.hpp"
 #include "xbanku/domain/partitioner.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 namespace xbanku::app {
@@ -149,7 +153,7 @@ TEST_F(Routed, ACommandIdIsLookedUpAtEveryOwner) {
   theirs.pos = {3, 5};
   peers.outcomes[{"peer", "k"}] = with_status<domain::Outcome>(PeerStatus::not_found);
   peers.outcomes[{"third", "k"}] = ok(theirs);
-  auto r = run(queries->command("k", "alice", std::chrono::milliseconds(0), {}));
+  auto r = run(queries->command("k", "alice", std::chrono::milliseconds(0), {}, std::nullopt));
   ASSERT_TRUE(r.value);
   EXPECT_EQ(r.value->pos, theirs.pos);
   EXPECT_EQ(r.served_by, "third");
@@ -158,11 +162,61 @@ TEST_F(Routed, ACommandIdIsLookedUpAtEveryOwner) {
   // Not found by every owner: a 404. One owner silent: 503, never a wrong 404.
   peers.outcomes[{"third", "missing"}] = with_status<domain::Outcome>(PeerStatus::not_found);
   peers.outcomes[{"peer", "missing"}] = with_status<domain::Outcome>(PeerStatus::not_found);
-  auto nf = run(queries->command("missing", "alice", std::chrono::milliseconds(0), {}));
+  auto nf =
+      run(queries->command("missing", "alice", std::chrono::milliseconds(0), {}, std::nullopt));
   EXPECT_FALSE(nf.value);
   EXPECT_FALSE(nf.unavailable);
-  auto silent = run(queries->command("unknown", "alice", std::chrono::milliseconds(0), {}));
+  auto silent =
+      run(queries->command("unknown", "alice", std::chrono::milliseconds(0), {}, std::nullopt));
   EXPECT_TRUE(silent.unavailable);
+}
+
+// The checker's reproduction with two instances: this instance (A) serves partitions 0 and 1.
+// A deposit to X (partition 0) took key K here; then instance B wrote a deposit to Y
+// (partition 1) with the same K and asks A to wait for it. A must answer the key's outcome in
+// partition 1, the record B wrote, not the first partition that knows K (X's: B then answered
+// 422 for a deposit that was applied).
+TEST_F(Routed, AForwardedWaitAnswersTheKeyInThePartitionItNames) {
+  const auto x = account_in(0);
+  const auto y = account_in(1);
+  auto deposit = [&](const std::string& account, domain::RecordPos pos) {
+    domain::Decision d;
+    d.outcome.command_id = "K";
+    d.outcome.type = domain::EventType::deposit;
+    d.outcome.pos = pos;
+    d.outcome.account_id = account;
+    d.outcome.amount = 10;
+    return d;
+  };
+  commit(deposit(x, {0, 3}));
+  const Origin peer{1, {}};
+  // B's record is not projected yet: the wait is for partition 1 only, so X's outcome in
+  // partition 0 does not answer it; it ends when Y's record is committed.
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        boost::asio::steady_timer t(io, std::chrono::milliseconds(20));
+        co_await t.async_wait(boost::asio::use_awaitable);
+        commit(deposit(y, {1, 4}));
+        waits->committed({"K"});
+      },
+      boost::asio::detached);
+  auto r = run(queries->command("K", "", std::chrono::milliseconds(5000), peer, 1));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->account_id, y);
+  EXPECT_EQ(r.value->pos, (domain::RecordPos{1, 4}));
+  // Asked again, now that both are projected: still partition 1's.
+  r = run(queries->command("K", "", std::chrono::milliseconds(0), peer, 1));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->account_id, y);
+  // Without a partition (a client's GET /commands/K): the first partition that knows it.
+  r = run(queries->command("K", "", std::chrono::milliseconds(0), peer, std::nullopt));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->account_id, x);
+  // A partition not served here: not a definite "not found".
+  r = run(queries->command("K", "", std::chrono::milliseconds(0), peer, 2));
+  EXPECT_FALSE(r.value);
+  EXPECT_TRUE(r.unavailable);
 }
 
 TEST_F(Routed, APendingTransferIsResolvedAtItsTargetsOwner) {
@@ -180,7 +234,7 @@ TEST_F(Routed, APendingTransferIsResolvedAtItsTargetsOwner) {
   d.outcome.to = to;
   commit(d);
   peers.transfers[{"peer", "0-9"}] = ok(domain::TransferState::completed);
-  auto r = run(queries->command("t", "alice", std::chrono::milliseconds(0), {}));
+  auto r = run(queries->command("t", "alice", std::chrono::milliseconds(0), {}, std::nullopt));
   ASSERT_TRUE(r.value);
   EXPECT_EQ(r.value->status, domain::Status::completed);
 }

@@ -164,6 +164,21 @@ TEST(Codec, LargeValuesSpillPastTheStackBuffers) {
   EXPECT_EQ(e->acc_name, name);
 }
 
+// README, "Records are flat": a record's objects and arrays nest at most 8 deep, the record's
+// own object being the first level, even in a field xbanku does not read.
+TEST(Codec, NestingIsLimitedToEightLevels) {
+  const auto nested = [](int levels) {  // `levels` containers, the record's object included
+    const std::string inner(static_cast<std::size_t>(levels - 1), '[');
+    const std::string close(static_cast<std::size_t>(levels - 1), ']');
+    return cat({R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":1,"X":)", inner, "1",
+                close, "}"});
+  };
+  EXPECT_TRUE(decode(nested(8))) << nested(8);
+  const auto deep = decode(nested(9));
+  ASSERT_FALSE(deep) << nested(9);
+  EXPECT_EQ(deep.error().code, DecodeErrc::malformed_event);
+}
+
 TEST(Codec, AmountBounds) {
   for (std::int64_t ok : {std::int64_t{1}, kMaxAmount}) {
     auto e = decode(cat(
@@ -291,12 +306,19 @@ TEST(Codec, ErrorsCarryBestEffortIds) {
   EXPECT_EQ(r.error().code, DecodeErrc::invalid_amount);
   EXPECT_EQ(r.error().command_id, "cmd-9");
   EXPECT_EQ(r.error().acc_id, kA);
+  EXPECT_EQ(r.error().type, EventType::deposit);
 
   auto u = decode(R"({"AccId":"nope","Type":"Nope","CommandId":"cmd-10"})");
   ASSERT_FALSE(u);
   EXPECT_EQ(u.error().code, DecodeErrc::unknown_type);
   EXPECT_EQ(u.error().command_id, "cmd-10");
   EXPECT_EQ(u.error().acc_id, "");
+  EXPECT_EQ(u.error().type, std::nullopt);
+
+  auto malformed = decode(R"({"AccId":"nope","Type":"WithdrawEvent","Amount":1})");
+  ASSERT_FALSE(malformed);
+  EXPECT_EQ(malformed.error().type, EventType::withdraw);
+  EXPECT_EQ(decode(R"({"AccId":"nope","Type":7})").error().type, std::nullopt);
 
   auto bad_cmd =
       decode(cat({R"({"AccId":")", kA, R"(","Type":"DepositEvent","Amount":1,"CommandId":""})"}));

@@ -189,14 +189,19 @@ void expect_quiescent(const Cluster& c) {
   EXPECT_EQ(c.total_balance(), c.deposits - c.withdrawals) << "money created or lost";
   for (const auto& [id, a] : c.state.accounts) EXPECT_GE(a.balance, 0) << id;
   // Every transfer ended: completed in one step, refunded, or credited on the target's side.
+  // Each side's key is "<partition>/<s|t>/<transfer id>" (transfer_key): one id, two sides.
+  std::map<std::string, TransferState> sources, targets;
   for (const auto& [key, s] : c.state.transfers) {
-    if (!key.starts_with("s/")) continue;
-    const auto target = c.state.transfers.find("t/" + key.substr(2));
-    const bool credited =
-        target != c.state.transfers.end() && target->second == TransferState::completed;
+    const auto slash = key.find('/');
+    ASSERT_NE(slash, std::string::npos) << key;
+    (key.at(slash + 1) == 's' ? sources : targets)[key.substr(slash + 3)] = s;
+  }
+  for (const auto& [id, s] : sources) {
+    const auto target = targets.find(id);
+    const bool credited = target != targets.end() && target->second == TransferState::completed;
     EXPECT_TRUE(s == TransferState::completed || s == TransferState::refunded ||
                 (s == TransferState::pending && credited))
-        << key << " is " << to_string(s) << " at quiescence";
+        << id << " is " << to_string(s) << " at quiescence";
   }
 }
 

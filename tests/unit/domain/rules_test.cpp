@@ -58,6 +58,11 @@ class Rules : public ::testing::Test {
   RecordPos in_partition_of(const std::string& id, std::int64_t offset) const {
     return {kPlacement.partition_of(id), offset};
   }
+  // The view's key of one side of a transfer, kept in the partition of `account`.
+  static std::string side_of(const std::string& account, std::string_view transfer_id,
+                             TransferSide side) {
+    return transfer_key(kPlacement.partition_of(account), transfer_id, side);
+  }
 };
 
 TEST_F(Rules, CreateMakesANewAccount) {
@@ -196,7 +201,8 @@ TEST_F(Rules, TransferWithinThePartitionIsAtomic) {
   EXPECT_TRUE(d.follow_ups.empty());
   ASSERT_TRUE(d.transfer_update);
   EXPECT_EQ(*d.transfer_update,
-            (std::pair<std::string, TransferState>{"s/0-41", TransferState::completed}));
+            (std::pair<std::string, TransferState>{transfer_key(0, "0-41", TransferSide::source),
+                                                   TransferState::completed}));
 }
 
 TEST_F(Rules, TransferRejections) {
@@ -245,7 +251,8 @@ TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
   EXPECT_EQ(credit.transfer_id, id);
   EXPECT_EQ(credit.command_id, "");
   EXPECT_EQ(*d.transfer_update,
-            (std::pair<std::string, TransferState>{"s/" + id, TransferState::pending}));
+            (std::pair<std::string, TransferState>{transfer_key(0, id, TransferSide::source),
+                                                   TransferState::pending}));
 
   Decision c = run(credit, in_partition_of(far, 3));
   EXPECT_EQ(c.outcome.status, Status::completed);
@@ -257,8 +264,9 @@ TEST_F(Rules, CrossPartitionTransferCompletesWithTheCredit) {
   EXPECT_EQ(c.history[0].first, far);
   EXPECT_EQ(c.history[0].second.counterparty, a);
   EXPECT_TRUE(c.follow_ups.empty());
-  EXPECT_EQ(st.transfers["t/" + id], TransferState::completed);
-  EXPECT_EQ(st.transfers["s/" + id], TransferState::pending);  // the source's side never learns
+  EXPECT_EQ(st.transfers[side_of(far, id, TransferSide::target)], TransferState::completed);
+  EXPECT_EQ(st.transfers[transfer_key(0, id, TransferSide::source)],
+            TransferState::pending);  // the source's side never learns
 
   // Re-sent credit (outbox retry, redelivery): changes nothing.
   Decision again = run(credit, in_partition_of(far, 4));
@@ -277,7 +285,8 @@ TEST_F(Rules, CrossPartitionTransferToNobodyIsRefunded) {
   EXPECT_EQ(c.outcome.status, Status::rejected);
   EXPECT_EQ(c.outcome.reason, Reason::target_not_found);
   EXPECT_TRUE(c.changes.empty());
-  EXPECT_EQ(st.transfers["t/0-77"], TransferState::credit_failed);
+  EXPECT_EQ(st.transfers[side_of(far_nobody, "0-77", TransferSide::target)],
+            TransferState::credit_failed);
   ASSERT_EQ(c.follow_ups.size(), 1U);
   const Event& refund = c.follow_ups[0];
   EXPECT_EQ(refund.type, EventType::transfer_refund);
@@ -298,8 +307,9 @@ TEST_F(Rules, CrossPartitionTransferToNobodyIsRefunded) {
   ASSERT_EQ(r.history.size(), 1U);
   EXPECT_EQ(r.history[0].second.type, EventType::transfer_refund);
   EXPECT_EQ(r.history[0].second.counterparty, far_nobody);
-  EXPECT_EQ(st.transfers["s/0-77"], TransferState::refunded);
-  EXPECT_EQ(st.transfers["t/0-77"], TransferState::credit_failed);
+  EXPECT_EQ(st.transfers[transfer_key(0, "0-77", TransferSide::source)], TransferState::refunded);
+  EXPECT_EQ(st.transfers[side_of(far_nobody, "0-77", TransferSide::target)],
+            TransferState::credit_failed);
 
   EXPECT_TRUE(run(refund, RecordPos{0, 91}).duplicate);
   EXPECT_EQ(st.accounts[a].balance, 100);
@@ -321,7 +331,7 @@ TEST_F(Rules, CreditOverflowIsRefunded) {
   ASSERT_EQ(c.follow_ups.size(), 1U);
   EXPECT_EQ(c.follow_ups[0].reason, "balance_overflow");
   EXPECT_EQ(c.follow_ups[0].acc_id, a);
-  EXPECT_EQ(st.transfers["t/t-o"], TransferState::credit_failed);
+  EXPECT_EQ(st.transfers[side_of(far, "t-o", TransferSide::target)], TransferState::credit_failed);
 }
 
 TEST_F(Rules, CreditDuplicatesByTheTargetSideOnly) {
@@ -333,7 +343,7 @@ TEST_F(Rules, CreditDuplicatesByTheTargetSideOnly) {
   credit.amount = 2;
   credit.transfer_id = "t-d";
   for (TransferState s : {TransferState::completed, TransferState::credit_failed}) {
-    st.transfers["t/t-d"] = s;
+    st.transfers[side_of(far, "t-d", TransferSide::target)] = s;
     Decision d = decide(st, credit, in_partition_of(far, 1), kPlacement);
     EXPECT_TRUE(d.duplicate) << to_string(s);
     EXPECT_TRUE(d.changes.empty());
@@ -342,7 +352,7 @@ TEST_F(Rules, CreditDuplicatesByTheTargetSideOnly) {
   st.transfers.clear();
   // The source's side, whatever it says (another partition, maybe folded first), is not read.
   for (TransferState s : {TransferState::pending, TransferState::refunded}) {
-    st.transfers["s/t-d"] = s;
+    st.transfers[transfer_key(0, "t-d", TransferSide::source)] = s;
     EXPECT_EQ(decide(st, credit, in_partition_of(far, 1), kPlacement).outcome.status,
               Status::completed)
         << to_string(s);
@@ -357,17 +367,101 @@ TEST_F(Rules, RefundEdgeCases) {
   refund.amount = 10;
   refund.transfer_id = "t-r";
   refund.reason = "target_not_found";
-  st.transfers["t/t-r"] = TransferState::credit_failed;
   Decision missing = run(refund);
   EXPECT_EQ(missing.outcome.status, Status::rejected);
   EXPECT_EQ(missing.outcome.reason, Reason::account_not_found);
-  EXPECT_FALSE(missing.transfer_update);
+  EXPECT_EQ(missing.transfer_update, (std::pair{transfer_key(0, "t-r", TransferSide::source),
+                                                TransferState::refund_failed}));
 
+  Event overflowing = refund;
+  overflowing.transfer_id = "t-o";
   st.put({a, "A", kMax - 5, 1});
-  Decision overflow = run(refund);
+  Decision overflow = run(overflowing);
   EXPECT_EQ(overflow.outcome.reason, Reason::balance_overflow);
   EXPECT_TRUE(overflow.changes.empty());
-  EXPECT_FALSE(st.transfers.contains("s/t-r"));
+  EXPECT_EQ(st.transfers[transfer_key(0, "t-o", TransferSide::source)],
+            TransferState::refund_failed);
+}
+
+// DESIGN §2: credits and refunds are deduplicated by transfer id; the first copy decides,
+// whatever its outcome. The checker's reproduction: a refund to an account that does not exist
+// yet is rejected; the account is created; the same refund sent again must change nothing.
+TEST_F(Rules, ARefundIsDecidedByItsFirstCopyEvenWhenRejected) {
+  Event refund;
+  refund.type = EventType::transfer_refund;
+  refund.acc_id = a;
+  refund.target_id = far;
+  refund.amount = 10;
+  refund.transfer_id = "0-3";
+  refund.reason = "target_not_found";
+  ASSERT_EQ(run(refund, RecordPos{0, 5}).outcome.reason, Reason::account_not_found);
+  ASSERT_EQ(run(create(a, "A"), RecordPos{0, 6}).outcome.status, Status::applied);
+  Decision again = run(refund, RecordPos{0, 7});
+  EXPECT_TRUE(again.duplicate) << "re-sent refund decided " << to_string(again.outcome.status);
+  EXPECT_TRUE(again.changes.empty());
+  EXPECT_EQ(st.accounts[a].balance, 0);
+
+  // Likewise after a refund held by an overflow: a later copy finds room, and changes nothing.
+  st.put({b, "B", kMax - 5, 1});
+  refund.acc_id = b;
+  refund.transfer_id = "0-4";
+  ASSERT_EQ(run(refund, RecordPos{0, 8}).outcome.reason, Reason::balance_overflow);
+  st.accounts[b].balance = 0;
+  EXPECT_TRUE(run(refund, RecordPos{0, 9}).duplicate);
+  EXPECT_EQ(st.accounts[b].balance, 0);
+}
+
+// Transfer states are per partition: two hand-written credits naming one transfer id, for
+// accounts of two partitions, are each decided in their own partition whatever order the
+// partitions are folded in (the live view and --act=verify credited different accounts), and
+// a forged refund in one partition cannot mark another partition's transfer refunded.
+TEST_F(Rules, TransferStatesOfOnePartitionAreNotAnothers) {
+  const std::string one = account_in(1, kPartitions, 1);
+  const std::string two = account_in(2, kPartitions, 1);
+  auto credit_to = [&](const std::string& target) {
+    Event c;
+    c.type = EventType::transfer_credit;
+    c.acc_id = target;
+    c.source_id = a;
+    c.amount = 7;
+    c.transfer_id = "0-999";
+    return c;
+  };
+  auto fold = [&](bool one_first) {
+    st = MemoryState{};
+    st.put({one, "One", 0, 1});
+    st.put({two, "Two", 0, 1});
+    const std::string order[] = {one_first ? one : two, one_first ? two : one};
+    for (const auto& target : order) {
+      EXPECT_EQ(run(credit_to(target), in_partition_of(target, 10)).outcome.status,
+                Status::completed)
+          << "credit to partition " << kPlacement.partition_of(target);
+    }
+    return st;
+  };
+  const MemoryState one_first = fold(true);
+  const MemoryState two_first = fold(false);
+  EXPECT_TRUE(one_first == two_first) << "the view depends on the fold order";
+  EXPECT_EQ(one_first.accounts.at(one).balance, 7);
+  EXPECT_EQ(one_first.accounts.at(two).balance, 7);
+
+  // A real cross-partition transfer from `a` (partition 0), and a forged refund naming its id
+  // in another partition: the transfer's own side is untouched.
+  st = MemoryState{};
+  st.put({a, "A", 100, 1});
+  st.put({far, "F", 0, 1});
+  const Decision t = run(transfer(a, far, 30), RecordPos{0, 41});
+  ASSERT_EQ(t.outcome.status, Status::pending);
+  Event forged;
+  forged.type = EventType::transfer_refund;
+  forged.acc_id = two;
+  forged.target_id = far;
+  forged.amount = 30;
+  forged.transfer_id = "0-41";
+  forged.reason = "target_not_found";
+  st.put({two, "Two", 0, 1});
+  run(forged, in_partition_of(two, 3));
+  EXPECT_EQ(st.transfers[transfer_key(0, "0-41", TransferSide::source)], TransferState::pending);
 }
 
 TEST_F(Rules, PartitionsFoldedInEitherOrderGiveTheSameView) {
@@ -390,8 +484,8 @@ TEST_F(Rules, PartitionsFoldedInEitherOrderGiveTheSameView) {
   EXPECT_TRUE(run(d.follow_ups[0], in_partition_of(far, 1)).duplicate);
   EXPECT_EQ(st.accounts[a].balance, 60);
   EXPECT_EQ(st.accounts[far].balance, 40);
-  EXPECT_EQ(st.transfers["s/0-41"], TransferState::pending);
-  EXPECT_EQ(st.transfers["t/0-41"], TransferState::completed);
+  EXPECT_EQ(st.transfers[transfer_key(0, "0-41", TransferSide::source)], TransferState::pending);
+  EXPECT_EQ(st.transfers[side_of(far, "0-41", TransferSide::target)], TransferState::completed);
 
   // A failed credit folded after the source's refund (possible in the same store) is not a
   // duplicate: the target's partition records its outcome either way.
@@ -402,7 +496,7 @@ TEST_F(Rules, PartitionsFoldedInEitherOrderGiveTheSameView) {
   refund.amount = 5;
   refund.transfer_id = "t-y";
   refund.reason = "target_not_found";
-  st.transfers["s/t-y"] = TransferState::pending;
+  st.transfers[transfer_key(0, "t-y", TransferSide::source)] = TransferState::pending;
   EXPECT_EQ(run(refund).outcome.status, Status::refunded);
   Event failed_credit;
   failed_credit.type = EventType::transfer_credit;
@@ -541,6 +635,7 @@ TEST(RulesNames, SnakeCase) {
   EXPECT_EQ(to_string(Reason::misplaced_record), "misplaced_record");
   EXPECT_EQ(to_string(Reason::idempotency_key_reused), "idempotency_key_reused");
   EXPECT_EQ(to_string(TransferState::credit_failed), "credit_failed");
+  EXPECT_EQ(to_string(TransferState::refund_failed), "refund_failed");
 }
 
 TEST(RulesUndecodable, MapsDecodeErrors) {
@@ -558,6 +653,57 @@ TEST(RulesUndecodable, MapsDecodeErrors) {
     EXPECT_EQ(o.pos, pos);
     EXPECT_FALSE(o.account);
   }
+}
+
+TEST(RulesUndecodable, ReportsTheTypeOnlyWhenItCouldBeRead) {
+  DecodeError deposit{DecodeErrc::invalid_amount, "msg", "cmd", "acc"};
+  deposit.type = EventType::deposit;
+  EXPECT_EQ(undecodable_outcome(deposit, {0, 1}).type, EventType::deposit);
+  const DecodeError unreadable{DecodeErrc::malformed_event, "msg", "cmd", "acc"};
+  EXPECT_EQ(undecodable_outcome(unreadable, {0, 1}).type, std::nullopt)
+      << "no type is claimed for a record whose Type could not be read";
+}
+
+TEST_F(Rules, AnUndecodableRecordTakesAFreeKeyOnly) {
+  DecodeError bad{DecodeErrc::malformed_event, "msg", "k", a};
+  Decision first = decide_undecodable(st, bad, RecordPos{0, 1}, kPlacement);
+  EXPECT_EQ(first.outcome.reason, Reason::malformed_event);
+  EXPECT_FALSE(first.by_position) << "a free key is taken by the undecodable record";
+  EXPECT_FALSE(first.duplicate);
+  st.apply(first);
+  // The key is bound to no request a valid record can repeat.
+  EXPECT_EQ(run(money(EventType::deposit, a, 5, "k"), RecordPos{0, 2}).outcome.reason,
+            Reason::idempotency_key_reused);
+  // A second undecodable record with the key keeps its outcome by position.
+  EXPECT_TRUE(decide_undecodable(st, bad, RecordPos{0, 3}, kPlacement).by_position);
+  // No key: by its position, naturally (put_outcome), and nothing else.
+  bad.command_id.clear();
+  Decision keyless = decide_undecodable(st, bad, RecordPos{0, 4}, kPlacement);
+  EXPECT_TRUE(keyless.changes.empty());
+  EXPECT_FALSE(keyless.transfer_update);
+}
+
+// A record whose only problem is its amount is an event of a known account: placement is
+// checked first, so misplaced it is misplaced_record and takes no key (README, placement).
+TEST_F(Rules, AMisplacedRecordWithABadAmountIsMisplacedAndTakesNoKey) {
+  // `a` lives in partition 0; the record was written to partition 1.
+  DecodeError bad_amount{DecodeErrc::invalid_amount, "field 'Amount' must be between 1 and 10^15",
+                         "k", a};
+  bad_amount.type = EventType::deposit;
+  Decision d = decide_undecodable(st, bad_amount, RecordPos{1, 8}, kPlacement);
+  EXPECT_EQ(d.outcome.reason, Reason::misplaced_record);
+  EXPECT_EQ(d.outcome.status, Status::rejected);
+  EXPECT_TRUE(d.by_position) << "a misplaced record takes no key in any scope";
+  st.apply(d);
+  EXPECT_FALSE(st.first_request({1, "", "k"}));
+  // In its own partition the same record is an invalid amount, and takes its key there.
+  Decision placed = decide_undecodable(st, bad_amount, RecordPos{0, 9}, kPlacement);
+  EXPECT_EQ(placed.outcome.reason, Reason::invalid_amount);
+  EXPECT_FALSE(placed.by_position);
+  // Malformed records have no trustworthy account: they are not judged by placement.
+  DecodeError malformed{DecodeErrc::malformed_event, "field 'V' must be 1", "k2", a};
+  EXPECT_EQ(decide_undecodable(st, malformed, RecordPos{1, 10}, kPlacement).outcome.reason,
+            Reason::malformed_event);
 }
 
 TEST(PlacementTest, UsesTheKafkaPartitioner) {

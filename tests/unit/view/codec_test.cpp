@@ -128,7 +128,11 @@ TEST(ViewCodec, OutcomeRoundTrip) {
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, o);
   }
-  domain::Outcome minimal;
+  domain::Outcome minimal;  // no type: an undecodable record's whose Type was unreadable
+  ASSERT_FALSE(minimal.type);
+  encode_outcome(minimal, v);
+  EXPECT_EQ(*decode_outcome(v), minimal);
+  minimal.type = EventType::create;  // the enumerator 0, told apart from "no type"
   encode_outcome(minimal, v);
   EXPECT_EQ(*decode_outcome(v), minimal);
 }
@@ -136,7 +140,8 @@ TEST(ViewCodec, OutcomeRoundTrip) {
 TEST(ViewCodec, TransferStateRoundTrip) {
   std::string v;
   for (auto s : {domain::TransferState::pending, domain::TransferState::completed,
-                 domain::TransferState::credit_failed, domain::TransferState::refunded}) {
+                 domain::TransferState::credit_failed, domain::TransferState::refunded,
+                 domain::TransferState::refund_failed}) {
     encode_transfer_state(s, v);
     auto r = decode_transfer_state(v);
     ASSERT_TRUE(r);
@@ -257,7 +262,7 @@ TEST(ViewCodec, UnknownFormatVersionIsAnError) {
 TEST(ViewCodec, OutOfRangeEnumIsAnError) {
   std::string v;
   encode_transfer_state(domain::TransferState::refunded, v);
-  v[1] = 4;
+  v[1] = 5;  // one past refund_failed
   EXPECT_EQ(decode_transfer_state(v).error(), make_error_code(codec_errc::bad_enum));
   encode_outcome(sample_outcome(false), v);
   v[1] = 5;  // status

@@ -390,38 +390,33 @@ TEST_F(ViewStore, OutboxRemovalAndLimit) {
   EXPECT_EQ(rest[1].event.transfer_id, "t4");
 }
 
-TEST_F(ViewStore, RecordOutcomeOfUndecodableRecords) {
-  domain::Outcome bad;
-  bad.status = domain::Status::rejected;
-  bad.reason = domain::Reason::malformed_event;
-  bad.pos = {2, 9};
-  domain::Outcome bad_with_id = bad;
-  bad_with_id.reason = domain::Reason::invalid_amount;
-  bad_with_id.command_id = "c1";
-  bad_with_id.pos = {2, 10};
+TEST_F(ViewStore, OutcomesOfUndecodableRecords) {
+  const domain::Placement placement{4};
+  const std::string ann = id(1);  // decide_undecodable checks placement: records in its partition
+  const std::int32_t p = placement.partition_of(ann);
+  const domain::DecodeError bad{domain::DecodeErrc::malformed_event, "m", "", ""};
+  const domain::DecodeError bad_with_id{domain::DecodeErrc::invalid_amount, "m", "c1", ann};
+  domain::DecodeError again = bad_with_id;  // a second record with a seen command id
+  again.code = domain::DecodeErrc::malformed_event;
+  domain::DecodeError reuses_c0 = again;
+  reuses_c0.command_id = "c0";
 
   Batch b = store->begin();
-  b.apply(create(id(1), "Ann", {2, 8}, "c0"));
-  b.record_outcome(bad);
-  b.record_outcome(bad_with_id);
-  EXPECT_TRUE(seen(b, "c1", 2));
-  domain::Outcome again = bad_with_id;  // a second record with a seen command id
-  again.pos = {2, 11};
-  again.reason = domain::Reason::malformed_event;
-  b.record_outcome(again);
-  domain::Outcome reuses_c0 = again;
-  reuses_c0.command_id = "c0";
-  reuses_c0.pos = {2, 12};
-  b.record_outcome(reuses_c0);
+  b.apply(create(ann, "Ann", {p, 8}, "c0"));
+  b.apply(domain::decide_undecodable(b, bad, {p, 9}, placement));
+  b.apply(domain::decide_undecodable(b, bad_with_id, {p, 10}, placement));
+  EXPECT_TRUE(seen(b, "c1", p));
+  b.apply(domain::decide_undecodable(b, again, {p, 11}, placement));
+  b.apply(domain::decide_undecodable(b, reuses_c0, {p, 12}, placement));
   ASSERT_FALSE(store->commit(b));
 
-  EXPECT_EQ((*store->outcome_at({2, 9}))->reason, domain::Reason::malformed_event);
-  EXPECT_EQ((*outcome_of(*store, "c1"))->reason, domain::Reason::invalid_amount);
-  EXPECT_EQ((*outcome_of(*store, "c1"))->pos, (RecordPos{2, 10}));
-  EXPECT_EQ((*outcome_of(*store, "c0"))->status, domain::Status::applied);
+  EXPECT_EQ((*store->outcome_at({p, 9}))->reason, domain::Reason::malformed_event);
+  EXPECT_EQ((*store->outcome({p, "", "c1"}))->reason, domain::Reason::invalid_amount);
+  EXPECT_EQ((*store->outcome({p, "", "c1"}))->pos, (RecordPos{p, 10}));
+  EXPECT_EQ((*store->outcome({p, "", "c0"}))->status, domain::Status::applied);
   // Records whose key was taken keep their own outcome, under their position.
-  EXPECT_EQ((*store->outcome_at({2, 11}))->reason, domain::Reason::malformed_event);
-  EXPECT_EQ((*store->outcome_at({2, 12}))->command_id, "c0");
+  EXPECT_EQ((*store->outcome_at({p, 11}))->reason, domain::Reason::malformed_event);
+  EXPECT_EQ((*store->outcome_at({p, 12}))->command_id, "c0");
 }
 
 TEST_F(ViewStore, MarkMirroredOnlyForgetsVersionsRedisHas) {
@@ -527,8 +522,9 @@ TEST_F(ViewStore, HistoryPagination) {
   EXPECT_EQ(*store->history(id(3), 0, 100), std::nullopt);
 }
 
-// Writes garbage straight into a column family, as disk corruption would.
-void poison(const std::filesystem::path& dir, const std::string& cf, const std::string& key) {
+// Writes garbage (or `value`) straight into a column family, as disk corruption would.
+void poison(const std::filesystem::path& dir, const std::string& cf, const std::string& key,
+            const std::string& value = "\x01\xFF\xFF") {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir.string(), &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -538,7 +534,7 @@ void poison(const std::filesystem::path& dir, const std::string& cf, const std::
   ASSERT_TRUE(rocksdb::DB::Open({}, dir.string(), descriptors, &handles, &db).ok());
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i] == cf) {
-      EXPECT_TRUE(db->Put({}, handles[i], key, "\x01\xFF\xFF").ok());
+      EXPECT_TRUE(db->Put({}, handles[i], key, value).ok());
     }
   }
   for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
@@ -616,6 +612,16 @@ TEST_F(ViewStore, ScansVisitEverythingInKeyOrder) {
   ASSERT_FALSE(
       store->for_each_outcome_at([&](RecordPos p, const domain::Outcome&) { at.push_back(p); }));
   EXPECT_EQ(at, (std::vector<RecordPos>{{0, 2}}));
+}
+
+TEST_F(ViewStore, AStoreOfAnEarlierLayoutIsRefused) {
+  commit_all({create(id(1), "Ann", {0, 0})});
+  store.reset();
+  // Layout "2" kept transfer states by transfer id alone: its states cannot be read as "3"'s.
+  poison(dir.path(), rocksdb::kDefaultColumnFamilyName, "format", "2");
+  EXPECT_FALSE(Store::open({.dir = dir.path()}));
+  poison(dir.path(), rocksdb::kDefaultColumnFamilyName, "format", "3");
+  EXPECT_TRUE(Store::open({.dir = dir.path()}));
 }
 
 TEST(ViewStoreOpen, UnwritableDirectoryIsAnError) {

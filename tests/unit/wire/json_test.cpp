@@ -79,6 +79,55 @@ TEST(WireJson, OutcomesRoundTrip) {
   EXPECT_FALSE(outcome_from_json(json::parse(R"({"status":"weird"})")));
 }
 
+// An instance waiting for a command at another reads that instance's answer with
+// outcome_from_json: every reason must read back, the last ones (misplaced_record,
+// idempotency_key_reused) included, or the waiting instance takes the answer for no answer.
+TEST(WireJson, EveryReasonAndStatusOfAForwardedOutcomeReadsBack) {
+  domain::Outcome o;
+  o.command_id = "c-2";
+  o.type = domain::EventType::deposit;
+  o.pos = {1, 8};
+  o.account_id = kA;
+  o.amount = 5;
+  o.status = domain::Status::rejected;
+  int reasons = 0;
+  for (int i = 0; domain::to_string(static_cast<domain::Reason>(i)) != "unknown"; ++i, ++reasons) {
+    o.reason = static_cast<domain::Reason>(i);
+    EXPECT_EQ(outcome_from_json(through_text(outcome_to_json(o, "c-2"))), o)
+        << domain::to_string(o.reason);
+  }
+  EXPECT_GT(reasons, static_cast<int>(domain::Reason::idempotency_key_reused));
+  o.reason = domain::Reason::misplaced_record;
+  const auto misplaced = outcome_from_json(through_text(outcome_to_json(o, "c-2")));
+  ASSERT_TRUE(misplaced);
+  EXPECT_EQ(misplaced->reason, domain::Reason::misplaced_record);
+  o.reason = domain::Reason::none;
+  for (int i = 0; domain::to_string(static_cast<domain::Status>(i)) != "unknown"; ++i) {
+    o.status = static_cast<domain::Status>(i);
+    EXPECT_EQ(outcome_from_json(through_text(outcome_to_json(o, "c-2"))), o)
+        << domain::to_string(o.status);
+  }
+  EXPECT_FALSE(outcome_from_json(json::parse(
+      R"({"type":"deposit","status":"rejected","reason":"weird","partition":0,"offset":1})")));
+}
+
+// An undecodable record whose Type could not be read: its outcome claims no type (not the
+// enumerator 0, "create"), and another instance reads that back.
+TEST(WireJson, AnOutcomeWithoutTypeClaimsNone) {
+  domain::Outcome o;
+  o.command_id = "c-3";
+  o.status = domain::Status::rejected;
+  o.reason = domain::Reason::malformed_event;
+  o.pos = {2, 4};
+  const auto body = outcome_to_json(o, "c-3");
+  EXPECT_FALSE(body.contains("type")) << json::serialize(body);
+  EXPECT_EQ(outcome_from_json(through_text(body)), o);
+  o.type = domain::EventType::deposit;
+  EXPECT_EQ(outcome_to_json(o, "c-3").at("type").as_string(), "deposit");
+  EXPECT_FALSE(outcome_from_json(json::parse(
+      R"({"type":"fly","status":"rejected","reason":"malformed_event","partition":0,"offset":1})")));
+}
+
 TEST(WireJson, UpdatesAndTransfersRoundTrip) {
   const Update u{{kA, "A", 5, 2, ""}, {1, 17}};
   EXPECT_EQ(update_from_json(through_text(to_json(u))), u);
@@ -87,6 +136,9 @@ TEST(WireJson, UpdatesAndTransfersRoundTrip) {
   EXPECT_EQ(transfer_state_from_json(
                 through_text(transfer_to_json("1-2", domain::TransferState::credit_failed))),
             domain::TransferState::credit_failed);
+  EXPECT_EQ(transfer_state_from_json(
+                through_text(transfer_to_json("1-2", domain::TransferState::refund_failed))),
+            domain::TransferState::refund_failed);
   EXPECT_EQ(error_body("bad_request", "m").at("error").at("code").as_string(), "bad_request");
 }
 
