@@ -101,8 +101,6 @@ def test_every_rule_agrees_with_xbanku_and_verify(services, tmp_path):
     assert_agree(verdict, verified)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: transfer states are keyed by TransferId across partitions, "
-                   "so a credit in one partition dedups a credit in another, depending on fold order")
 def test_credits_in_two_partitions_with_one_transfer_id_are_independent(services, tmp_path):
     def build(log):
         source, b, c = log.account(0), log.account(1), log.account(2)
@@ -113,8 +111,6 @@ def test_credits_in_two_partitions_with_one_transfer_id_are_independent(services
     assert_agree(*run_crafted(services, tmp_path, build, forged=True))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a refund whose first copy was rejected is applied when re-sent "
-                   "(credits and refunds are to be deduplicated by TransferId)")
 def test_a_resent_refund_changes_nothing(services, tmp_path):
     def build(log):
         a, late = log.account(0), log.account(3)
@@ -125,8 +121,6 @@ def test_a_resent_refund_changes_nothing(services, tmp_path):
     assert_agree(*run_crafted(services, tmp_path, build, forged=True))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a misplaced record with a bad amount is rejected invalid_amount, "
-                   "not misplaced_record: it is not dead-lettered and it takes its key in a foreign partition")
 def test_a_misplaced_record_with_a_bad_amount_takes_no_key(services, tmp_path):
     def build(log):
         a, b = log.account(0), log.account(1)
