@@ -375,6 +375,18 @@ class Peers : public ::testing::Test {
         },
         90s, 100ms))
         << nodes_[0]->output();
+    // Serving is not yet knowing: each instance must also have read the other's announcement,
+    // or a forwarded query answers 503 for a moment. A listing merges every owner's page, so
+    // one that is whole (200, not X-Stale) through each instance says both know each other.
+    ASSERT_TRUE(wait_until(
+        [] {
+          for (auto& n : nodes_) {
+            const auto r = n->get("/accounts?limit=1");
+            if (r.status != 200 || !header(r, "X-Stale").empty()) return false;
+          }
+          return true;
+        },
+        30s, 100ms));
   }
   static void TearDownTestSuite() {
     for (auto& n : nodes_) {
