@@ -49,7 +49,11 @@ class XbApp extends LightElement {
     });
     for (const source of [health, live, authNotices, token] as EventTarget[])
       source.addEventListener(source === live ? "state" : "change", () => this.requestUpdate());
-    token.addEventListener("change", () => void health.poll());
+    token.addEventListener("change", () => {
+      // Refetch with the new token: a new params object makes the page load again.
+      this.route = parseHash(location.hash);
+      void health.poll();
+    });
     health.start();
     live.start();
     metricsStore.start();

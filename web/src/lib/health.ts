@@ -26,6 +26,8 @@ export class Health extends EventTarget {
       if (e instanceof ApiError && e.status === 503 && e.body && typeof e.body === "object") {
         this.readiness = normalize(e.body as Readiness); // not ready: the body says how far along
         this.error = "";
+      } else if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+        this.error = ""; // the authentication banner says it
       } else {
         this.error = e instanceof ApiError ? e.message : String(e);
       }

@@ -374,9 +374,11 @@ export class CommandsPage extends LightElement {
       <section aria-labelledby="outcomes-heading" class="outcomes">
         <h2 id="outcomes-heading">Outcomes</h2>
         ${this.outcomes.length === 0 ? html`<p class="muted">Nothing sent yet.</p>` : nothing}
-        <ol class="outcome-list" role="log" aria-live="polite" aria-relevant="additions text">
-          ${this.outcomes.map((o) => this.renderOutcome(o))}
-        </ol>
+        <div role="log" aria-live="polite" aria-relevant="additions text" aria-labelledby="outcomes-heading">
+          <ol class="outcome-list">
+            ${this.outcomes.map((o) => this.renderOutcome(o))}
+          </ol>
+        </div>
       </section>
     `;
   }

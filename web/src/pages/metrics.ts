@@ -122,7 +122,7 @@ export class MetricsPage extends LightElement {
           scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max !== null && max > 0 ? max * 1.1 : 1] } },
           axes: [
             { stroke: "#333", grid: { stroke: "#e4e4e4" }, ticks: { stroke: "#bbb" } },
-            { stroke: "#333", grid: { stroke: "#e4e4e4" }, ticks: { stroke: "#bbb" }, size: 60, values: (_u, ticks) => ticks.map((t) => formatRate(t)) },
+            { stroke: "#333", grid: { stroke: "#e4e4e4" }, ticks: { stroke: "#bbb" }, size: 60 },
           ],
           series: [{}, ...labels.map((label, i) => ({ label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: false, points: { show: false } }))],
         };
