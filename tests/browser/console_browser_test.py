@@ -37,11 +37,19 @@ import urllib.error
 import urllib.request
 import uuid
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import sync_playwright
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("XBANKU_SOURCE_DIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+except ImportError:
+    # Run with any python3: Playwright lives in the virtualenv scripts/browser-test-install.sh makes.
+    VENV = os.path.join(SOURCE, ".cache", "browser-venv")
+    if os.path.exists(os.path.join(VENV, "bin", "python")) and not os.environ.get("XBANKU_BROWSER_REEXEC"):
+        os.environ["XBANKU_BROWSER_REEXEC"] = "1"
+        os.execv(os.path.join(VENV, "bin", "python"), [os.path.join(VENV, "bin", "python"), *sys.argv])
+    sys.exit("Playwright for Python is missing: run scripts/browser-test-install.sh")
 BINARY = os.environ.get("XBANKU_BINARY") or os.path.join(SOURCE, "build", "xbanku")
 BROKERS = os.environ.get("XBANKU_TEST_BROKERS") or "127.0.0.1:9092"
 CHROMIUM = os.environ.get("XBANKU_CHROMIUM") or "/usr/bin/chromium"
@@ -314,13 +322,13 @@ class Browser:
     def heading(self):
         return self.page.inner_text("main h1")
 
-    def shot(self, name):
+    def shot(self, name, full_page=True):
         os.makedirs(SHOTS, exist_ok=True)
         path = os.path.join(SHOTS, name + ".png")
         self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
         self.page.mouse.move(1, 1)
         self.page.wait_for_timeout(1300)  # let the live-change highlights fade
-        self.page.screenshot(path=path, full_page=True)
+        self.page.screenshot(path=path, full_page=full_page)
         return path
 
     def axe(self, name):
@@ -348,14 +356,16 @@ def single(results, pw, workdir):
     suffix = uuid.uuid4().hex[:8]
     topic = f"browser-{suffix}"
     inst = Instance("console-1", topic, f"browser-g-{suffix}", workdir)
-    inst.start()
-    inst.wait_ready()
-    front = ViteFront(inst, [inst.url], workdir) if FRONT == "vite" else None
-    base = front.url if front else inst.url
-    api = inst.url
-    b = Browser(pw, base, workdir)
+    front = b = None
     s = {}
     try:
+        inst.start()
+        inst.wait_ready()
+        front = ViteFront(inst, [inst.url], workdir) if FRONT == "vite" else None
+        base = front.url if front else inst.url
+        require_console(base)
+        api = inst.url
+        b = Browser(pw, base, workdir)
         if FRONT == "binary":
             results.run("serving: index.html and assets with CSP, cache headers and ETags", check_serving, base)
         results.run("commands: create an account through the form", commands_create, b, api, s)
@@ -379,14 +389,25 @@ def single(results, pw, workdir):
         results.run("keyboard: skip button, navigation by Tab and Enter", keyboard, b)
         results.run("200% zoom: no page scrolls sideways at 640 CSS pixels", zoom, b, s)
         results.run("authentication: a 401 is shown with its challenge; the token goes as Bearer and access_token",
-                    auth, b, s)
+                    auth, b, api, s)
+        results.run("replay: /readyz's records left per partition shown as progress, then gone", replay, b, inst)
         results.run("the page made no request outside the service, no CSP violation, no uncaught error",
                     hygiene, b)
     finally:
-        b.close()
+        if b:
+            b.close()
         if front:
             front.stop()
         inst.kill(signal.SIGTERM)
+
+
+def require_console(base):
+    status, h, raw = http("GET", base + "/")
+    ctype = {k.lower(): v for k, v in h.items()}.get("content-type", "")
+    if status != 200 or not ctype.startswith("text/html") or b"<xb-app" not in raw:
+        raise RuntimeError(f"{base}/ does not serve the console (status {status}, {ctype or 'no content type'}): "
+                           "a binary built with XBANKU_CONSOLE=ON serves it; with an older binary run "
+                           "XBANKU_CONSOLE_FRONT=vite")
 
 
 def check_serving(base):
@@ -677,6 +698,7 @@ def paging(b, api, s):
         slowest = max(slowest, time.monotonic() - t)
         expect(pages < 1000, "paging does not end")
     expect(seen == expected, f"paged {len(seen)} ids (unique {len(set(seen))}), the API lists {len(expected)}")
+    expect(pages > 1, f"{len(seen)} accounts fit one page: nothing was paged")
     # Back and first.
     b.page.click("nav.pager button:has-text('Previous page')")
     b.page.wait_for_function("n => document.querySelector('.page-no')?.textContent === 'Page ' + n", arg=pages - 1)
@@ -747,12 +769,29 @@ def zoom(b, s):
     return "accounts, account, commands, cluster, dead letters, metrics"
 
 
-def auth(b, s):
+def auth(b, api, s):
     """The API as it answers with authentication on, simulated in the browser: without the right
-    token every request gets 401 with a WWW-Authenticate challenge."""
+    token every request gets 401 with a WWW-Authenticate challenge, and the token's principal is
+    no admin, so /ws refuses a subscription to every account ("*")."""
     secret = "test-token-" + uuid.uuid4().hex[:6]
     challenge = 'Bearer error="invalid_token", error_description="the token has expired"'
-    seen = {"bearer": 0, "ws": []}
+    seen = {"bearer": 0, "ws": [], "subs": []}
+
+    def ws_gate(ws):
+        seen["ws"].append(ws.url)
+        server = ws.connect_to_server()
+
+        def from_page(message):
+            msg = json.loads(message)
+            if msg.get("op") == "subscribe":
+                seen["subs"].append(msg.get("accounts"))
+                if msg.get("accounts") == "*":
+                    ws.send(json.dumps({"id": msg["id"], "ok": False, "error": {
+                        "code": "forbidden", "message": "only an admin may subscribe to every account"}}))
+                    return
+            server.send(message)
+        ws.on_message(from_page)
+    b.page.route_web_socket(re.compile(r"/ws(\?|$)"), ws_gate)
 
     def gate(route):
         auth_header = route.request.headers.get("authorization", "")
@@ -763,7 +802,6 @@ def auth(b, s):
             route.fulfill(status=401, headers={"WWW-Authenticate": challenge, "Content-Type": "application/json"},
                           body=json.dumps({"error": {"code": "unauthorized", "message": "a bearer token is required"}}))
     pattern = re.compile(r"^" + re.escape(b.base) + r"/(accounts|commands|transfers|cluster|dlq|metrics)")
-    b.page.on("websocket", lambda ws: seen["ws"].append(ws.url))
     b.page.route(pattern, gate)
     try:
         b.goto("/accounts")
@@ -780,11 +818,51 @@ def auth(b, s):
         b.page.wait_for_function("() => document.querySelector('.live-status')?.dataset.state === 'open'")
         expect(any(f"access_token={secret}" in u for u in seen["ws"]), f"no WebSocket with access_token: {seen['ws']}")
         expect(seen["bearer"] > 0, "no request carried the bearer token")
+        # "*" refused: the page subscribes to the accounts it shows, and still sees them change.
+        shown = b.page.eval_on_selector_all("table.accounts tbody tr[data-id]", "e => e.map(r => r.dataset.id)")
+        wait_for(lambda: any(isinstance(a, list) and shown[0] in a for a in seen["subs"]), 5, 0.1,
+                 f"a subscription naming the shown accounts (sent: {seen['subs']})")
+        status, _, _ = http_json("POST", f"{api}/accounts/{shown[0]}/deposit", {"amount": 7})
+        expect(status == 200, f"deposit over HTTP: {status}")
+        before = account(api, shown[0])["balance"]
+        b.page.wait_for_function("([id, text]) => document.querySelector(`tr[data-id='${id}'] td.balance`)?.textContent.trim() === text",
+                                 arg=[shown[0], f"{before // 100:,}.{before % 100:02d}"], timeout=LIVE_BOUND_S * 1000)
         b.page.click("form.token button:has-text('Forget token')")
         expect(b.page.evaluate("() => sessionStorage.getItem('xbanku.token')") is None, "Forget token kept it")
     finally:
         b.page.unroute(pattern)
-    return f"{seen['bearer']} requests with Authorization: Bearer; WebSocket /ws?access_token=…"
+    return (f"{seen['bearer']} requests with Authorization: Bearer; WebSocket /ws?access_token=…; '*' refused, "
+            f"then {len(shown)} shown accounts subscribed by id and seen changing")
+
+
+def replay(b, inst):
+    """A start that replays the log, as /readyz tells it (503, records left per partition), played
+    back to the page: a replay of this test's small topic is over before a page could show it."""
+    calls = {"n": 0}
+
+    def readyz(route):
+        calls["n"] += 1
+        left = max(0, 40000 - 4000 * calls["n"])
+        lag = {str(p): (left * (p + 1)) // PARTITIONS for p in range(PARTITIONS)}
+        lag["0"] = 0
+        route.fulfill(status=503, headers={"Content-Type": "application/json", "Retry-After": "1"},
+                      body=json.dumps({"ready": False, "instance": inst.name, "serving": [0], "lag": lag}))
+    pattern = re.compile(r"^" + re.escape(b.base) + r"/readyz")
+    b.page.route(pattern, readyz)
+    try:
+        b.goto("/accounts")
+        b.page.reload()
+        b.page.wait_for_selector("section.replay progress")
+        b.page.wait_for_function("() => document.querySelectorAll('section.replay progress').length === 6")
+        text = b.page.inner_text("section.replay")
+        expect("left" in text and "Partition 0: caught up" in text, f"replay banner: {text}")
+        b.page.wait_for_function("n => document.querySelector('section.replay') && Number(document.querySelector('#replay-5').value) > 0")
+        axe = b.axe("replay")
+        b.shot("replay", full_page=False)
+    finally:
+        b.page.unroute(pattern)
+    b.page.wait_for_selector("section.replay", state="detached", timeout=10000)
+    return f"{calls['n']} answers shown with progress bars; gone once ready; {axe}"
 
 
 def hygiene(b):
@@ -804,10 +882,6 @@ def cluster(results, pw, workdir):
     topic, group = f"browser-c-{suffix}", f"browser-cg-{suffix}"
     a = Instance("node-a", topic, group, workdir)
     c = Instance("node-b", topic, group, workdir)
-    a.start()
-    a.wait_ready()
-    c.start()
-    c.wait_ready()
 
     def split():
         ra, rc = a.readyz(), c.readyz()
@@ -815,11 +889,17 @@ def cluster(results, pw, workdir):
             return None
         sa, sc = set(ra["serving"]), set(rc["serving"])
         return (sa, sc) if sa and sc and not sa & sc and sa | sc == set(range(PARTITIONS)) else None
-    _, mine_b = wait_for(split, 60, 0.5, "both instances serving a share of the partitions")
-    front = ViteFront(a, [a.url, c.url], workdir) if FRONT == "vite" else None
-    b = Browser(pw, front.url if front else a.url, workdir)
-    state = {"b_partitions": sorted(mine_b)}
+    front = b = None
     try:
+        a.start()
+        a.wait_ready()
+        c.start()
+        c.wait_ready()
+        _, mine_b = wait_for(split, 60, 0.5, "both instances serving a share of the partitions")
+        front = ViteFront(a, [a.url, c.url], workdir) if FRONT == "vite" else None
+        require_console(front.url if front else a.url)
+        b = Browser(pw, front.url if front else a.url, workdir)
+        state = {"b_partitions": sorted(mine_b)}
         results.run("cluster: both members and each partition's owner", cluster_both, b, a, c, state)
         results.run("cluster page (two instances): screenshot and axe", page_checks, b, "cluster", None)
         results.run("cluster: a killed instance is shown gone and its partitions move", cluster_failover, b, a, c,
@@ -827,7 +907,8 @@ def cluster(results, pw, workdir):
         results.run("cluster page after the failover: screenshot and axe", page_checks, b, "cluster-failover", None)
         results.run("the page made no request outside the service, no CSP violation, no uncaught error", hygiene, b)
     finally:
-        b.close()
+        if b:
+            b.close()
         if front:
             front.stop()
         a.kill(signal.SIGTERM)

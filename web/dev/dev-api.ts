@@ -30,6 +30,7 @@ interface Readyz {
   lag: Record<string, number>;
 }
 const names = new Map<string, string>(); // url → the instance name it last answered with
+const known = new Set<number>(); // every partition any instance has reported
 
 async function readyz(url: string): Promise<Readyz | null> {
   try {
@@ -52,8 +53,8 @@ async function clusterView() {
     self: i === 0,
     alive: r !== null,
   }));
-  const ids = new Set<number>();
-  for (const { r } of answers) if (r) Object.keys(r.lag).forEach((p) => ids.add(Number(p)));
+  for (const { r } of answers) if (r) Object.keys(r.lag).forEach((p) => known.add(Number(p)));
+  const ids = known;
   const partitions = [...ids].sort((a, b) => a - b).map((partition) => {
     const owner = answers.find(({ r }) => r?.serving.includes(partition));
     return {

@@ -20,6 +20,10 @@ export class Live extends EventTarget {
   /** Increments on every (re)connection: pages refetch what they show, updates may have been missed. */
   generation = 0;
 
+  /** False once the server refused "*" (with authentication, only an admin may watch everything):
+   *  then the pages name the accounts they show (watch()). */
+  wildcard = true;
+  private watched = new Set<string>();
   private ws: WebSocket | null = null;
   private pending = new Map<string, Update>();
   private frame = 0;
@@ -61,6 +65,7 @@ export class Live extends EventTarget {
 
   reconnect(): void {
     clearTimeout(this.timer);
+    this.wildcard = true; // another token may see everything
     const old = this.ws;
     this.ws = null;
     old?.close(1000);
@@ -86,7 +91,8 @@ export class Live extends EventTarget {
       this.problem = "";
       this.backoff = 500;
       this.generation++;
-      ws.send(JSON.stringify({ id: `sub-${this.nextId++}`, op: "subscribe", accounts: "*" }));
+      if (this.wildcard) ws.send(JSON.stringify({ id: `sub-all-${this.nextId++}`, op: "subscribe", accounts: "*" }));
+      else if (this.watched.size) ws.send(JSON.stringify({ id: `sub-${this.nextId++}`, op: "subscribe", accounts: [...this.watched] }));
       this.changed();
     };
     ws.onmessage = (ev) => {
@@ -109,7 +115,11 @@ export class Live extends EventTarget {
         this.schedule();
       } else if (msg.ok === false) {
         const err = msg.error as { code?: string; message?: string } | undefined;
-        this.problem = `subscription refused: ${err?.code ?? "error"}${err?.message ? ` (${err.message})` : ""}`;
+        if (String(msg.id).startsWith("sub-all-")) {
+          this.wildcard = false; // watch what the pages show instead
+          if (this.watched.size) ws.send(JSON.stringify({ id: `sub-${this.nextId++}`, op: "subscribe", accounts: [...this.watched] }));
+        }
+        this.problem = `${this.wildcard ? "subscription" : "subscription to every account"} refused: ${err?.code ?? "error"}${err?.message ? ` (${err.message})` : ""}`;
         this.changed();
       }
     };
@@ -126,6 +136,17 @@ export class Live extends EventTarget {
       this.changed();
       this.retry();
     };
+  }
+
+  /** The accounts a page shows; used only when the subscription to every account was refused. */
+  watch(ids: Iterable<string>): void {
+    const next = new Set(ids);
+    const added = [...next].filter((id) => !this.watched.has(id));
+    const removed = [...this.watched].filter((id) => !next.has(id));
+    this.watched = next;
+    if (this.wildcard || this.state !== "open" || !this.ws) return;
+    if (removed.length) this.ws.send(JSON.stringify({ id: `unsub-${this.nextId++}`, op: "unsubscribe", accounts: removed }));
+    if (added.length) this.ws.send(JSON.stringify({ id: `sub-${this.nextId++}`, op: "subscribe", accounts: added }));
   }
 
   private retry(): void {

@@ -103,6 +103,7 @@ export class AccountDetailPage extends LightElement {
 
   private async loadAccount(): Promise<void> {
     const id = this.accountId;
+    live.watch([id]);
     try {
       const res = await get<Account>(`/accounts/${encodeURIComponent(id)}`);
       if (id !== this.accountId) return;

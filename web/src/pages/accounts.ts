@@ -93,6 +93,7 @@ export class AccountsPage extends LightElement {
       const rows = all.filter((a) => a.id.startsWith(this.win.prefix));
       this.prefixIgnored = rows.length !== all.length;
       this.win = { ...this.win, rows, next: res.body.next ?? null };
+      live.watch(rows.map((a) => a.id));
       if (!quiet) this.flash.clear();
       this.stale = res.headers.get("X-Stale") === "true";
       this.error = "";

@@ -20,6 +20,8 @@ export class ClusterPage extends LightElement {
   private unsupported = false;
   private refreshed: Date | null = null;
   private moves = new Map<number, Move>();
+  private lastOwner = new Map<number, string | null>();
+  private lastPartitions = new Map<string, number[]>(); // what each member served when last seen alive
   private gone = new Map<string, { member: ClusterMember; since: Date }>();
   private timer = 0;
   private active = false;
@@ -58,21 +60,24 @@ export class ClusterPage extends LightElement {
   /** Notes partitions whose owner changed and members that disappeared or died since the last refresh. */
   private observe(next: ClusterView): void {
     const now = new Date();
-    if (this.view) {
-      const before = new Map(this.view.partitions.map((p) => [p.partition, p.owner ?? null]));
-      for (const p of next.partitions) {
-        const was = before.get(p.partition);
-        if (was !== undefined && was !== (p.owner ?? null)) {
-          const earlier = this.moves.get(p.partition);
-          // Keep where it came from across an ownerless interval: "node-2 → (none) → node-1" reads as node-2 → node-1.
-          this.moves.set(p.partition, { from: was ?? earlier?.from ?? null, to: p.owner ?? null, at: now });
-        }
+    for (const p of next.partitions) {
+      // Compared with the last owner seen, even if an answer in between left the partition out.
+      const was = this.lastOwner.get(p.partition);
+      const owner = p.owner ?? null;
+      if (was !== undefined && was !== owner) {
+        const earlier = this.moves.get(p.partition);
+        // Keep where it came from across an ownerless interval: "node-2 → (none) → node-1" reads as node-2 → node-1.
+        this.moves.set(p.partition, { from: was ?? earlier?.from ?? null, to: owner, at: now });
       }
+      this.lastOwner.set(p.partition, owner);
+    }
+    if (this.view) {
       const present = new Set(next.members.filter((m) => m.alive !== false).map((m) => m.instance));
       for (const m of this.view.members)
         if (m.alive !== false && !present.has(m.instance) && !this.gone.has(m.instance)) this.gone.set(m.instance, { member: m, since: now });
     }
     for (const m of next.members) {
+      if (m.alive !== false) this.lastPartitions.set(m.instance, m.partitions ?? []);
       if (m.alive === false && !this.gone.has(m.instance)) this.gone.set(m.instance, { member: m, since: now });
       if (m.alive !== false) this.gone.delete(m.instance);
     }
@@ -104,7 +109,9 @@ export class ClusterPage extends LightElement {
                 <td>${alive
                   ? html`<span class="badge applied">alive</span>`
                   : html`<span class="badge rejected">gone</span>${since ? html` <span class="muted">since ${formatClock(since)}</span>` : nothing}`}</td>
-                <td class="partitions">${alive ? (m.partitions ?? []).join(", ") || "none" : html`<s>${(m.partitions ?? []).join(", ")}</s>`}</td>
+                <td class="partitions">${alive
+                  ? (m.partitions ?? []).join(", ") || "none"
+                  : html`<span class="muted">had ${(this.lastPartitions.get(m.instance) ?? m.partitions ?? []).join(", ") || "none"}</span>`}</td>
                 <td>${(m.standbys ?? []).join(", ") || html`<span class="muted">none</span>`}</td>
                 <td class="id">${m.url ?? ""}</td>
               </tr>`,

@@ -255,6 +255,8 @@ export class CommandsPage extends LightElement {
         const info = (await get<CommandInfo>(`/commands/${encodeURIComponent(id)}`)).body;
         o.partition = info.partition;
         o.offset = info.offset;
+        const first = this.outcomes.find((x) => x !== o && x.n < o.n && x.partition === o.partition && x.offset === o.offset && x.op === o.op);
+        if (first && !o.note) o.note = `The same record as outcome ${first.n}: this key's first outcome, nothing applied twice.`;
         if (info.transfer_id) o.transferId = info.transfer_id;
         if (info.account && o.status !== "rejected") o.account = info.account;
         if (o.status !== "rejected" || info.status === "rejected") {
@@ -339,7 +341,7 @@ export class CommandsPage extends LightElement {
     return html`<li class="outcome" data-op=${o.op} data-status=${o.status} data-account=${accountId ?? ""} data-transfer=${o.transferId ?? ""}>
       <div class="outcome-head">
         <span class="badge ${o.status}">${statusText[o.status]}</span>
-        <strong>${o.title}</strong>
+        <strong><span class="muted">${o.n}.</span> ${o.title}</strong>
       </div>
       <dl class="outcome-facts">
         ${o.http !== undefined ? html`<div><dt>HTTP</dt><dd>${o.http}</dd></div>` : nothing}
