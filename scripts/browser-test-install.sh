@@ -9,12 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages: the browser with fonts for legible screenshots, and kcat (the test writes a
+# malformed record to the topic with it, to see it on the dead letters page).
+packages=()
+command -v chromium >/dev/null 2>&1 || packages+=(chromium fonts-liberation fonts-dejavu-core)
+command -v kcat >/dev/null 2>&1 || packages+=(kcat)
+if [ ${#packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    chromium fonts-liberation fonts-dejavu-core kcat >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
 venv=.cache/browser-venv

@@ -560,7 +560,8 @@ def accounts_live(b, api, s):
     deposited = time.monotonic() - t1
     expect(b.page.evaluate("() => window.__notReloaded === true"), "the page was reloaded")
     s["grace"] = grace
-    return f"new account shown {appeared * 1000:.0f} ms after its create answered... deposit shown {deposited * 1000:.0f} ms after it was sent (bound {LIVE_BOUND_S:.0f} s)"
+    return (f"new account shown {appeared * 1000:.0f} ms after its create was sent, the deposit "
+            f"{deposited * 1000:.0f} ms after it was sent (bound {LIVE_BOUND_S:.0f} s)")
 
 
 def account_page(b, api, s):

@@ -352,7 +352,7 @@ export class CommandsPage extends LightElement {
         ${o.commandId ? html`<div><dt>Command id</dt><dd class="mono">${o.commandId}</dd></div>` : nothing}
         ${o.transferId ? html`<div><dt>Transfer id</dt><dd class="mono">${o.transferId}</dd></div>` : nothing}
         ${o.account
-          ? html`<div><dt>Account</dt><dd><a href=${accountHref(o.account.id)}>${o.account.name}</a> · balance
+          ? html`<div><dt>Account after this record</dt><dd><a href=${accountHref(o.account.id)}>${o.account.name}</a> · balance
                 <span class="balance">${formatMoney(o.account.balance)}</span> · version ${o.account.version}</dd></div>`
           : nothing}
         ${o.error ? html`<div><dt>Reason</dt><dd class="reason">${o.error.code}${o.error.message ? `: ${o.error.message}` : ""}</dd></div>` : nothing}
