@@ -11,8 +11,12 @@ export class LightElement extends LitElement {
   }
 }
 
-/** Focus the page's heading after a navigation, so keyboard and screen-reader users land on it. */
+/**
+ * Focus the page's heading after a navigation, so keyboard and screen-reader users land on it;
+ * unless the page already put the focus somewhere in it (a form field it opened with, a pager button).
+ */
 export function focusHeading(root: HTMLElement): void {
   const h1 = root.querySelector<HTMLElement>("h1");
-  if (h1 && !h1.contains(document.activeElement)) h1.focus({ preventScroll: false });
+  const active = document.activeElement;
+  if (h1 && (!active || active === document.body || active === root || !root.contains(active))) h1.focus();
 }

@@ -67,7 +67,11 @@ export class AccountsPage extends LightElement {
     const prefix = this.params.get("q") ?? "";
     const after = this.params.get("after") ?? "";
     if (prefix !== this.win.prefix) this.trail = [];
-    if (document.activeElement?.id !== "accounts-search") this.query = prefix;
+    if (document.activeElement?.id !== "accounts-search") {
+      this.query = prefix;
+      const norm = normalizePrefix(prefix);
+      this.queryError = norm.ok ? "" : norm.error;
+    }
     this.win = {
       ...this.win,
       limit: PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT,
