@@ -24,5 +24,5 @@ export default defineConfig({
   // Development only: proxy the API to a running xbanku, mock the routes it may lack (dev/dev-api.ts).
   plugins: [devApi()],
   preview: { headers: { "Content-Security-Policy": CSP } },
-  test: { include: ["src/**/*.test.ts"] },
+  test: { include: ["src/**/*.test.ts"], setupFiles: ["./dev/vitest-setup.ts"] },
 });
