@@ -11,8 +11,8 @@ struct Asset {
   std::string_view path;          // "/index.html", "/assets/index-abc123.js"
   std::string_view content_type;  // by extension, e.g. "text/javascript; charset=utf-8"
   std::string_view body;
-  std::string_view etag;          // strong, quoted: "\"<hash of the bytes>\""
-  bool immutable;                 // under /assets/ (hashed names): cache for a year; else no-cache
+  std::string_view etag;  // strong, quoted: "\"<hash of the bytes>\""
+  bool immutable;         // under /assets/ (hashed names): cache for a year; else no-cache
 };
 
 // nullptr when there is no such file (or no console).
@@ -25,8 +25,9 @@ struct Asset {
 // no inline script or style, no eval, no request outside the service (embed_console.py checks
 // index.html; tests/browser checks the pages in Chromium).
 inline constexpr std::string_view kContentSecurityPolicy =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
 
 inline constexpr std::string_view kCacheImmutable = "public, max-age=31536000, immutable";
 inline constexpr std::string_view kCacheRevalidate = "no-cache";
