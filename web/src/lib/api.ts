@@ -207,7 +207,7 @@ export interface ClusterPartition {
   partition: number;
   owner: string | null;
   standbys?: string[];
-  serving?: boolean;
+  serving?: boolean | null; // null: the owner did not tell (it did not answer in time)
   applied?: number | null;
   end?: number | null;
   lag?: number | null;

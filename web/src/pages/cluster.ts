@@ -146,7 +146,11 @@ export class ClusterPage extends LightElement {
                 <th scope="row" class="num">${p.partition}</th>
                 <td class="owner">${p.owner ?? html`<span class="badge rejected">no owner</span>`}</td>
                 <td>${(p.standbys ?? []).join(", ") || html`<span class="muted">none</span>`}</td>
-                <td>${p.serving ? html`<span class="badge applied">serving</span>` : html`<span class="badge pending">not serving</span>`}</td>
+                <td>${p.serving === null || p.serving === undefined
+                  ? html`<span class="muted">unknown</span>`
+                  : p.serving
+                    ? html`<span class="badge applied">serving</span>`
+                    : html`<span class="badge pending">not serving</span>`}</td>
                 <td class="num">${cell(p.applied)}</td>
                 <td class="num">${cell(p.end)}</td>
                 <td class="num">${cell(p.lag)}</td>
