@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what xbanku needs on a fresh Debian 12 machine, and nothing twice:
-# Debian packages (toolchain, libraries, Redis, kcat, wrk) and the Kafka broker's jars (Maven).
+# Debian packages (toolchain, libraries, Redis, kcat, wrk, Node.js and npm for the web console's
+# build) and the Kafka broker's jars (Maven). The browser test's tools (chromium, Playwright):
+# scripts/browser-test-install.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev libcli11-dev
   redis-server redis-tools kcat wrk curl openssl clang-format
   openjdk-17-jre-headless maven python3-venv
+  nodejs npm
 )
 
 missing=()
@@ -22,6 +25,11 @@ if command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]
   missing=("${missing[@]/openjdk-17-jre-headless}")
 fi
 command -v mvn >/dev/null && missing=("${missing[@]/maven}")
+# Node.js >= 18.18 from elsewhere (e.g. NodeSource, whose nodejs bundles npm) will do too.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}")
+  missing=("${missing[@]/npm}")
+fi
 read -r -a missing <<<"${missing[*]}"
 
 if ((${#missing[@]})); then

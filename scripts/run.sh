@@ -13,6 +13,7 @@ cat <<MSG
 xbanku is starting on http://$listen
   curl http://$listen/healthz
   curl -XPOST http://$listen/accounts -H 'content-type: application/json' -d '{"name":"Cole Bittel"}'
+  Web console: http://$listen/
   WebSocket: ws://$listen/ws      OpenAPI: http://$listen/openapi.json
 Stop with Ctrl-C; 'scripts/services.sh down' stops Kafka and Redis.
 

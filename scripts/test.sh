@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/tools-install.sh
 scripts/checker-setup.sh >/dev/null  # the checker's virtualenv (PyPI), before any test's clock
+# The browser test's tools (chromium, Playwright for Python in .cache/browser-venv), before the
+# clock of any test starts: the ctest fixture browser_tools then finds them in place.
+scripts/browser-test-install.sh
 BUILD_TYPE="${BUILD_TYPE:-Release}" scripts/build.sh
 
 # Three free loopback ports: the broker, its controller, Redis.

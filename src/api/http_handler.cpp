@@ -1,5 +1,6 @@
 #include "xbanku/api/http_handler.hpp"
 
+#include "xbanku/api/console.hpp"
 #include "xbanku/api/json_input.hpp"
 #include "xbanku/api/router.hpp"
 #include "xbanku/cluster/peer_client.hpp"
@@ -201,10 +202,24 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
         std::string after;
         if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
         if (auto err = partitions_param(m.query, origin.partitions)) co_return std::move(*err);
+        std::string prefix;
+        bool malformed = false;
+        if (query_param(m.query, "prefix", prefix, malformed) && malformed) {
+          co_return error_reply(400, "bad_request",
+                                "parameter \"prefix\" is not correctly percent-encoded");
+        }
         co_return co_await list_accounts(s, caller, std::move(after), limit,
-                                         peer_param(ctx, m.query, "owner"), std::move(origin));
+                                         peer_param(ctx, m.query, "owner"), std::move(origin),
+                                         std::move(prefix));
       }
       break;  // POST: a command, below
+    case Route::cluster: co_return co_await cluster_view(s, caller, origin);
+    case Route::dlq: {
+      std::size_t limit = 0;
+      std::string after;
+      if (auto err = paging(m.query, limit, after)) co_return std::move(*err);
+      co_return co_await dead_letters(s, caller, std::move(after), limit);
+    }
     case Route::account_deposit:
     case Route::account_withdraw:
     case Route::transfers: break;
@@ -280,6 +295,9 @@ boost::asio::awaitable<Response> handle(const Request& req, Services& s, Request
       res = error_response(405, "method_not_allowed", "this method is not allowed here",
                            req.version(), request_id);
       res.set(http::field::allow, m.allow);
+    } else if (m.route == Route::console_index || m.route == Route::console_asset) {
+      const std::string_view target = req.target();
+      res = console_response(req, target.substr(0, target.find('?')), request_id);
     } else if (m.route == Route::metrics && !ctx.caller.admin()) {
       res = make_response(insufficient_scope(kScopeAdmin), req.version(), request_id);
     } else if (m.route == Route::metrics) {

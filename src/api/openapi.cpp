@@ -64,7 +64,9 @@ constexpr std::string_view kOpenApi = R"json({
         "parameters": [
           {"$ref": "#/components/parameters/Limit"},
           {"name": "after", "in": "query", "required": false, "description": "Continue after this account id (the previous page's next); empty or absent: from the first account",
-           "schema": {"type": "string", "pattern": "^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"}}
+           "schema": {"type": "string", "pattern": "^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"}},
+          {"name": "prefix", "in": "query", "required": false, "description": "Only accounts whose id starts with this (either case), e.g. 4f2a; the page ends (next: null) where the ids stop matching. 400 bad_request unless it can start an 8-4-4-4-12 id",
+           "schema": {"type": "string", "maxLength": 36, "pattern": "^[0-9a-fA-F-]*$"}}
         ],
         "responses": {
           "200": {"description": "One page of accounts", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccountPage"}}}},
@@ -368,6 +370,85 @@ constexpr std::string_view kOpenApi = R"json({
         }
       }
     },
+    "/cluster": {
+      "get": {
+        "operationId": "getCluster",
+        "summary": "The members table (each instance, its URL and the partitions it owns), each partition's owner, and this instance's progress on its own partitions: serving, applied offset, log end and lag (administrators only)",
+        "x-xbanku-scope": "admin",
+        "responses": {
+          "200": {"description": "The cluster as this instance knows it", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Cluster"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "429": {"$ref": "#/components/responses/RateLimited"},
+          "431": {"$ref": "#/components/responses/HeaderTooLarge"},
+          "500": {"$ref": "#/components/responses/Internal"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
+    "/dlq": {
+      "get": {
+        "operationId": "listDeadLetters",
+        "summary": "Records of <topic>.dlq (what the projector could not apply) with their origin and reason, in offset order; read from Kafka within a few seconds (administrators only)",
+        "x-xbanku-scope": "admin",
+        "parameters": [
+          {"$ref": "#/components/parameters/Limit"},
+          {"name": "after", "in": "query", "required": false, "description": "Continue after this offset (the previous page's next); absent: from the first record",
+           "schema": {"type": "string", "pattern": "^[0-9]*$"}}
+        ],
+        "responses": {
+          "200": {"description": "One page of dead letters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeadLetterPage"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "429": {"$ref": "#/components/responses/RateLimited"},
+          "431": {"$ref": "#/components/responses/HeaderTooLarge"},
+          "500": {"$ref": "#/components/responses/Internal"},
+          "503": {"description": "log_unavailable: Kafka could not be read in time (or too many reads run); unavailable: this instance cannot read it now; overloaded: too many connections",
+                  "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/": {
+      "get": {
+        "operationId": "console",
+        "summary": "The web console's page (also at /index.html; open: the page asks for a token itself). Strict Content-Security-Policy, X-Content-Type-Options: nosniff, a strong ETag (If-None-Match: 304) and Cache-Control: no-cache",
+        "security": [],
+        "responses": {
+          "200": {"description": "The page", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}, "Content-Security-Policy": {"$ref": "#/components/headers/Content-Security-Policy"}},
+                  "content": {"text/html; charset=utf-8": {"schema": {"type": "string"}}}},
+          "304": {"description": "Not modified (If-None-Match named the current ETag)", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+          "403": {"$ref": "#/components/responses/HostNotAllowed"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "431": {"$ref": "#/components/responses/HeaderTooLarge"},
+          "503": {"$ref": "#/components/responses/Overloaded"}
+        }
+      }
+    },
+    "/assets/{file}": {
+      "get": {
+        "operationId": "consoleAsset",
+        "summary": "A script, style sheet or icon of the web console, under a content-hashed name (open). Cache-Control: public, max-age=31536000, immutable; strong ETag",
+        "security": [],
+        "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "The file", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                  "content": {"text/javascript; charset=utf-8": {"schema": {"type": "string"}}, "text/css; charset=utf-8": {"schema": {"type": "string"}},
+                              "image/svg+xml": {"schema": {"type": "string"}}, "application/json": {"schema": {}}, "image/png": {"schema": {"type": "string", "format": "binary"}},
+                              "font/woff2": {"schema": {"type": "string", "format": "binary"}}}},
+          "304": {"description": "Not modified", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+          "403": {"$ref": "#/components/responses/HostNotAllowed"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "431": {"$ref": "#/components/responses/HeaderTooLarge"},
+          "503": {"$ref": "#/components/responses/Overloaded"}
+        }
+      }
+    },
     "/openapi.json": {
       "get": {
         "operationId": "openapi",
@@ -407,6 +488,8 @@ constexpr std::string_view kOpenApi = R"json({
     "headers": {
       "X-Command-Id": {"description": "The command id (Idempotency-Key or generated)", "required": true, "schema": {"type": "string"}},
       "Allow": {"description": "The methods this path accepts", "required": true, "schema": {"type": "string"}},
+      "ETag": {"description": "A strong validator of the file's bytes", "required": true, "schema": {"type": "string"}},
+      "Content-Security-Policy": {"description": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; and so on: nothing from elsewhere, nothing inline", "required": true, "schema": {"type": "string"}},
       "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 1}},
       "WWW-Authenticate": {"description": "The bearer challenge of RFC 6750: Bearer realm=\"xbanku\", with error=\"invalid_token\" for a bad token or error=\"insufficient_scope\", scope=\"…\" for a missing scope",
                            "schema": {"type": "string"}}
@@ -517,6 +600,38 @@ constexpr std::string_view kOpenApi = R"json({
           {"$ref": "#/components/schemas/Accepted"},
           {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["pending"]}}}
         ]
+      },
+      "Cluster": {
+        "type": "object", "required": ["instance", "partitions_total", "members", "partitions"],
+        "properties": {
+          "instance": {"type": "string", "description": "The instance that answered"},
+          "partitions_total": {"type": "integer"},
+          "members": {"type": "array", "items": {"type": "object", "required": ["instance", "url", "partitions", "self", "alive"], "properties": {
+            "instance": {"type": "string"}, "url": {"type": "string"},
+            "partitions": {"type": "array", "items": {"type": "integer"}, "description": "The partitions it owns now (its latest claims no newer claim superseded); empty: it owns none (stopped, or gone and replaced)"},
+            "self": {"type": "boolean", "description": "The instance that answered"},
+            "alive": {"type": "boolean", "description": "It is the instance that answered, or owns a partition now; a killed instance is no longer alive once the group has handed its partitions on (its session timeout), a stopped one at once"}}}},
+          "partitions": {"type": "array", "items": {"type": "object", "required": ["partition", "owner"], "properties": {
+            "partition": {"type": "integer"},
+            "owner": {"type": "string", "nullable": true, "description": "The instance serving it as last announced; null: none claims it"},
+            "serving": {"type": "boolean", "nullable": true, "description": "This instance's partitions only (null for another's): caught up and answering"},
+            "applied": {"type": "integer", "nullable": true, "description": "The next offset the view has committed (this instance's partitions)"},
+            "end": {"type": "integer", "nullable": true, "description": "The log's end as last fetched (this instance's partitions)"},
+            "lag": {"type": "integer", "nullable": true, "description": "end - applied (this instance's partitions)"}}}}
+        }
+      },
+      "DeadLetterPage": {
+        "type": "object", "required": ["letters", "next"],
+        "properties": {
+          "letters": {"type": "array", "items": {"type": "object", "required": ["offset", "origin", "reason", "key", "value"], "properties": {
+            "offset": {"type": "integer", "description": "Its offset in <topic>.dlq"},
+            "origin": {"type": "object", "properties": {"topic": {"type": "string"}, "partition": {"type": "integer", "nullable": true}, "offset": {"type": "integer", "nullable": true}}},
+            "reason": {"type": "string", "description": "Why the projector could not apply it, e.g. malformed_event: …"},
+            "key": {"type": "string", "nullable": true},
+            "value": {"type": "string", "nullable": true, "description": "As written (invalid UTF-8 shown as U+FFFD), cut to 4 KiB"},
+            "truncated_from": {"type": "integer", "description": "The record's original size when value is cut"}}}},
+          "next": {"type": "integer", "nullable": true, "description": "Pass as after for the next page; null: the last page"}
+        }
       },
       "Readiness": {
         "type": "object", "required": ["ready"], "additionalProperties": true,

@@ -10,6 +10,7 @@
 #include <boost/json/string.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <variant>
@@ -381,9 +382,34 @@ boost::asio::awaitable<Reply> get_account(Services& s, const Caller& caller, std
   co_return r;
 }
 
+std::optional<std::string> prefix_cursor(std::string_view prefix) {
+  constexpr std::string_view kZero = "00000000-0000-0000-0000-000000000000";
+  if (prefix.size() > kZero.size()) return std::nullopt;
+  std::string id(kZero);
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    const char c = prefix[i];
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    if (kZero[i] == '-' ? c != '-' : !hex) return std::nullopt;
+    id[i] = c;
+  }
+  // Ids are listed strictly after the cursor: step back one from the smallest match, which
+  // sorts like a 128-bit number since every id has the same layout.
+  for (std::size_t i = id.size(); i-- > 0;) {
+    char& c = id[i];
+    if (c == '-') continue;
+    if (c == '0') {
+      c = 'f';
+      continue;
+    }
+    c = c == 'a' ? '9' : static_cast<char>(c - 1);
+    return id;
+  }
+  return std::string();  // the prefix's smallest id is the very first: from the start
+}
+
 boost::asio::awaitable<Reply> list_accounts(Services& s, const Caller& caller, std::string after,
                                             std::size_t limit, std::string owner,
-                                            app::Origin origin) {
+                                            app::Origin origin, std::string prefix) {
   if (!caller.can_read()) co_return insufficient_scope(kScopeRead);
   if (!after.empty()) {
     auto id = domain::canonical_uuid(after);
@@ -391,12 +417,36 @@ boost::asio::awaitable<Reply> list_accounts(Services& s, const Caller& caller, s
       co_return error_reply(400, "invalid_id", "parameter \"after\" must be an account id (UUID)");
     after = std::move(*id);
   }
+  for (char& c : prefix) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (!prefix.empty()) {
+    // Ids sort by their bytes, so the matches are one run: start just before it.
+    auto from = prefix_cursor(prefix);
+    if (!from) {
+      co_return error_reply(400, "bad_request",
+                            "parameter \"prefix\" must be the start of an account id "
+                            "(8-4-4-4-12 hexadecimal digits)");
+    }
+    if (*from > after) after = std::move(*from);
+  }
   // Everyone's accounts for an administrator (or an instance asking for `owner`'s); a
   // principal's own otherwise.
   if (!caller.admin()) owner = caller.principal;
   auto q = co_await s.queries.accounts(std::move(after), limit, std::move(owner), origin);
   if (auto r = unanswered(q)) co_return std::move(*r);
-  Reply r{200, wire::to_json(q.value.value_or(view::AccountPage{})), {}, {}, false, false};
+  view::AccountPage page = q.value.value_or(view::AccountPage{});
+  if (!prefix.empty()) {
+    // The run ends at the first id that does not start with the prefix: so does the listing.
+    const auto past = std::find_if(page.items.begin(), page.items.end(), [&](const auto& a) {
+      return !std::string_view(a.id).starts_with(prefix);
+    });
+    if (past != page.items.end()) {
+      page.items.erase(past, page.items.end());
+      page.next.reset();
+    }
+  }
+  Reply r{200, wire::to_json(page), {}, {}, false, false};
   copy_meta(r, q);
   co_return r;
 }
@@ -483,6 +533,133 @@ boost::asio::awaitable<Reply> get_transfer(Services& s, const Caller& caller,
   Reply r{200, wire::transfer_to_json(transfer_id, *q.value), {}, {}, false, false};
   copy_meta(r, q);
   co_return r;
+}
+
+namespace {
+
+json::value optional_json(const std::optional<std::int64_t>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+json::object to_json(const app::ClusterInfo& c) {
+  json::array members;
+  for (const auto& m : c.members) {
+    json::object o;
+    o["instance"] = m.instance;
+    o["url"] = m.url;
+    json::array parts(m.partitions.begin(), m.partitions.end());
+    o["partitions"] = std::move(parts);
+    o["self"] = m.self;
+    o["alive"] = m.alive;
+    members.emplace_back(std::move(o));
+  }
+  json::array partitions;
+  for (const auto& p : c.partitions) {
+    json::object o;
+    o["partition"] = p.partition;
+    o["owner"] = p.owner ? json::value(*p.owner) : json::value(nullptr);
+    o["serving"] = p.serving ? json::value(*p.serving) : json::value(nullptr);
+    o["applied"] = optional_json(p.applied);
+    o["end"] = optional_json(p.end);
+    o["lag"] = optional_json(p.lag);
+    partitions.emplace_back(std::move(o));
+  }
+  json::object o;
+  o["instance"] = c.instance;
+  o["partitions_total"] = c.partitions_total;
+  o["members"] = std::move(members);
+  o["partitions"] = std::move(partitions);
+  return o;
+}
+
+// Dead letters are whatever could not be read: their bytes need not be UTF-8, which JSON
+// strings must be. Invalid sequences become U+FFFD.
+std::string utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  while (i < in.size()) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    bool ok = n > 0 && i + n <= in.size() && !(n == 2 && c < 0xC2);
+    for (std::size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(in[i + k]) >> 6) == 0x2;
+    if (ok) {
+      out.append(in.substr(i, n));
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+json::object to_json(const app::DeadLetterPage& page) {
+  json::array letters;
+  for (const auto& d : page.letters) {
+    json::object o;
+    o["offset"] = d.offset;
+    json::object origin;
+    origin["topic"] = d.origin_topic;
+    origin["partition"] =
+        d.origin_partition ? json::value(*d.origin_partition) : json::value(nullptr);
+    origin["offset"] = optional_json(d.origin_offset);
+    o["origin"] = std::move(origin);
+    o["reason"] = utf8(d.reason);
+    o["key"] = d.key ? json::value(utf8(*d.key)) : json::value(nullptr);
+    o["value"] = d.value ? json::value(utf8(*d.value)) : json::value(nullptr);
+    if (d.truncated_from) o["truncated_from"] = *d.truncated_from;
+    letters.emplace_back(std::move(o));
+  }
+  json::object o;
+  o["letters"] = std::move(letters);
+  o["next"] = optional_json(page.next);
+  return o;
+}
+
+Reply no_inspector() {
+  Reply r = error_reply(503, "unavailable", "this instance cannot describe its cluster now; retry");
+  r.retry_after = true;
+  return r;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Reply> cluster_view(Services& s, const Caller& caller, app::Origin origin) {
+  if (!caller.admin()) co_return insufficient_scope(kScopeAdmin);
+  if (s.inspector == nullptr) co_return no_inspector();
+  auto info = co_await s.inspector->cluster(origin.forwarded());
+  co_return Reply{200, to_json(info), {}, {}, false, false};
+}
+
+boost::asio::awaitable<Reply> dead_letters(Services& s, const Caller& caller, std::string after,
+                                           std::size_t limit) {
+  if (!caller.admin()) co_return insufficient_scope(kScopeAdmin);
+  std::int64_t from = -1;
+  if (!after.empty()) {
+    const auto [p, ec] = std::from_chars(after.data(), after.data() + after.size(), from);
+    if (ec != std::errc() || p != after.data() + after.size() || from < 0) {
+      co_return error_reply(400, "bad_request",
+                            "parameter \"after\" must be the offset of a previous page");
+    }
+  }
+  if (s.inspector == nullptr) co_return no_inspector();
+  auto page = co_await s.inspector->dead_letters(from, limit);
+  if (!page) {
+    Reply r =
+        page.error() == errc::timeout
+            ? error_reply(503, "log_unavailable",
+                          "the dead letters could not be read in time; retry")
+            : error_reply(503, "log_unavailable", "the dead letters cannot be read now; retry");
+    r.retry_after = true;
+    co_return r;
+  }
+  co_return Reply{200, to_json(*page), {}, {}, false, false};
 }
 
 Reply insufficient_scope(std::string_view scope) {

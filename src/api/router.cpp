@@ -57,7 +57,12 @@ RouteMatch route(http::verb method, std::string_view target) noexcept {
     if (first == "readyz") return make(Route::readyz, get, kGet, {}, query);
     if (first == "metrics") return make(Route::metrics, get, kGet, {}, query);
     if (first == "openapi.json") return make(Route::openapi, get, kGet, {}, query);
+    if (first == "cluster") return make(Route::cluster, get, kGet, {}, query);
+    if (first == "dlq") return make(Route::dlq, get, kGet, {}, query);
     if (first == "ws") return make(Route::ws, get, kGet, {}, query);
+    if (first.empty() || first == "index.html") {
+      return make(Route::console_index, get, kGet, {}, query);
+    }
     return {};
   }
   const bool two_only = rest.find('/') == std::string_view::npos;
@@ -66,6 +71,10 @@ RouteMatch route(http::verb method, std::string_view target) noexcept {
   if (first == "commands") {
     if (!two_only) return {};
     return make(Route::command, get, kGet, id, query);
+  }
+  if (first == "assets") {
+    if (!two_only) return {};
+    return make(Route::console_asset, get, kGet, id, query);
   }
   if (first == "transfers") {
     if (!two_only) return {};
@@ -94,7 +103,11 @@ std::string_view route_name(Route r) noexcept {
     case Route::readyz: return "/readyz";
     case Route::metrics: return "/metrics";
     case Route::openapi: return "/openapi.json";
+    case Route::cluster: return "/cluster";
+    case Route::dlq: return "/dlq";
     case Route::ws: return "/ws";
+    case Route::console_index: return "/";
+    case Route::console_asset: return "/assets/{file}";
   }
   return "unmatched";
 }

@@ -170,7 +170,9 @@ std::variant<Identified, Reply> identify(const ServerCore& core, const Request& 
   if (auth == nullptr) return Identified{Caller::local(), true};  // protected mode: loopback only
 
   // Probes and the public description answer everyone.
-  if (route == Route::healthz || route == Route::readyz || route == Route::openapi) {
+  // The console's files too: the page asks for a token itself (and keeps it in the tab).
+  if (route == Route::healthz || route == Route::readyz || route == Route::openapi ||
+      route == Route::console_index || route == Route::console_asset) {
     Caller nobody;
     nobody.authenticated = true;
     return Identified{nobody, false};
@@ -264,6 +266,10 @@ void Server::adopt(tcp::acceptor acceptor) {
   core_->acceptor = std::move(acceptor);
   boost::system::error_code ec;
   core_->bound_port = core_->acceptor.local_endpoint(ec).port();
+}
+
+void Server::inspect(app::Inspector& inspector) {
+  core_->services.inspector = &inspector;
 }
 
 std::uint16_t Server::port() const {

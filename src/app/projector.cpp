@@ -101,6 +101,21 @@ std::string Projector::describe() const {
                      ready() ? "true" : "false", config_.self, fmt::join(own_.serving, ","), parts);
 }
 
+std::map<std::int32_t, PartitionInfo> Projector::progress() const {
+  std::map<std::int32_t, PartitionInfo> out;
+  if (!consumer_) return out;
+  for (auto p : consumer_->assignment()) {
+    PartitionInfo& info = out[p];
+    info.partition = p;
+    info.owner = config_.self;
+    info.serving = own_.serving.contains(p);
+    info.applied = stored_next_offset(p);
+    info.end = consumer_->high_watermark(p);
+    if (info.end) info.lag = std::max<std::int64_t>(0, *info.end - *info.applied);
+  }
+  return out;
+}
+
 awaitable<void> Projector::run() {
   auto last_group_commit = std::chrono::steady_clock::now();
   while (!stopping_) {

@@ -5,6 +5,7 @@
 #include "xbanku/api/config.hpp"
 #include "xbanku/api/server.hpp"
 #include "xbanku/app/commands.hpp"
+#include "xbanku/app/inspector.hpp"
 #include "xbanku/app/kafka_settings.hpp"
 #include "xbanku/app/membership.hpp"
 #include "xbanku/app/outbox_sender.hpp"
@@ -211,9 +212,18 @@ awaitable<int> serve(const Config& config) {
                     projector.ownership(), membership, *peers, placement);
   auto queries =
       make_queries({**store, membership, *peers, projector.ownership(), waits, placement});
+  // GET /cluster and /dlq read through it (and other members' progress through its own peer
+  // client); it outlives the server.
+  cluster::PeerClient inspector_peers(ex, peer_client);
+  ServiceInspector inspector(ex,
+                             {.kafka = kafka_settings(config, "inspector"),
+                              .topic = config.topic,
+                              .partitions = *partitions},
+                             membership, projector, &inspector_peers);
   api::Server server(ex, api_config, commands, *queries, hub, projector, registry,
                      {security->authenticator.get(), security->server_tls});
   server.adopt(std::move(*acceptor));
+  server.inspect(inspector);
   if (auto ec = projector.start()) {
     spdlog::critical("cannot start the projector: {}", ec.message());
     co_return 1;

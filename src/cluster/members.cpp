@@ -98,6 +98,13 @@ std::vector<Owner> MemberTable::owners(std::int32_t partitions) const {
   return out;
 }
 
+std::vector<Owner> MemberTable::members() const {
+  std::vector<Owner> out;
+  out.reserve(members_.size());
+  for (const auto& [name, m] : members_) out.push_back(Owner{name, m.url});
+  return out;
+}
+
 std::vector<std::optional<Owner>> MemberTable::by_partition(std::int32_t partitions) const {
   std::vector<std::optional<Owner>> out;
   out.reserve(static_cast<std::size_t>(std::max(partitions, 0)));

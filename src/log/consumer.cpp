@@ -378,6 +378,27 @@ asio::awaitable<void> Consumer::close() {
   return ConsumerCore::close(core_);
 }
 
+std::vector<RecordHeader> Poll::headers(std::size_t index) const {
+  // owned_ and records_ are filled together (errors own no message), so they align.
+  std::vector<RecordHeader> out;
+  if (index >= owned_.size()) return out;
+  auto* m = static_cast<rd_kafka_message_t*>(owned_[index].get());
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || hdrs == nullptr) {
+    return out;
+  }
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    out.push_back({name, value == nullptr
+                             ? std::string_view{}
+                             : std::string_view(static_cast<const char*>(value), size)});
+  }
+  return out;
+}
+
 // --- PartitionReader ------------------------------------------------------------------------
 
 boost::system::result<std::unique_ptr<PartitionReader>> PartitionReader::create(

@@ -27,6 +27,7 @@ struct Services {
   app::QueryService& queries;
   app::Health& health;
   ApiMetrics& metrics;
+  app::Inspector* inspector = nullptr;  // GET /cluster and /dlq; null: they answer 503
 };
 
 // A transport-neutral answer: HTTP sends `status` + `body`; WebSocket sends ok = status < 400.
@@ -76,10 +77,22 @@ struct CommandOptions {
                                                         std::string raw_id, app::Origin origin);
 // `after` is an account id ("" = from the start); limit already validated (1..1000). `owner`:
 // whose accounts another instance asks for (ignored unless the caller is an administrator or
-// an instance; anyone else lists their own).
+// an instance; anyone else lists their own). `prefix` (raw, "" = all): only ids starting so,
+// e.g. "4f2a" (the console's search); 400 unless it can start a UUID.
 [[nodiscard]] boost::asio::awaitable<Reply> list_accounts(Services& s, const Caller& caller,
                                                           std::string after, std::size_t limit,
-                                                          std::string owner, app::Origin origin);
+                                                          std::string owner, app::Origin origin,
+                                                          std::string prefix = {});
+// GET /cluster: the members table, each partition's owner, and the progress of each (another
+// instance asking, `origin` forwarded, gets this instance's own only). Administrators only.
+[[nodiscard]] boost::asio::awaitable<Reply> cluster_view(Services& s, const Caller& caller,
+                                                         app::Origin origin);
+// GET /dlq: `<topic>.dlq` after offset `after` (raw; "" = from the first). Administrators only.
+[[nodiscard]] boost::asio::awaitable<Reply> dead_letters(Services& s, const Caller& caller,
+                                                         std::string after, std::size_t limit);
+// The predecessor of the smallest account id starting with `prefix` (lower case), as an
+// `after` cursor: "" when that is the first id; nullopt when no UUID can start with it.
+[[nodiscard]] std::optional<std::string> prefix_cursor(std::string_view prefix);
 // `after` is the raw cursor of a previous page ("" = from the start).
 [[nodiscard]] boost::asio::awaitable<Reply> account_history(Services& s, const Caller& caller,
                                                             std::string raw_id, std::string after,

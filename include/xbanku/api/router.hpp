@@ -25,7 +25,13 @@ enum class Route : std::uint8_t {
   readyz,            // /readyz                        GET
   metrics,           // /metrics                       GET
   openapi,           // /openapi.json                  GET
+  cluster,           // /cluster                       GET (members, partitions, progress)
+  dlq,               // /dlq                           GET (dead letters, paged)
   ws,                // /ws                            GET + Upgrade
+  // The web console (console.hpp): open to everyone, like a login page; the pages ask for a
+  // token themselves. It routes with the URL's fragment (#/accounts/…), so only these exist.
+  console_index,  // / and /index.html             GET
+  console_asset,  // /assets/{file}                GET (hashed names)
 };
 
 struct RouteMatch {

@@ -62,6 +62,9 @@ class Server {
   [[nodiscard]] boost::system::error_code listen();
   // Or: serve on an acceptor bind() made. Call once, before run().
   void adopt(boost::asio::ip::tcp::acceptor acceptor);
+  // What GET /cluster and GET /dlq read (without one they answer 503). It must outlive the
+  // server. Call before run().
+  void inspect(app::Inspector& inspector);
   // Accepts connections until stop(); then waits for every session to finish (in-flight
   // requests get shutdown_grace, after which their sockets are closed) and returns.
   boost::asio::awaitable<void> run();

@@ -37,6 +37,8 @@ class Directory {
       std::int32_t partitions) const = 0;
   // This instance's name (its announcements' key, X-Served-By).
   [[nodiscard]] virtual const std::string& self() const = 0;
+  // Every instance that has announced (GET /cluster); none by default (test directories).
+  [[nodiscard]] virtual std::vector<cluster::Owner> members() const { return {}; }
 };
 
 // `<topic>.members`
@@ -75,6 +77,7 @@ class Membership final : public Directory {
     return table_.by_partition(partitions);
   }
   [[nodiscard]] const std::string& self() const override { return self_; }
+  [[nodiscard]] std::vector<cluster::Owner> members() const override { return table_.members(); }
 
  private:
   boost::asio::awaitable<void> send_latest();

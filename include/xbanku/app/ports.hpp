@@ -11,6 +11,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -133,6 +134,63 @@ class UpdateFeed {
   // How many client (not peer) subscriptions the API holds changed by `delta`: while there is
   // any, the feed also brings in the updates other instances project.
   virtual void client_subscriptions(std::ptrdiff_t delta) = 0;
+};
+
+// What an operator looks at (GET /cluster, GET /dlq): the members table with this instance's
+// own progress, and the dead letters.
+struct MemberInfo {
+  std::string instance;
+  std::string url;
+  std::vector<std::int32_t> partitions;  // those it owns now (the latest claim of each)
+  bool self = false;
+  // In the group as far as the members table tells: it is this instance, or it owns a
+  // partition. A killed instance's partitions are claimed by the member the group hands them
+  // to (after the session timeout), a stopped one retracts its claims: either owns none.
+  bool alive = false;
+};
+struct PartitionInfo {
+  std::int32_t partition = 0;
+  std::optional<std::string> owner;  // the instance serving it as announced; nullopt = none
+  // Progress: nullopt where the owner did not tell (another member that did not answer).
+  std::optional<bool> serving;          // caught up and answering
+  std::optional<std::int64_t> applied;  // next offset the view has committed
+  std::optional<std::int64_t> end;      // the log's end as last fetched
+  std::optional<std::int64_t> lag;      // end - applied
+};
+struct ClusterInfo {
+  std::string instance;  // this one
+  std::int32_t partitions_total = 0;
+  std::vector<MemberInfo> members;
+  std::vector<PartitionInfo> partitions;
+};
+// One record of `<topic>.dlq` (the projector's headers say where it came from and why).
+struct DeadLetterInfo {
+  std::int64_t offset = 0;
+  std::string origin_topic;
+  std::optional<std::int32_t> origin_partition;
+  std::optional<std::int64_t> origin_offset;
+  std::string reason;
+  std::optional<std::string> key;    // nullopt: the record had none
+  std::optional<std::string> value;  // as written (possibly cut: truncated_from says)
+  std::optional<std::int64_t> truncated_from;
+};
+struct DeadLetterPage {
+  std::vector<DeadLetterInfo> letters;
+  std::optional<std::int64_t> next;  // offset to pass as `after` for the next page
+};
+
+class Inspector {
+ public:
+  virtual ~Inspector() = default;
+  // The members table and each partition's owner, with progress: this instance's own, and
+  // unless `local_only` (another instance asking) each other live member's, asked for within
+  // a bound (a member that does not answer leaves its partitions' progress null).
+  virtual boost::asio::awaitable<ClusterInfo> cluster(bool local_only) = 0;
+  // Dead letters at offsets after `after` (-1 = from the first), at most `limit` (1..1000).
+  // Bounded: answers within a few seconds or fails with errc::timeout, or with
+  // errc::log_unavailable (no broker, or too many reads running already).
+  virtual boost::asio::awaitable<boost::system::result<DeadLetterPage>> dead_letters(
+      std::int64_t after, std::size_t limit) = 0;
 };
 
 // Readiness for /readyz: every assigned partition caught up to its end.

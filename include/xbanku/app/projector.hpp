@@ -76,6 +76,10 @@ class Projector final : public Health {
   [[nodiscard]] const Ownership& ownership() const noexcept { return own_; }
   [[nodiscard]] const domain::Placement& placement() const noexcept;
 
+  // Each assigned partition's progress (GET /cluster): serving, applied (the view's next
+  // offset), end (high watermark as last fetched) and lag.
+  [[nodiscard]] std::map<std::int32_t, PartitionInfo> progress() const;
+
   // Health
   [[nodiscard]] bool ready() const override;
   [[nodiscard]] std::string describe() const override;

@@ -53,6 +53,9 @@ class MemberTable {
   [[nodiscard]] std::vector<Owner> owners(std::int32_t partitions) const;
   // The owner of each partition [0, partitions), by index (nullopt where none claims it).
   [[nodiscard]] std::vector<std::optional<Owner>> by_partition(std::int32_t partitions) const;
+  // Every instance that ever announced, by name, with its latest claims (which a newer claim
+  // of another may have superseded: owner() tells). For the console's members table.
+  [[nodiscard]] std::vector<Owner> members() const;
 
  private:
   struct Member {

@@ -40,6 +40,12 @@ struct Record {
   std::int64_t timestamp_ms;  // -1 when the record carries none
 };
 
+// A header of a record (a view into the message, valid while its Poll lives).
+struct RecordHeader {
+  std::string_view name;
+  std::string_view value;
+};
+
 // A message-level error reported by librdkafka (broker fetch error, offset out of range…).
 // It is not a record; it is also logged. Partition EOF is disabled and never reported.
 struct RecordError {
@@ -62,6 +68,8 @@ class Poll {
   [[nodiscard]] bool empty() const noexcept { return records_.empty(); }
   [[nodiscard]] auto begin() const noexcept { return records_.begin(); }
   [[nodiscard]] auto end() const noexcept { return records_.end(); }
+  // The headers of records()[index], read on demand (the projector never needs them).
+  [[nodiscard]] std::vector<RecordHeader> headers(std::size_t index) const;
 
  private:
   friend struct ConsumerCore;

@@ -259,6 +259,35 @@ class FakeFeed final : public app::UpdateFeed {
   std::ptrdiff_t clients = 0;
 };
 
+// GET /cluster and /dlq: a fixed cluster, and dead letters from a vector (offset = index).
+class FakeInspector final : public app::Inspector {
+ public:
+  app::ClusterInfo info;
+  std::vector<app::DeadLetterInfo> letters;
+  boost::system::error_code fail;  // answered by dead_letters() when set
+  std::int64_t last_after = -2;
+  bool last_local_only = false;
+
+  boost::asio::awaitable<app::ClusterInfo> cluster(bool local_only) override {
+    last_local_only = local_only;
+    co_return info;
+  }
+  boost::asio::awaitable<boost::system::result<app::DeadLetterPage>> dead_letters(
+      std::int64_t after, std::size_t limit) override {
+    last_after = after;
+    if (fail) co_return fail;
+    app::DeadLetterPage page;
+    for (auto i = static_cast<std::size_t>(after + 1); i < letters.size(); ++i) {
+      if (page.letters.size() == limit) {
+        page.next = page.letters.back().offset;
+        break;
+      }
+      page.letters.push_back(letters[i]);
+    }
+    co_return page;
+  }
+};
+
 class FakeHealth final : public app::Health {
  public:
   bool is_ready = true;

@@ -41,6 +41,7 @@ class TestServer {
     bank.served_by = "";
     server = std::make_unique<Server>(ioc.get_executor(), cfg, bank, bank, feed, health, registry,
                                       std::move(security));
+    server->inspect(inspector);
     const auto ec = server->listen();
     if (ec) throw std::runtime_error("listen: " + ec.message());
     asio::co_spawn(ioc, server->run(), [this](std::exception_ptr e) {
@@ -73,6 +74,7 @@ class TestServer {
   FakeBank bank;
   FakeFeed feed;
   FakeHealth health;
+  FakeInspector inspector;
   metrics::Registry registry;
   std::unique_ptr<Server> server;
   std::thread thread;

@@ -349,7 +349,8 @@ TEST(OpenApi, OperationIdsAreUniqueAndEveryLinkResolves) {
 }
 
 TEST(OpenApi, DescribesEveryRouteAndRoutesEveryDescribedOperation) {
-  for (auto r = static_cast<int>(Route::accounts); r <= static_cast<int>(Route::ws); ++r) {
+  for (auto r = static_cast<int>(Route::accounts); r <= static_cast<int>(Route::console_asset);
+       ++r) {
     EXPECT_TRUE(paths().contains(route_name(static_cast<Route>(r))))
         << route_name(static_cast<Route>(r));
   }
@@ -589,7 +590,17 @@ Caller client(std::string principal, std::vector<std::string> scopes) {
 
 class HandlerAgainstDocument : public ::testing::Test {
  protected:
-  HandlerAgainstDocument() : metrics(registry), services{bank, bank, health, metrics} {
+  HandlerAgainstDocument() : metrics(registry), services{bank, bank, health, metrics, &inspector} {
+    inspector.info = {
+        "a", 1, {{"a", "http://127.0.0.1:1", {0}, true, true}}, {{0, "a", true, 3, 4, 1}}};
+    app::DeadLetterInfo letter;
+    letter.origin_topic = "bank";
+    letter.origin_partition = 0;
+    letter.origin_offset = 7;
+    letter.reason = "malformed_event: not JSON";
+    letter.value = "{";
+    inspector.letters = {letter, letter};
+    inspector.letters[1].offset = 1;
     bank.accts[kAlices] = domain::Account{kAlices, "Alice", 500, 1, "alice"};
     bank.accts[kBobs] = domain::Account{kBobs, "Bob", 500, 1, "bob"};
     bank.transfers["0-1"] = {kBobs, domain::TransferState::completed};
@@ -642,6 +653,7 @@ class HandlerAgainstDocument : public ::testing::Test {
 
   testing::FakeBank bank;
   testing::FakeHealth health;
+  testing::FakeInspector inspector;
   metrics::Registry registry;
   ApiMetrics metrics;
   Services services;
@@ -745,6 +757,16 @@ TEST_F(HandlerAgainstDocument, RepresentativeRequestsGetDescribedAnswers) {
       {{verb::get, "/readyz"}, 200},
       {{verb::get, "/openapi.json"}, 200},
       {{verb::get, "/ws"}, 426, "upgrade_required"},
+      {{verb::get, "/accounts?prefix=4f2a"}, 200},
+      {{verb::get, "/accounts?prefix=xyz"}, 400, "bad_request"},
+      {{verb::get, "/cluster", {}, root}, 200},
+      {{verb::get, "/cluster", {}, alice}, 403, "forbidden"},
+      {{verb::get, "/dlq?limit=1", {}, root}, 200},
+      {{verb::get, "/dlq?after=0", {}, root}, 200},
+      {{verb::get, "/dlq?after=x", {}, root}, 400, "bad_request"},
+      {{verb::get, "/dlq", {}, alice}, 403, "forbidden"},
+      {{verb::get, "/assets/none.js"}, 404, "not_found"},
+      {{verb::post, "/"}, 405, "method_not_allowed"},
       {{verb::delete_, "/accounts"}, 405, "method_not_allowed"},
       {{verb::post, "/commands/x"}, 405, "method_not_allowed"},
       {{verb::get, "/nope"}, 404, "not_found"},
@@ -795,6 +817,14 @@ TEST_F(HandlerAgainstDocument, FailuresOfThePortsGetDescribedAnswers) {
   health.is_ready = false;
   res = run({verb::get, "/readyz"});
   EXPECT_EQ(res.result_int(), 503u);
+
+  inspector.fail = make_error_code(errc::timeout);  // Kafka did not answer in time
+  res = run({verb::get, "/dlq"});
+  EXPECT_EQ(res.result_int(), 503u);
+  EXPECT_EQ(code_of(res), "log_unavailable");
+  services.inspector = nullptr;  // none wired
+  res = run({verb::get, "/cluster"});
+  EXPECT_EQ(code_of(res), "unavailable");
 }
 
 TEST_F(HandlerAgainstDocument, EachOperationNeedsTheScopeItsDescriptionNames) {
@@ -812,6 +842,8 @@ TEST_F(HandlerAgainstDocument, EachOperationNeedsTheScopeItsDescriptionNames) {
       {"getCommand", {verb::get, "/commands/known-key"}},
       {"getTransferAtTarget", {verb::get, "/transfers/0-1?to=" + kBobs}},
       {"metrics", {verb::get, "/metrics"}},
+      {"getCluster", {verb::get, "/cluster"}},
+      {"listDeadLetters", {verb::get, "/dlq"}},
   };
   // The scope just below each one: write implies read, admin implies everything.
   const std::map<std::string, std::vector<std::string>> below = {

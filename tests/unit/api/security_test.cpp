@@ -112,6 +112,27 @@ TEST_F(Secured, ProbesAndTheDescriptionNeedNoToken) {
   EXPECT_EQ(as("", verb::get, "/metrics").status, 401u);
 }
 
+TEST_F(Secured, TheConsoleIsOpenItsOperatorRoutesAreForAdministrators) {
+  // The page asks for a token itself: its files need none.
+  EXPECT_NE(as("", verb::get, "/").status, 401u);
+  EXPECT_NE(as("", verb::get, "/assets/anything.js").status, 401u);
+  for (const char* target : {"/cluster", "/dlq"}) {
+    EXPECT_EQ(as("", verb::get, target).status, 401u) << target;
+    auto r = as(alice, verb::get, target);
+    EXPECT_EQ(r.status, 403u) << target;
+    EXPECT_EQ(r.header("WWW-Authenticate"),
+              R"(Bearer realm="xbanku", error="insufficient_scope", scope="admin")");
+    EXPECT_EQ(as(admin, verb::get, target).status, 200u) << target;
+  }
+  // A client's /cluster gathers the other members' progress; another instance's does not.
+  EXPECT_EQ(as(admin, verb::get, "/cluster", {}, {{"X-Xbanku-Hops", "1"}}).status, 200u);
+  EXPECT_FALSE(server.on_io([this] { return server.inspector.last_local_only; }));
+  auto r = request(server.port(), verb::get, "/cluster", {},
+                   {{"X-Xbanku-Peer", "ok GET /cluster"}, {"X-Xbanku-Hops", "1"}});
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_TRUE(server.on_io([this] { return server.inspector.last_local_only; }));
+}
+
 TEST_F(Secured, ScopesDecideWhatACallerMayDo) {
   auto r = as(alice_reader, verb::post, "/accounts", R"({"name":"Reader"})");
   EXPECT_EQ(r.status, 403u);
