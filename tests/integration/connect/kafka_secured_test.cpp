@@ -39,9 +39,10 @@ struct Outcome {
 Outcome start_expecting_failure(const std::string& name, const std::string& brokers,
                                 const std::vector<std::string>& extra) {
   auto o = fresh_instance(name, 1);
-  std::vector<std::string> args{xbanku_binary(), "--act=serve", "--brokers", brokers,
-                                "--topic",       o.topic,       "--group",   o.group,
-                                "--data-dir",    o.data_dir,    "--listen",  "127.0.0.1:0"};
+  std::vector<std::string> args{
+      xbanku_binary(), "--act=serve", "--brokers", brokers,
+      "--topic",       o.topic,       "--group",   o.group,
+      "--data-dir",    o.data_dir,    "--listen",  "127.0.0.1:" + std::to_string(free_port())};
   args.insert(args.end(), extra.begin(), extra.end());
   const auto started = std::chrono::steady_clock::now();
   auto r = run(args, o.data_dir + ".log", 60s);
