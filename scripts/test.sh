@@ -14,21 +14,22 @@ scripts/checker-setup.sh >/dev/null  # the checker's virtualenv (PyPI), before a
 scripts/browser-test-install.sh
 BUILD_TYPE="${BUILD_TYPE:-Release}" scripts/build.sh
 
-# Three free loopback ports: the broker, its controller, Redis.
-read -r KAFKA_PORT KAFKA_CONTROLLER_PORT REDIS_PORT < <(python3 - <<'PY'
+# Four free loopback ports: the broker, its controller, its SASL_SSL listener, Redis.
+read -r KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_SASL_PORT REDIS_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))
 PY
 )
-export KAFKA_PORT KAFKA_CONTROLLER_PORT REDIS_PORT
+export KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_SASL_PORT REDIS_PORT
 export XBANKU_SERVICES_DIR="$PWD/.cache/test-services"
 rm -rf "$XBANKU_SERVICES_DIR"
 # What the tests read (tests/support/services.hpp); broker_outage_test stops and restarts this
 # broker through scripts/services.sh with the same variables.
 export XBANKU_TEST_BROKERS="127.0.0.1:$KAFKA_PORT" XBANKU_TEST_REDIS_PORT="$REDIS_PORT"
+export XBANKU_TEST_SASL_BROKERS="127.0.0.1:$KAFKA_SASL_PORT" XBANKU_TEST_KAFKA_DIR="$XBANKU_SERVICES_DIR/kafka"
 
 status=0
 trap 'scripts/services.sh down || true' EXIT

@@ -640,7 +640,10 @@ constexpr std::string_view kOpenApi = R"json({
           "instance": {"type": "string"},
           "serving": {"type": "array", "items": {"type": "integer"}, "description": "The partitions this instance serves"},
           "lag": {"type": "object", "description": "Records behind, per assigned partition (null: not known yet)",
-                  "additionalProperties": {"type": "integer", "nullable": true}}
+                  "additionalProperties": {"type": "integer", "nullable": true}},
+          "reason": {"type": "string", "enum": ["log_unavailable"], "description": "Set while the Kafka cluster cannot be reached (503)"},
+          "detail": {"type": "string", "description": "With reason: the last connection error"},
+          "projector": {"type": "object", "description": "With reason: the projector's readiness object"}
         }
       },
       "Error": {

@@ -1,6 +1,7 @@
 #include "xbanku/app/config.hpp"
 
 #include "xbanku/cluster/peer_client.hpp"
+#include "xbanku/log/kafka_properties.hpp"
 #include "xbanku/mirror/redis_config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -189,13 +191,23 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   cli.add_option("--act", act, "serve | producer | consumer | verify")->envname("XBANKU_ACT");
   cli.add_flag("--follow", c.follow, "consumer mode: keep printing new records");
   cli.add_option("--brokers", c.brokers, "Kafka bootstrap servers")->envname("KAFKA_BROKERS");
+  std::string kafka_config_file;
+  std::vector<std::string> kafka_property_args;
+  cli.add_option("--kafka-config", kafka_config_file,
+                 "Kafka client properties file (Java .properties: security, SASL, TLS, tuning)")
+      ->envname("XBANKU_KAFKA_CONFIG");
+  cli.add_option("--kafka-property", kafka_property_args,
+                 "a Kafka client property KEY=VALUE (repeatable; overrides --kafka-config)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cli.add_option("--topic", c.topic, "the event topic")->envname("XBANKU_TOPIC");
   cli.add_option("--partitions", c.partitions, "partitions when creating the topic")
       ->envname("XBANKU_PARTITIONS");
   cli.add_option("--group", c.group, "consumer group of the projector")->envname("XBANKU_GROUP");
   cli.add_option("--data-dir", c.data_dir, "RocksDB view folder")->envname("XBANKU_DATA_DIR");
   cli.add_option("--listen", listen, "HTTP/WebSocket address host:port")->envname("XBANKU_LISTEN");
-  cli.add_option("--redis", c.redis_url, "Redis mirror: host:port or redis://host:port/db")
+  cli.add_option("--redis", c.redis_url,
+                 "Redis mirror: host:port or redis://[user:password@]host:port/db")
       ->envname("REDIS_URL");
   cli.add_option("--instance-id", c.instance_id, "static group membership id")
       ->envname("XBANKU_INSTANCE_ID");
@@ -300,6 +312,31 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
                fmt::format("'{}' is not one of serve, producer, consumer, verify", act));
   }
   if (c.brokers.empty()) return bad("--brokers/KAFKA_BROKERS", "must not be empty");
+  {
+    log::Properties properties;
+    std::string why;
+    if (!kafka_config_file.empty()) {
+      std::ifstream in(kafka_config_file, std::ios::binary);
+      if (!in)
+        return bad("--kafka-config/XBANKU_KAFKA_CONFIG",
+                   fmt::format("cannot read '{}'", kafka_config_file));
+      const std::string text{std::istreambuf_iterator<char>(in), {}};
+      auto parsed = log::parse_properties(text, kafka_config_file, &why);
+      if (!parsed) return bad("--kafka-config/XBANKU_KAFKA_CONFIG", why);
+      properties = std::move(*parsed);
+    }
+    for (const auto& arg : kafka_property_args) {
+      auto p = log::parse_property_arg(arg, &why);
+      if (!p) return bad("--kafka-property", why);
+      properties.push_back(std::move(*p));
+    }
+    auto merged = log::validate_properties(properties, &why);
+    if (!merged) return ConfigError{fmt::format("xbanku: {}", why)};
+    c.kafka_properties = std::move(*merged);
+    log::Properties effective;
+    for (const auto& [name, value] : c.kafka_properties) effective.push_back({name, value, ""});
+    c.kafka_properties_described = log::describe(effective);
+  }
   if (!valid_topic(c.topic)) {
     return bad("--topic/XBANKU_TOPIC", fmt::format("'{}' is not a Kafka topic name", c.topic));
   }
@@ -312,6 +349,8 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   if (!split_host_port(listen, c.listen_host, c.listen_port)) {
     return bad("--listen/XBANKU_LISTEN", fmt::format("'{}' is not host:port", listen));
   }
+  // Environment only: a password on the command line is visible to every local user (ps).
+  if (const char* pw = std::getenv("REDIS_PASSWORD"); pw != nullptr) c.redis_password = pw;
   if (!c.redis_url.empty()) {
     std::string why;
     if (!mirror::parse_redis_url(c.redis_url, &why)) return bad("--redis/REDIS_URL", why);

@@ -9,6 +9,7 @@
 #include "xbanku/domain/console_line.hpp"
 #include "xbanku/domain/uuid.hpp"
 #include "xbanku/log/admin.hpp"
+#include "xbanku/log/cluster.hpp"
 #include "xbanku/log/consumer.hpp"
 #include "xbanku/log/producer.hpp"
 #include "xbanku/mirror/redis_config.hpp"
@@ -264,12 +265,13 @@ awaitable<int> console_consumer(const Config& config) {
 awaitable<std::size_t> compare_mirror(const Config& config, const view::Store& live,
                                       const view::CompareScope& scope) {
   auto ex = co_await asio::this_coro::executor;
-  auto redis_config = mirror::parse_redis_url(config.redis_url);
+  auto redis_config = mirror::parse_redis_url(config.redis_url, nullptr, config.redis_password);
   if (!redis_config) co_return 1;
   mirror::RedisConnection redis(ex, *redis_config);
   if (auto ec = co_await redis.connect()) {
-    std::printf("mirror: cannot connect to Redis at %s: %s\n", config.redis_url.c_str(),
-                ec.message().c_str());
+    std::printf("mirror: cannot connect to Redis at %s: %s: %s\n",
+                mirror::redact_redis_url(config.redis_url).c_str(), ec.message().c_str(),
+                redis.last_error().c_str());
     co_return 1;
   }
   std::vector<domain::Account> accounts;
@@ -350,16 +352,28 @@ awaitable<int> verify(const Config& config) {
   co_return ok ? 0 : 1;
 }
 
+// Every console mode first makes sure the cluster answers, so that a wrong password, an
+// untrusted certificate or an unreachable broker ends it at once with one line saying which.
+awaitable<int> reachable_then(const Config& config, awaitable<int> (*mode)(const Config&)) {
+  if (!config.kafka_properties.empty())
+    spdlog::info("kafka: client properties: {}", config.kafka_properties_described);
+  if (auto why = co_await log::check_cluster(kafka_settings(config, "console"))) {
+    spdlog::critical("cannot connect to Kafka at {}: {}", config.brokers, *why);
+    co_return 1;
+  }
+  co_return co_await mode(config);
+}
+
 }  // namespace
 
 int run_console_producer(const Config& config) {
-  return run_to_completion([&config] { return console_producer(config); });
+  return run_to_completion([&config] { return reachable_then(config, &console_producer); });
 }
 int run_console_consumer(const Config& config) {
-  return run_to_completion([&config] { return console_consumer(config); });
+  return run_to_completion([&config] { return reachable_then(config, &console_consumer); });
 }
 int run_verify(const Config& config) {
-  return run_to_completion([&config] { return verify(config); });
+  return run_to_completion([&config] { return reachable_then(config, &verify); });
 }
 
 }  // namespace xbanku::app

@@ -19,10 +19,12 @@
 #include "xbanku/common/runner.hpp"
 #include "xbanku/common/task_group.hpp"
 #include "xbanku/log/admin.hpp"
+#include "xbanku/log/cluster.hpp"
 #include "xbanku/log/producer.hpp"
 #include "xbanku/metrics/registry.hpp"
 #include "xbanku/mirror/mirror.hpp"
 #include "xbanku/mirror/redis_config.hpp"
+#include "xbanku/mirror/redis_connection.hpp"
 #include "xbanku/view/store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -30,6 +32,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -99,8 +104,34 @@ boost::system::error_code check_partition_count(view::Store& store, std::int32_t
   return {};
 }
 
+// /readyz: the projector's readiness, unless the cluster cannot be reached right now.
+class ServeHealth final : public Health {
+ public:
+  ServeHealth(const Health& projector, const log::ClusterWatch& kafka)
+      : projector_(projector), kafka_(kafka) {}
+  [[nodiscard]] bool ready() const override { return kafka_.reachable() && projector_.ready(); }
+  [[nodiscard]] std::string describe() const override {
+    if (kafka_.reachable()) return projector_.describe();
+    return fmt::format(R"({{"ready":false,"reason":"log_unavailable","detail":{},"projector":{}}})",
+                       boost::json::serialize(boost::json::string(kafka_.last_error())),
+                       projector_.describe());
+  }
+
+ private:
+  const Health& projector_;
+  const log::ClusterWatch& kafka_;
+};
+
 awaitable<int> serve(const Config& config) {
   auto ex = co_await asio::this_coro::executor;
+  if (!config.kafka_properties.empty())
+    spdlog::info("kafka: client properties: {}", config.kafka_properties_described);
+  // Fail fast: a wrong password, an untrusted certificate or no broker ends start-up here with
+  // one line, instead of librdkafka retrying in the background while nothing works.
+  if (auto why = co_await log::check_cluster(kafka_settings(config, "admin"))) {
+    spdlog::critical("cannot connect to Kafka at {}: {}", config.brokers, *why);
+    co_return 1;
+  }
   const auto partitions = co_await prepare_topics(config);
   if (!partitions) co_return 1;
   const domain::Placement placement{*partitions};
@@ -159,8 +190,24 @@ awaitable<int> serve(const Config& config) {
   }
   std::unique_ptr<mirror::Mirror> mirror;
   if (!config.redis_url.empty()) {
-    auto redis = mirror::parse_redis_url(config.redis_url);
+    auto redis = mirror::parse_redis_url(config.redis_url, nullptr, config.redis_password);
     if (!redis) co_return 1;  // parse_config checked it already
+    // Refused credentials are a configuration error: stop with one line. An unreachable Redis
+    // is an outage the mirror rides out (DESIGN §7): go on, it catches up later.
+    {
+      mirror::RedisConnection probe(ex, *redis);
+      if (auto ec = co_await probe.connect()) {
+        if (probe.auth_rejected()) {
+          spdlog::critical("cannot mirror to Redis at {}:{}: authentication refused{}: {}",
+                           redis->host, redis->port,
+                           redis->username.empty() ? "" : " for user " + redis->username,
+                           probe.last_error());
+          co_return 1;
+        }
+        spdlog::warn("redis mirror: {}:{} not reachable at start-up ({}); mirroring when it is",
+                     redis->host, redis->port, probe.last_error());
+      }
+    }
     view::Store& s = **store;
     mirror = std::make_unique<mirror::Mirror>(
         ex, *redis,
@@ -220,7 +267,9 @@ awaitable<int> serve(const Config& config) {
                               .topic = config.topic,
                               .partitions = *partitions},
                              membership, projector, &inspector_peers);
-  api::Server server(ex, api_config, commands, *queries, hub, projector, registry,
+  log::ClusterWatch kafka_watch(ex, kafka_settings(config, "watch"));
+  ServeHealth health(projector, kafka_watch);
+  api::Server server(ex, api_config, commands, *queries, hub, health, registry,
                      {security->authenticator.get(), security->server_tls});
   server.adopt(std::move(*acceptor));
   server.inspect(inspector);
@@ -248,6 +297,7 @@ awaitable<int> serve(const Config& config) {
     hub.stop();
     waits.stop();  // waits answer 504 pending: their records are durable
     if (mirror) mirror->stop();
+    kafka_watch.stop();
     gauges.cancel();
   };
   asio::signal_set signals(ex, SIGINT, SIGTERM);
@@ -257,10 +307,11 @@ awaitable<int> serve(const Config& config) {
     server.stop();
   });
 
-  spdlog::info("xbanku serving on {}://{}:{} (topic {}, {} partitions, group {}, data {}{})",
-               security->server_tls ? "https" : "http", config.listen_host, port, config.topic,
-               *partitions, config.group, config.data_dir,
-               config.redis_url.empty() ? "" : ", mirror " + config.redis_url);
+  spdlog::info(
+      "xbanku serving on {}://{}:{} (topic {}, {} partitions, group {}, data {}{})",
+      security->server_tls ? "https" : "http", config.listen_host, port, config.topic, *partitions,
+      config.group, config.data_dir,
+      config.redis_url.empty() ? "" : ", mirror " + mirror::redact_redis_url(config.redis_url));
 
   TaskGroup tasks(ex);
   // Whichever task ends first stops the rest; one that throws (a bug) makes the exit code 1.
@@ -282,6 +333,7 @@ awaitable<int> serve(const Config& config) {
   supervise("outbox sender", outbox.run());
   supervise("membership", membership.run());
   supervise("update hub", hub.run());
+  tasks.spawn(kafka_watch.run(), "kafka watch");
   if (mirror) {
     supervise("redis mirror", mirror->run());
     auto& lag =

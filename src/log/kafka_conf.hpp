@@ -9,8 +9,9 @@
 namespace xbanku::log {
 
 // Builds a configuration: brokers, client id, socket.nagle.disable=true, spdlog logging, then
-// `module_settings`, then `cfg.overrides`. A rejected property is logged with its name, value
-// and librdkafka's reason, and returns errc::invalid_config. Thread-safe.
+// `module_settings`, then the user's `cfg.properties`, then `cfg.overrides`. A rejected property is
+// logged with its name, value and librdkafka's reason, and returns errc::invalid_config.
+// Thread-safe.
 [[nodiscard]] boost::system::result<ConfPtr> make_conf(const KafkaConfig& cfg,
                                                        const KafkaSettings& module_settings);
 

@@ -1,5 +1,6 @@
 #include "kafka_conf.hpp"
 #include "xbanku/common/error.hpp"
+#include "xbanku/log/kafka_properties.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -27,7 +28,8 @@ boost::system::result<ConfPtr> make_conf(const KafkaConfig& cfg,
     errstr[0] = '\0';
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr) !=
         RD_KAFKA_CONF_OK) {
-      spdlog::error("kafka config: property '{}'='{}' rejected: {}", name, value, errstr);
+      spdlog::error("kafka config: property '{}'='{}' rejected: {}", name, redact(name, value),
+                    secret_property(name) ? "(reason withheld: the value is a secret)" : errstr);
       return false;
     }
     return true;
@@ -42,7 +44,7 @@ boost::system::result<ConfPtr> make_conf(const KafkaConfig& cfg,
                            // broker_outage_test: 503 after readyz was 200 again).
                            {"reconnect.backoff.ms", "100"},
                            {"reconnect.backoff.max.ms", "1000"}};
-  for (const auto& settings : {base, module_settings}) {
+  for (const auto& settings : {base, module_settings, cfg.properties}) {
     for (const auto& [name, value] : settings) {
       if (!set(name, value)) return make_error_code(errc::invalid_config);
     }

@@ -83,6 +83,24 @@ struct Failure {
   return std::nullopt;
 }
 
+[[nodiscard]] bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    unsigned long long byte = 0;
+    if (i + 2 >= in.size()) return false;
+    const auto hex = in.substr(i + 1, 2);
+    const auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), byte, 16);
+    if (ec != std::errc{} || end != hex.data() + hex.size() || hex.size() != 2) return false;
+    out += static_cast<char>(byte);
+    i += 2;
+  }
+  return true;
+}
+
 [[nodiscard]] std::optional<Failure> parse(std::string_view url, RedisConfig& cfg) {
   if (url.empty()) return Failure{"the Redis address is empty"};
   if (url.find_first_of(" \t\r\n") != url.npos)
@@ -105,9 +123,19 @@ struct Failure {
   const auto slash = rest.find('/');
   const auto authority = rest.substr(0, slash);
   const auto path = slash == rest.npos ? std::string_view{} : rest.substr(slash + 1);
-  if (authority.find('@') != authority.npos)
-    return Failure{"credentials in the Redis URL are not supported (no AUTH); remove 'user:pass@'"};
-  if (auto f = parse_host_port(authority, false, cfg)) return f;
+  const auto at = authority.rfind('@');
+  if (at != authority.npos) {
+    const auto userinfo = authority.substr(0, at);
+    const auto colon = userinfo.find(':');
+    if (colon == userinfo.npos)
+      return Failure{"credentials in the Redis URL must be user:password@ or :password@"};
+    if (!percent_decode(userinfo.substr(0, colon), cfg.username) ||
+        !percent_decode(userinfo.substr(colon + 1), cfg.password))
+      return Failure{"malformed %-escape in the Redis URL's credentials"};
+    if (cfg.password.empty()) return Failure{"the password in the Redis URL is empty"};
+  }
+  if (auto f = parse_host_port(authority.substr(at == authority.npos ? 0 : at + 1), false, cfg))
+    return f;
 
   if (!path.empty()) {
     unsigned long long db = 0;
@@ -120,14 +148,28 @@ struct Failure {
 
 }  // namespace
 
-boost::system::result<RedisConfig> parse_redis_url(std::string_view url, std::string* why) {
+boost::system::result<RedisConfig> parse_redis_url(std::string_view url, std::string* why,
+                                                   std::string_view fallback_password) {
   RedisConfig cfg;
   if (auto failure = parse(url, cfg)) {
     if (why) *why = std::move(failure->reason);
     return make_error_code(errc::invalid_config);
   }
+  if (cfg.password.empty()) cfg.password = fallback_password;
   if (why) why->clear();
   return cfg;
+}
+
+std::string redact_redis_url(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == url.npos) return std::string(url);
+  const auto start = scheme + 3;
+  const auto end = std::min(url.size(), url.find('/', start));
+  const auto at = url.substr(0, end).rfind('@');
+  if (at == url.npos || at < start) return std::string(url);
+  const auto colon = url.substr(0, at).find(':', start);
+  if (colon == url.npos) return std::string(url);
+  return fmt::format("{}***{}", url.substr(0, colon + 1), url.substr(at));
 }
 
 }  // namespace xbanku::mirror

@@ -24,6 +24,7 @@
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace xbanku::mirror {
 
@@ -65,6 +66,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   asio::any_io_executor executor;
   RedisConfig config;
   std::string last_error;
+  bool auth_rejected = false;  // the last connect's AUTH got an error reply
 
   redisAsyncContext* ac = nullptr;  // owned; freed by drop() or by hiredis itself on I/O error
   // Watches hiredis' fd without owning it: released (never closed) in the cleanup hook, because
@@ -274,6 +276,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<error_code> connect() {
     drop();
     last_error.clear();
+    auth_rejected = false;
     const auto deadline = Clock::now() + config.connect_timeout;
 
     // hiredis resolves with a blocking getaddrinfo(); hand it a literal address resolved here.
@@ -350,6 +353,25 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
       if (ec) {
         drop();
         if (last_error.empty()) last_error = "connection failed";
+        co_return ec;
+      }
+    }
+
+    // Before SELECT: a protected server refuses every other command (NOAUTH). Argv, not a
+    // format string, so a password with blanks or '%' goes through intact.
+    if (!config.password.empty()) {
+      std::vector<std::string_view> args{"AUTH"};
+      if (!config.username.empty()) args.push_back(config.username);
+      args.push_back(config.password);
+      Call call(executor);
+      DropIfPending guard{*this, call};
+      if (!issue(call, args)) call.finish(make_error_code(errc::mirror_unavailable));
+      ec = co_await await(call, deadline, "AUTH");
+      if (ec) {
+        // An error reply (WRONGPASS, "ERR ... without any password configured") leaves the
+        // connection up: the credentials' fault, not the network's.
+        auth_rejected = ec == errc::mirror_unavailable && ac != nullptr;
+        drop();
         co_return ec;
       }
     }
@@ -489,6 +511,10 @@ void RedisConnection::close() noexcept {
 
 bool RedisConnection::connected() const noexcept {
   return impl_->ac != nullptr && impl_->established;
+}
+
+bool RedisConnection::auth_rejected() const noexcept {
+  return impl_->auth_rejected;
 }
 
 const std::string& RedisConnection::last_error() const noexcept {

@@ -30,6 +30,8 @@ struct InstanceOptions {
   std::string redis;        // empty = no mirror
   std::string instance_id;  // empty = dynamic membership
   std::vector<std::string> extra_args;
+  std::string brokers = kBrokers;              // e.g. the secured listener (kSaslBrokers)
+  std::vector<std::string> env;                // NAME=VALUE for the process (through /usr/bin/env)
   std::map<std::string, std::string> headers;  // sent with every get() and post() (a token)
 };
 
@@ -53,7 +55,7 @@ class ServiceInstance {
     std::vector<std::string> args{xbanku_binary(),
                                   "--act=serve",
                                   "--brokers",
-                                  kBrokers,
+                                  options_.brokers,
                                   "--topic",
                                   options_.topic,
                                   "--group",
@@ -70,6 +72,10 @@ class ServiceInstance {
     if (!options_.instance_id.empty())
       args.insert(args.end(), {"--instance-id", options_.instance_id});
     args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+    if (!options_.env.empty()) {
+      args.insert(args.begin(), options_.env.begin(), options_.env.end());
+      args.insert(args.begin(), "/usr/bin/env");
+    }
     process_.reset();
     process_ = std::make_unique<ChildProcess>(args, options_.data_dir + ".log");
   }

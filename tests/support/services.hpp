@@ -20,4 +20,17 @@ inline const std::string kBrokers = env_or("XBANKU_TEST_BROKERS", "127.0.0.1:909
 inline const std::uint16_t kRedisPort =
     static_cast<std::uint16_t>(std::stoi(env_or("XBANKU_TEST_REDIS_PORT", "6379")));
 
+// host:port of the broker's SASL_SSL listener (XBANKU_TEST_SASL_BROKERS, else 127.0.0.1:9094).
+inline const std::string kSaslBrokers = env_or("XBANKU_TEST_SASL_BROKERS", "127.0.0.1:9094");
+
+// scripts/services.sh's broker state folder: client-sasl-ssl-*.properties and tls/ (the test
+// CA ca.pem, and other-ca.pem that signed nothing the broker has). XBANKU_TEST_KAFKA_DIR, else
+// the checkout's .cache/kafka.
+inline std::string kafka_state_dir() {
+  const char* dir = std::getenv("XBANKU_TEST_KAFKA_DIR");
+  if (dir != nullptr && *dir != '\0') return dir;
+  const char* src = std::getenv("XBANKU_SOURCE_DIR");
+  return std::string(src != nullptr ? src : ".") + "/.cache/kafka";
+}
+
 }  // namespace xbanku::test

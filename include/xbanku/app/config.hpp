@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace xbanku::app {
@@ -25,6 +26,12 @@ struct Config {
   bool follow = false;  // consumer mode: keep going at the end of the log
 
   std::string brokers = "127.0.0.1:9092";
+  // The user's Kafka client properties (README "Connecting to your Kafka"): from
+  // --kafka-config FILE, then --kafka-property KEY=VALUE (later wins), validated by librdkafka;
+  // applied to every Kafka client. May hold secrets: log only log::describe()'s redacted form.
+  std::vector<std::pair<std::string, std::string>> kafka_properties;
+  std::string kafka_properties_described;  // redacted, for the start-up log
+  std::string redis_password;              // REDIS_PASSWORD; the URL's password wins
   std::string topic = "xbanku-transactions-t2";
   int partitions = 6;  // used when the service creates the topic
   std::string group = "xbanku-view";

@@ -16,6 +16,7 @@ namespace xbanku::app {
   k.brokers = c.brokers;
   k.client_id = fmt::format("xbanku-{}{}{}", role, c.instance_id.empty() ? "" : "-", c.instance_id);
   k.delivery_timeout = c.delivery_timeout;
+  k.properties = c.kafka_properties;
   return k;
 }
 

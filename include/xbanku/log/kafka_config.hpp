@@ -19,6 +19,9 @@ struct KafkaConfig {
   std::chrono::milliseconds linger{1};
   // Deadline for admin and metadata requests (topic creation, partition count, end offsets).
   std::chrono::milliseconds request_timeout{10000};
+  // The user's properties (--kafka-config, --kafka-property; validated, none of xbanku's own),
+  // applied after xbanku's defaults and the module's settings: security, SASL, TLS, tuning.
+  std::vector<std::pair<std::string, std::string>> properties;
   // Raw librdkafka properties applied LAST: they override the module's settings, guarantees
   // included (e.g. acks), so use them for tuning and tests only.
   std::map<std::string, std::string> overrides;

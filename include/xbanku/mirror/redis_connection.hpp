@@ -31,9 +31,10 @@ class RedisConnection {
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
-  // Resolves, connects (non-blocking) and SELECTs the db, all within config.connect_timeout.
-  // Returns {} when usable, errc::mirror_unavailable (refused, reset, DNS failure) or
-  // errc::timeout; on failure the connection is left closed and connect() may be retried.
+  // Resolves, connects (non-blocking), AUTHs when a password is set and SELECTs the db, all within
+  // config.connect_timeout. Returns {} when usable, errc::mirror_unavailable (refused, reset, DNS
+  // failure) or errc::timeout; on failure the connection is left closed and connect() may be
+  // retried.
   [[nodiscard]] boost::asio::awaitable<boost::system::error_code> connect();
 
   // Writes every account as `HSET <id> Id <id> Name <name> Balance <decimal>` in one pipeline
@@ -56,6 +57,10 @@ class RedisConnection {
 
   // True between a successful connect() and the first error/close().
   [[nodiscard]] bool connected() const noexcept;
+
+  // True when the last connect() failed because Redis refused its AUTH (wrong password, unknown
+  // user, or no password configured on the server): a configuration error, not an outage.
+  [[nodiscard]] bool auth_rejected() const noexcept;
 
   // hiredis' text for the last failure ("Connection refused", "Server closed the connection",
   // an error reply, ...), for logs. Empty when nothing failed yet.

@@ -1,6 +1,7 @@
 // Kafka unreachable (DESIGN §3): a command answers 503 log_unavailable within the delivery
 // bound, the client can trust it was not written, and the service recovers when the broker
-// returns. Stops and restarts the local broker with scripts/services.sh.
+// returns; meanwhile /readyz answers 503 log_unavailable. Stops and restarts the local broker
+// with scripts/services.sh.
 
 #include "support/service_instance.hpp"
 
@@ -33,7 +34,18 @@ TEST(BrokerOutage, CommandsAnswer503AndAreNotWritten) {
                         {{"Idempotency-Key", "outage-" + id}});
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // A running instance that cannot reach the cluster is not ready, and says why.
+  const bool said_unavailable = wait_until(
+      [&] {
+        auto ready = service.get("/readyz");
+        return ready.status == 503 && ready.body.find("log_unavailable") != std::string::npos;
+      },
+      15s, 250ms);
+  const double readyz_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const bool broker_back = services("up") == 0;
+  EXPECT_TRUE(said_unavailable) << service.get("/readyz").body;
+  std::printf("broker down: /readyz log_unavailable after %.2f s\n", readyz_seconds);
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.json().at("error").at("code").as_string(), "log_unavailable") << r.body;
   EXPECT_LT(seconds,

@@ -99,8 +99,10 @@ TEST(RedisUrl, UnsupportedFeaturesAreRejectedByName) {
   EXPECT_NE(parse_bad("rediss://h:6379").find("TLS"), std::string::npos);
   EXPECT_NE(parse_bad("unix:///tmp/redis.sock").find("unix"), std::string::npos);
   EXPECT_NE(parse_bad("http://h:6379").find("'http://'"), std::string::npos);
-  EXPECT_NE(parse_bad("redis://:secret@h:6379").find("credentials"), std::string::npos);
-  EXPECT_NE(parse_bad("redis://user:secret@h:6379/1").find("credentials"), std::string::npos);
+  EXPECT_NE(parse_bad("redis://user@h:6379").find("user:password@"), std::string::npos);
+  EXPECT_NE(parse_bad("redis://user:@h:6379").find("password in the Redis URL is empty"),
+            std::string::npos);
+  EXPECT_NE(parse_bad("redis://u:p%zz@h:6379").find("%-escape"), std::string::npos);
   EXPECT_NE(parse_bad("redis://h:6379/1?timeout=3").find("query"), std::string::npos);
 }
 
@@ -114,6 +116,45 @@ TEST(RedisUrl, BadDatabase) {
 TEST(RedisUrl, ReasonIsOptional) {
   EXPECT_FALSE(parse_redis_url("nope").has_value());
   EXPECT_TRUE(parse_redis_url("h:1").has_value());
+}
+
+}  // namespace
+}  // namespace xbanku::mirror
+
+namespace xbanku::mirror {
+namespace {
+
+TEST(RedisUrl, CredentialsForRequirepassAndAclUsers) {
+  auto pw = parse_redis_url("redis://:s3cret@h:6380/2");
+  ASSERT_TRUE(pw);
+  EXPECT_EQ(pw->username, "");
+  EXPECT_EQ(pw->password, "s3cret");
+  EXPECT_EQ(pw->host, "h");
+  EXPECT_EQ(pw->port, 6380);
+  EXPECT_EQ(pw->db, 2);
+  // Percent-encoding lets a password hold '@', ':' and '/'.
+  auto acl = parse_redis_url("redis://mirror:p%40ss%3Aw%2Frd@[::1]:6379");
+  ASSERT_TRUE(acl);
+  EXPECT_EQ(acl->username, "mirror");
+  EXPECT_EQ(acl->password, "p@ss:w/rd");
+  EXPECT_EQ(acl->host, "::1");
+}
+
+TEST(RedisUrl, RedisPasswordIsTheFallback) {
+  auto env = parse_redis_url("127.0.0.1:6379", nullptr, "from-env");
+  ASSERT_TRUE(env);
+  EXPECT_EQ(env->password, "from-env");
+  auto url = parse_redis_url("redis://:from-url@h:1", nullptr, "from-env");
+  ASSERT_TRUE(url);
+  EXPECT_EQ(url->password, "from-url");
+  EXPECT_EQ(parse_redis_url("redis://h:1")->password, "");
+}
+
+TEST(RedisUrl, RedactedForLogs) {
+  EXPECT_EQ(redact_redis_url("redis://:s3cret@h:6379/1"), "redis://:***@h:6379/1");
+  EXPECT_EQ(redact_redis_url("redis://mirror:s3cret@h:6379"), "redis://mirror:***@h:6379");
+  EXPECT_EQ(redact_redis_url("redis://h:6379/1"), "redis://h:6379/1");
+  EXPECT_EQ(redact_redis_url("h:6379"), "h:6379");
 }
 
 }  // namespace
