@@ -27,7 +27,7 @@ echo "docker-check: build stage configures from what the Dockerfile copies (test
 
 # 2 and 3. Runtime packages: the apt-get line of the last stage.
 runtime=$(awk '/^FROM debian:bookworm-slim/ {last=1} last && /apt-get install/ {grab=1} grab {print} grab && !/\\$/ {grab=0}' "$dockerfile" |
-  tr ' \\' '\n\n' | grep -E '^lib|^curl$' | sort -u)
+  tr ' \\' '\n\n' | grep -E '^lib|^curl$|^ca-certificates$' | sort -u)
 [ -n "$runtime" ] || fail "cannot find the runtime stage's packages in $dockerfile"
 for p in $runtime; do
   apt-cache show "$p" >/dev/null 2>&1 || fail "runtime package $p does not exist in this Debian release"

@@ -370,6 +370,12 @@ void WsSession<Stream>::on_frame(std::string_view text) {
     send_reply(id, *limited);
     return;
   }
+  // A peer session exists to follow updates (cluster::PeerFeed subscribes and nothing else).
+  // Its credential is not a principal's: a replayed one must not be able to move money.
+  if (peer_ && op != "subscribe" && op != "unsubscribe") {
+    send_reply(id, error_reply(403, "forbidden", "a peer session only follows updates"));
+    return;
+  }
   if (op == "auth") {
     send_reply(id, renew(obj));
     return;

@@ -35,8 +35,20 @@ class Queries final : public QueryService {
                                                          Origin origin) override {
     const auto partition = partition_of(to);
     const auto key = domain::transfer_key(partition, transfer_id, domain::TransferSide::target);
+    // A transfer within one partition is decided in one record and keeps only its source side;
+    // that side being in the target's partition means both accounts are there: completed.
+    const auto source_key =
+        domain::transfer_key(partition, transfer_id, domain::TransferSide::source);
+    auto local = [&]() -> boost::system::result<std::optional<domain::TransferState>> {
+      auto target = d_.store.transfer(key);
+      if (!target || target->has_value()) return target;
+      auto source = d_.store.transfer(source_key);
+      if (!source) return source;
+      if (*source == domain::TransferState::completed) return *source;
+      return std::optional<domain::TransferState>{};
+    };
     co_return co_await routed<domain::TransferState>(
-        partition, origin, [&] { return d_.store.transfer(key); },
+        partition, origin, local,
         [&](const cluster::Owner& o) { return d_.peers.transfer(o, transfer_id, to); });
   }
 

@@ -300,6 +300,28 @@ TEST_F(Secured, AnExpiredWebSocketTokenClosesTheSessionUnlessRenewed) {
   EXPECT_EQ(reply.at("result").at("owner"), "alice") << reply;
 }
 
+TEST_F(Secured, APeerSessionOnlyFollowsUpdates) {
+  // A peer credential opens a session for the update feed; a replayed one must not move money.
+  asio::io_context ioc;
+  Ws ws(ioc);
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), server.port()});
+  ws.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& r) {
+    r.set("X-Xbanku-Peer", "ok GET /ws");
+    r.set("X-Xbanku-Hops", "1");
+  }));
+  ws.handshake("127.0.0.1", "/ws");
+  ws.text(true);
+  for (const std::string op : {"deposit", "withdraw"}) {
+    ws.write(asio::buffer(R"({"id":1,"op":")" + op + R"(","account":")" +
+                          std::string(kAliceAccount) + R"(","amount":5})"));
+    const auto reply = receive(ws);
+    EXPECT_EQ(reply.at("error").at("code"), "forbidden") << op << ": " << reply;
+  }
+  ws.write(asio::buffer(std::string(R"({"id":2,"op":"subscribe","accounts":"*"})")));
+  const auto reply = receive(ws);
+  EXPECT_FALSE(reply.as_object().contains("error")) << reply;
+}
+
 class Limited : public Secured {
  protected:
   static ApiConfig config() {

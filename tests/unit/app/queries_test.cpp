@@ -239,5 +239,23 @@ TEST_F(Routed, APendingTransferIsResolvedAtItsTargetsOwner) {
   EXPECT_EQ(r.value->status, domain::Status::completed);
 }
 
+TEST_F(Routed, ATransferWithinOnePartitionReadsCompletedAtItsTarget) {
+  // Decided in one record, it keeps only its source side (in the target's partition too).
+  domain::Decision d;
+  d.transfer_update.emplace(domain::transfer_key(0, "0-7", domain::TransferSide::source),
+                            domain::TransferState::completed);
+  commit(d);
+  auto r = run(queries->transfer("0-7", account_in(0), {}));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(*r.value, domain::TransferState::completed);
+  // A cross-partition transfer's source side says nothing about its target.
+  domain::Decision pending;
+  pending.transfer_update.emplace(domain::transfer_key(1, "1-3", domain::TransferSide::source),
+                                  domain::TransferState::pending);
+  commit(pending);
+  EXPECT_FALSE(run(queries->transfer("1-3", account_in(1), {})).value);
+  EXPECT_FALSE(run(queries->transfer("0-8", account_in(0), {})).value);
+}
+
 }  // namespace
 }  // namespace xbanku::app
