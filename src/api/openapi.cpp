@@ -641,8 +641,8 @@ constexpr std::string_view kOpenApi = R"json({
           "serving": {"type": "array", "items": {"type": "integer"}, "description": "The partitions this instance serves"},
           "lag": {"type": "object", "description": "Records behind, per assigned partition (null: not known yet)",
                   "additionalProperties": {"type": "integer", "nullable": true}},
-          "reason": {"type": "string", "enum": ["log_unavailable"], "description": "Set while the Kafka cluster cannot be reached (503)"},
-          "detail": {"type": "string", "description": "With reason: the last connection error"},
+          "reason": {"type": "string", "enum": ["log_unavailable", "store_unwritable"], "description": "Set while the Kafka cluster cannot be reached, or while the view cannot be written, e.g. its filesystem is full (503)"},
+          "detail": {"type": "string", "description": "With reason: the last connection error, or RocksDB's words for the last failed write"},
           "projector": {"type": "object", "description": "With reason: the projector's readiness object"}
         }
       },

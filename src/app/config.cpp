@@ -248,6 +248,10 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
       ->envname("XBANKU_ALLOWED_HOSTS");
   cli.add_option("--access-log", c.access_log, "one line per request (true | false)")
       ->envname("XBANKU_ACCESS_LOG");
+  cli.add_option("--view-memtable-mb", c.view_memtable_mb,
+                 "MiB of view writes held in memory before a flush to disk")
+      ->envname("XBANKU_VIEW_MEMTABLE_MB")
+      ->check(CLI::Range(1, 4096));
   long long client_wait_ms = c.max_client_wait.count();
   cli.add_option("--max-connections", c.max_connections, "open HTTP/WebSocket sessions")
       ->envname("XBANKU_MAX_CONNECTIONS");

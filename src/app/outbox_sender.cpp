@@ -76,14 +76,20 @@ asio::awaitable<void> OutboxSender::send(const std::vector<view::OutboxEntry>& e
         "outbox send");
   }
   co_await group.wait();
+  bool removed = true;
   if (!acked.empty()) {
     if (auto ec = store_.remove_outbox(acked)) {
+      // E.g. a full disk: they are sent again next round (deduplicated on arrival), so pause as
+      // for a failed send rather than flood Kafka with copies.
       spdlog::error("outbox: cannot remove sent entries: {}", ec.message());
+      removed = false;
     }
   }
   pending_.set(static_cast<double>(entries.size() - acked.size()));
-  if (acked.size() < entries.size()) {
-    spdlog::warn("outbox: {} follow-ups not acknowledged; retrying", entries.size() - acked.size());
+  if (acked.size() < entries.size() || !removed) {
+    if (acked.size() < entries.size())
+      spdlog::warn("outbox: {} follow-ups not acknowledged; retrying",
+                   entries.size() - acked.size());
     asio::steady_timer pause(ex_, 500ms);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
   }

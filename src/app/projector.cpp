@@ -11,6 +11,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -54,6 +56,8 @@ Projector::Projector(asio::any_io_executor ex, ProjectorConfig config, view::Sto
                           "Time to fold and commit one consumed batch", metrics::latency_buckets());
   assigned_gauge_ =
       &registry.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
+  unwritable_gauge_ = &registry.gauge(
+      "xbanku_view_unwritable", "1 while the view cannot be written (e.g. its filesystem is full)");
 }
 
 Projector::~Projector() = default;
@@ -81,7 +85,8 @@ bool Projector::ready() const {
   // predecessor may still hold every partition until its session times out): not ready.
   // No partition (e.g. lost with the group coordinator, or more members than partitions)
   // means nothing is served from here: not ready either.
-  if (!consumer_ || stopping_ || !assigned_once_ || own_.assigned.empty()) return false;
+  if (!consumer_ || stopping_ || unwritable_ || !assigned_once_ || own_.assigned.empty())
+    return false;
   return own_.serving == own_.assigned;
 }
 
@@ -97,8 +102,14 @@ std::string Projector::describe() const {
           it == lag.end() ? fmt::format("\"{}\":null", p) : fmt::format("\"{}\":{}", p, it->second);
     }
   }
-  return fmt::format(R"({{"ready":{},"instance":"{}","serving":[{}],"lag":{{{}}}}})",
-                     ready() ? "true" : "false", config_.self, fmt::join(own_.serving, ","), parts);
+  std::string reason;
+  if (unwritable_) {
+    reason = fmt::format(R"("reason":"store_unwritable","detail":{},)",
+                         boost::json::serialize(boost::json::string(store_.last_write_error())));
+  }
+  return fmt::format(R"({{"ready":{},{}"instance":"{}","serving":[{}],"lag":{{{}}}}})",
+                     ready() ? "true" : "false", reason, config_.self, fmt::join(own_.serving, ","),
+                     parts);
 }
 
 std::map<std::int32_t, PartitionInfo> Projector::progress() const {
@@ -128,8 +139,10 @@ awaitable<void> Projector::run() {
     }
     if (!poll->empty()) {
       const auto started = std::chrono::steady_clock::now();
-      const Projected projected =
-          co_await project(poll->records());  // named: GCC 12 miscompiles co_await in a condition
+      // Named, never co_await in a condition: GCC 12 miscompiles that.
+      Projected projected = co_await project(poll->records());
+      if (projected == Projected::unwritable)
+        projected = co_await retry_until_written(poll->records());
       if (projected == Projected::abandoned) break;  // stopping: a restart re-reads the batch
       if (projected == Projected::failed) {
         failed_ = true;
@@ -175,6 +188,10 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
     }
   }
   if (auto ec = store_.commit(batch)) {
+    if (ec == errc::store_unwritable) {
+      projection_.reset_offsets();  // the next fold starts from what is stored
+      co_return Projected::unwritable;
+    }
     spdlog::critical(
         "projector: RocksDB commit failed ({}); stopping so that a restart replays "
         "from the stored offsets",
@@ -182,6 +199,7 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
     projection_.reset_offsets();
     co_return Projected::failed;
   }
+  letters_sent_.clear();
   for (const auto& r : records) {
     auto& next = committed_next_[r.partition];
     next = std::max(next, r.offset + 1);
@@ -197,6 +215,41 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
   co_return Projected::committed;
 }
 
+// The view's filesystem is full (or another I/O error): nothing of the batch was stored, and
+// RocksDB refuses writes until its error is cleared. Until a commit goes through the projector
+// is not ready (peers and load balancers look elsewhere) and polls nothing more; once RocksDB
+// writes again the same records are folded again from the stored offsets, so nothing is lost
+// and nothing applied twice. Read-your-writes waits on these records time out (504 pending)
+// meanwhile: the commands are in Kafka and are projected once space returns.
+awaitable<Projector::Projected> Projector::retry_until_written(
+    std::span<const log::Record> records) {
+  const auto since = std::chrono::steady_clock::now();
+  unwritable_ = true;
+  unwritable_gauge_->set(1);
+  spdlog::critical(
+      "projector: cannot commit to the view ({}); not ready until it can, retrying the same "
+      "records (is the filesystem of the data directory full?)",
+      store_.last_write_error());
+  Backoff backoff(100ms, 2s);
+  Projected projected = Projected::unwritable;
+  while (projected == Projected::unwritable) {
+    if (stopping_) {
+      projected = Projected::abandoned;  // nothing stored: a restart re-reads the batch
+      break;
+    }
+    co_await sleep(backoff.next());
+    if (store_.resume()) continue;  // still refused; resume() keeps last_write_error() current
+    projected = co_await project(records);
+  }
+  unwritable_ = false;
+  unwritable_gauge_->set(0);
+  if (projected == Projected::committed) {
+    spdlog::info("projector: the view accepts writes again after {:.1f} s; projecting",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+  }
+  co_return projected;
+}
+
 // True once every letter is in `<topic>.dlq` (or refused for good and logged); false if the
 // projector stopped first. Dead letters must reach `<topic>.dlq` before their batch commits
 // (the commit moves the offset past them).
@@ -206,9 +259,11 @@ awaitable<bool> Projector::send_dead_letters(const std::vector<DeadLetter>& lett
   TaskGroup group(ex_);
   bool settled = true;
   for (const auto& letter : letters) {
+    if (letters_sent_.contains({letter.partition, letter.offset})) continue;  // see the header
     group.spawn(
         [](Projector& self, const DeadLetter& l, bool& all) -> awaitable<void> {
           const bool sent = co_await self.send_dead_letter(l);
+          if (sent) self.letters_sent_.emplace(l.partition, l.offset);
           all = all && sent;
         }(*this, letter, settled),
         "dead letter");

@@ -135,7 +135,8 @@ awaitable<int> serve(const Config& config) {
   const auto partitions = co_await prepare_topics(config);
   if (!partitions) co_return 1;
   const domain::Placement placement{*partitions};
-  auto store = view::Store::open({.dir = config.data_dir});
+  auto store = view::Store::open(
+      {.dir = config.data_dir, .memtable_bytes = config.view_memtable_mb << 20});
   if (!store) {
     spdlog::critical("cannot open the view store in {}", config.data_dir);
     co_return 1;

@@ -17,6 +17,7 @@ class XbankuCategory final : public boost::system::error_category {
       case errc::log_fatal: return "the event log producer hit a fatal error";
       case errc::log_error: return "event log error";
       case errc::store_error: return "view store (RocksDB) error";
+      case errc::store_unwritable: return "the view store cannot write for now";
       case errc::timeout: return "operation timed out";
       case errc::shutting_down: return "shutting down";
       case errc::mirror_unavailable: return "the Redis mirror is unavailable";

@@ -4,6 +4,7 @@
 #include "xbanku/common/error.hpp"
 #include "xbanku/view/codec.hpp"
 
+#include <fmt/format.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
@@ -14,6 +15,7 @@
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <charconv>
@@ -176,9 +178,9 @@ rocksdb::DBOptions db_options() {
   o.allow_concurrent_memtable_write = false;
   // Caps all memtables together, whatever each CF's write_buffer_size (a flush of all CFs
   // when reached, see atomic_flush). Memtables are most of the peak RSS.
-  o.db_write_buffer_size = std::size_t{64} << 20;
-  o.unordered_write = false;               // readers must never see half a batch
-  o.avoid_unnecessary_blocking_io = true;  // obsolete files are purged in the background
+  o.db_write_buffer_size = std::size_t{64} << 20;  // StoreOptions::memtable_bytes
+  o.unordered_write = false;                       // readers must never see half a batch
+  o.avoid_unnecessary_blocking_io = true;          // obsolete files are purged in the background
   o.keep_log_file_num = 4;
   o.max_log_file_size = std::size_t{16} << 20;
   return o;
@@ -516,7 +518,8 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
   // No WAL (see db_options()), unless every commit is to be fsynced: RocksDB only syncs a WAL.
   impl->write_options.disableWAL = !opts.sync_writes;
 
-  const rocksdb::DBOptions dbo = db_options();
+  rocksdb::DBOptions dbo = db_options();
+  dbo.db_write_buffer_size = opts.memtable_bytes;
   // Few shards: an LRU shard evicts at once any block larger than its share of the capacity,
   // and with the default (64 shards of 1 MiB for 64 MiB) the full bloom filter of a large SST
   // (~1.25 bytes per key) was such a block, so every command_seen() miss re-read and
@@ -858,12 +861,19 @@ error_code Store::commit(Batch& batch) {
   if (b.error) return b.error;
   b.flush_staged();
   if (b.error) return b.error;
+  if (auto ec = check_room()) {
+    const std::lock_guard cache_lock(impl_->cache_mu);
+    impl_->account_cache.clear();  // as for a failed write: the caller rebuilds
+    return ec;
+  }
   const std::lock_guard lock(impl_->write_mu);
-  const bool written = check(impl_->db->Write(impl_->write_options, &b.wb), "commit");
+  const rocksdb::Status status = impl_->db->Write(impl_->write_options, &b.wb);
+  impl_->set_write_error(status);
   const std::lock_guard cache_lock(impl_->cache_mu);
-  if (!written) {
+  if (!check(status, "commit")) {
     impl_->account_cache.clear();  // the caller rebuilds from the stored state
-    return store_error();
+    // An I/O error (a full filesystem, typically) passes; anything else is not expected to.
+    return make_error_code(status.IsIOError() ? errc::store_unwritable : errc::store_error);
   }
   for (const auto& [id, cached] : b.accounts) {
     if (cached.dirty && cached.account) impl_->cache_account(*cached.account);
@@ -871,8 +881,38 @@ error_code Store::commit(Batch& batch) {
   return {};
 }
 
+// Refuses a write while the data directory's filesystem is short of min_free_bytes (see
+// StoreOptions): RocksDB never meets a full disk through our writes, since the memtables stop
+// growing and no flush falls due. One statvfs per write, about a microsecond.
+error_code Store::check_room() {
+  struct statvfs fs {};
+  if (::statvfs(impl_->options.dir.c_str(), &fs) != 0) return {};  // unknown: let RocksDB say
+  const std::uint64_t available = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (available >= impl_->options.min_free_bytes) return {};
+  const std::lock_guard lock(impl_->write_error_mu);
+  impl_->write_error = fmt::format(
+      "the filesystem of {} has {} MiB available, less than the {} MiB kept free for flushes "
+      "and compactions",
+      impl_->options.dir.string(), available >> 20, impl_->options.min_free_bytes >> 20);
+  return make_error_code(errc::store_unwritable);
+}
+
+error_code Store::resume() {
+  if (auto ec = check_room()) return ec;
+  const rocksdb::Status status = impl_->db->Resume();
+  impl_->set_write_error(status);
+  if (status.ok()) return {};
+  return make_error_code(status.IsIOError() ? errc::store_unwritable : errc::store_error);
+}
+
+std::string Store::last_write_error() const {
+  const std::lock_guard lock(impl_->write_error_mu);
+  return impl_->write_error;
+}
+
 error_code Store::remove_outbox(std::span<const std::uint64_t> seqs) {
   if (seqs.empty()) return {};
+  if (auto ec = check_room()) return ec;
   rocksdb::WriteBatch wb;
   std::string key;
   for (const std::uint64_t seq : seqs) {
@@ -887,6 +927,7 @@ error_code Store::remove_outbox(std::span<const std::uint64_t> seqs) {
 error_code Store::mark_mirrored(
     std::span<const std::pair<std::string, std::uint64_t>> id_versions) {
   if (id_versions.empty()) return {};
+  if (auto ec = check_room()) return ec;
   rocksdb::WriteBatch wb;
   // Under the write lock: no commit can raise a debt between our read and our delete.
   const std::lock_guard lock(impl_->write_mu);

@@ -68,6 +68,14 @@ struct Store::Impl {
   mutable std::atomic<std::uint64_t> outbox_floor{0};
   // Serializes commit() with mark_mirrored()'s read-compare-delete.
   std::mutex write_mu;
+  // RocksDB's words for the last failed commit or resume(); empty after a success. Written by
+  // the projector's thread, read by /readyz.
+  mutable std::mutex write_error_mu;
+  std::string write_error;
+  void set_write_error(const rocksdb::Status& s) {
+    const std::lock_guard lock(write_error_mu);
+    write_error = s.ok() ? std::string{} : s.ToString();
+  }
 
   // Committed account states the projector has read or written: most records touch an account
   // some earlier batch touched, and a RocksDB point read walks every memtable and L0 file that

@@ -61,6 +61,9 @@ struct Config {
   std::string tls_ca_file;                 // verifies other instances' certificates (https peers)
   std::vector<std::string> allowed_hosts;  // Host / Origin allow-list; empty = any
   bool access_log = true;
+  // Memory for the view's writes not yet flushed to disk (all memtables together): less is a
+  // lower peak RSS and more, smaller flushes (view::StoreOptions::memtable_bytes).
+  std::size_t view_memtable_mb = 64;
 
   // Fairness (DESIGN §9): open sessions, per client address, requests per second (bursts are
   // twice the rate; 0 = no limit; rates apply with --auth=jwt, where callers are principals),

@@ -68,6 +68,8 @@ class Projector final : public Health {
   [[nodiscard]] boost::system::error_code start();
   // Polls, folds and commits until stop() or a store failure; then commits the group offsets,
   // retracts (hooks.leaving), and leaves the group. Returns once its own tasks have ended.
+  // A commit that fails on I/O (a full filesystem) is not a failure: the projector stops
+  // committing, is not ready, and retries the same records until RocksDB writes again.
   boost::asio::awaitable<void> run();
   void stop();
   // A store failure stopped it (the service then exits non-zero).
@@ -85,9 +87,11 @@ class Projector final : public Health {
   [[nodiscard]] std::string describe() const override;
 
  private:
-  enum class Projected { committed, abandoned, failed };
+  // unwritable: RocksDB could not write (a full filesystem): nothing was stored, retry later.
+  enum class Projected { committed, abandoned, failed, unwritable };
 
   boost::asio::awaitable<Projected> project(std::span<const log::Record> records);
+  boost::asio::awaitable<Projected> retry_until_written(std::span<const log::Record> records);
   boost::asio::awaitable<bool> send_dead_letters(const std::vector<DeadLetter>& letters);
   boost::asio::awaitable<bool> send_dead_letter(const DeadLetter& letter);
   std::map<std::int32_t, std::int64_t> on_assign(const std::vector<std::int32_t>& partitions);
@@ -118,12 +122,17 @@ class Projector final : public Health {
   bool assigned_once_ = false;
   bool stopping_ = false;
   bool failed_ = false;
+  bool unwritable_ = false;  // a commit failed on I/O and has not gone through yet: not ready
+  // Dead letters already in `<topic>.dlq` whose batch is not committed yet: a batch folded
+  // again after a failed commit does not send them twice.
+  std::set<std::pair<std::int32_t, std::int64_t>> letters_sent_;
 
   metrics::Registry& registry_;
   std::map<std::string, metrics::Counter*, std::less<>> records_;
   metrics::Counter* consumed_ = nullptr;
   metrics::Histogram* batch_seconds_ = nullptr;
   metrics::Gauge* assigned_gauge_ = nullptr;
+  metrics::Gauge* unwritable_gauge_ = nullptr;
 };
 
 }  // namespace xbanku::app

@@ -15,6 +15,7 @@ enum class errc {
   log_fatal,               // the producer hit a fatal error and was rebuilt
   log_error,               // any other librdkafka error (message in the log)
   store_error,             // RocksDB returned a non-OK status
+  store_unwritable,        // RocksDB cannot write for now (e.g. its filesystem is full)
   timeout,                 // an awaited operation passed its deadline
   shutting_down,           // the component is stopping and refuses new work
   mirror_unavailable,      // Redis could not be reached

@@ -78,6 +78,14 @@ namespace xbanku::view {
 struct StoreOptions {
   std::filesystem::path dir;
   bool sync_writes = false;  // false: no WAL, a crash replays from Kafka; true: fsynced WAL
+  // All memtables together (RocksDB's db_write_buffer_size): when reached, every column family
+  // is flushed. Most of the peak RSS; a crash loses (and replays from Kafka) up to this much.
+  std::size_t memtable_bytes = std::size_t{64} << 20;
+  // Writes are refused (errc::store_unwritable) while the filesystem has less available: room
+  // for a flush of the memtables and for compactions. RocksDB must not meet a full disk in a
+  // background flush or compaction: the 7.8 Debian ships then aborts the process (an assertion
+  // left on in WritableFileWriter, seen in tests/integration/view/full_disk_test.cpp).
+  std::size_t min_free_bytes = 2 * memtable_bytes + (std::size_t{64} << 20);
   // Holds the bloom filters and indexes of the point-lookup column families (~1.3 bytes per
   // key) and hot data blocks; 32 MiB leaves room under the 256 MiB peak-RSS goal at 1M records.
   std::size_t block_cache_bytes = std::size_t{32} << 20;
@@ -199,7 +207,17 @@ class Store {
   // Writes the whole batch as ONE RocksDB WriteBatch: all of it or nothing. The batch is then
   // spent (changed() stays readable; clear() makes it reusable), whether or not it succeeded:
   // after a failure the projector must rebuild from the stored offsets, not retry the batch.
+  // errc::store_unwritable when the filesystem has less than min_free_bytes available, or
+  // RocksDB could not write to its files (an I/O error): nothing of the batch is stored, and
+  // resume() tells when writes may go on. remove_outbox() and mark_mirrored() refuse alike.
   [[nodiscard]] boost::system::error_code commit(Batch& batch);
+  // After a write failed on I/O, RocksDB refuses every write until its background error is
+  // cleared: retries what failed (DB::Resume) once the filesystem has min_free_bytes available,
+  // and returns errc::store_unwritable while the cause persists; success once writes may go on.
+  [[nodiscard]] boost::system::error_code resume();
+  // RocksDB's words for the last failed commit or resume (empty once one succeeds), for /readyz.
+  // Thread-safe.
+  [[nodiscard]] std::string last_write_error() const;
   // Deletes outbox entries once their follow-ups are acknowledged by Kafka.
   [[nodiscard]] boost::system::error_code remove_outbox(std::span<const std::uint64_t> seqs);
   // For each (id, version) Redis now holds: forget the debt if the owed version <= version.
@@ -225,6 +243,7 @@ class Store {
 
  private:
   explicit Store(std::unique_ptr<Impl>);
+  [[nodiscard]] boost::system::error_code check_room();
   std::unique_ptr<Impl> impl_;
 };
 
