@@ -135,8 +135,8 @@ awaitable<int> serve(const Config& config) {
   const auto partitions = co_await prepare_topics(config);
   if (!partitions) co_return 1;
   const domain::Placement placement{*partitions};
-  auto store = view::Store::open(
-      {.dir = config.data_dir, .memtable_bytes = config.view_memtable_mb << 20});
+  auto store =
+      view::Store::open({.dir = config.data_dir, .memtable_bytes = config.view_memtable_mb << 20});
   if (!store) {
     spdlog::critical("cannot open the view store in {}", config.data_dir);
     co_return 1;
@@ -190,6 +190,9 @@ awaitable<int> serve(const Config& config) {
     co_return 1;
   }
   std::unique_ptr<mirror::Mirror> mirror;
+  // The partitions this instance projects, once the projector exists: a refill of Redis writes
+  // only their accounts, since another instance's view of the others may be newer than ours.
+  const Ownership* owned = nullptr;
   if (!config.redis_url.empty()) {
     auto redis = mirror::parse_redis_url(config.redis_url, nullptr, config.redis_password);
     if (!redis) co_return 1;  // parse_config checked it already
@@ -217,13 +220,37 @@ awaitable<int> serve(const Config& config) {
                                return owed ? std::move(*owed) : std::vector<domain::Account>{};
                              },
                              [&s](std::span<const std::pair<std::string, std::uint64_t>> done) {
-                               if (auto ec = s.mark_mirrored(done))
+                               if (auto ec = s.mark_mirrored(done)) {
                                  spdlog::error("mirror: cannot mark mirrored: {}", ec.message());
+                                 return false;
+                               }
+                               return true;
                              },
                              [&s] {
                                auto n = s.owed_count();
                                return n ? static_cast<std::size_t>(*n) : std::size_t{0};
-                             }});
+                             },
+                             [&owned] {
+                               return owned ? std::vector<std::int32_t>(owned->assigned.begin(),
+                                                                        owned->assigned.end())
+                                            : std::vector<std::int32_t>{};
+                             },
+                             [&s, &owned, &placement](std::string_view after, std::size_t limit,
+                                                      std::span<const std::int32_t> wanted) {
+                               std::optional<mirror::RefillPage> out;
+                               auto page = s.accounts(after, limit);
+                               if (!page) return out;  // logged by the store
+                               out.emplace();
+                               for (auto& a : page->items) {
+                                 const auto p = placement.partition_of(a.id);
+                                 if (owned && owned->assigned.contains(p) &&
+                                     std::find(wanted.begin(), wanted.end(), p) != wanted.end())
+                                   out->accounts.push_back(std::move(a));
+                               }
+                               out->next = std::move(page->next);
+                               return out;
+                             }},
+        mirror::MirrorOptions{.marker_prefix = "xbanku:mirror-filled:" + config.topic + ":"});
   }
 
   metrics::Registry registry;
@@ -256,6 +283,7 @@ awaitable<int> serve(const Config& config) {
   hooks.leaving = [&]() -> awaitable<void> { co_await membership.announce_now({}); };
   Projector projector(ex, {self, consumer, kafka_settings(config, "admin")}, **store, **producer,
                       config.topic, placement, registry, std::move(hooks));
+  owned = &projector.ownership();
   Commands commands(ex, {config.topic, config.command_wait}, **producer, **store, waits,
                     projector.ownership(), membership, *peers, placement);
   auto queries =

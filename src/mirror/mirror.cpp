@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -63,12 +64,33 @@ asio::awaitable<void> Mirror::run() {
         continue;
       }
       connected_.store(true, std::memory_order_release);
+      next_marker_check_ = {};  // a new connection may be to a Redis that restarted empty
+    }
+
+    if (const auto ec = co_await check_marker()) {
+      if (stopping_.load(std::memory_order_acquire)) break;
+      connected_.store(false, std::memory_order_release);
+      on_failure("read the refill marker from", ec);
+      co_await back_off();
+      continue;
+    }
+    if (refill_after_) {
+      if (const auto ec = co_await refill_step()) {
+        if (stopping_.load(std::memory_order_acquire)) break;
+        connected_.store(false, std::memory_order_release);
+        refill_after_.reset();  // Redis may have lost the pages written: start over
+        next_marker_check_ = {};
+        on_failure("refill", ec);
+        co_await back_off();
+        continue;
+      }
     }
 
     // Clear before reading the owed set: a notify() from now on wakes the next idle wait, so a
     // commit that lands after this read is never left waiting for the tick.
     notified_.store(false, std::memory_order_release);
     const auto batch = source_.owed(options_.batch_size);
+    if (batch.empty() && refill_after_) continue;  // the refill's next page
     if (batch.empty()) {
       on_success();  // connected and nothing owed: an outage, if any, is over
       co_await wait_for_work();
@@ -86,11 +108,63 @@ asio::awaitable<void> Mirror::run() {
     written.clear();
     written.reserve(batch.size());
     for (const auto& a : batch) written.emplace_back(a.id, a.version);
-    source_.mark_mirrored(written);
+    if (!source_.mark_mirrored(written)) co_await back_off();
     // No wait: a full batch probably means more is owed; an empty owed() sends us to sleep.
   }
   connection_.reset();
   connected_.store(false, std::memory_order_release);
+}
+
+// Starts a refill of the partitions whose marker Redis lacks (looked for at most every
+// marker_check).
+asio::awaitable<boost::system::error_code> Mirror::check_marker() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!source_.refill || !source_.partitions || options_.marker_prefix.empty() || refill_after_ ||
+      now < next_marker_check_)
+    co_return boost::system::error_code{};
+  std::vector<std::int32_t> missing;
+  for (const auto p : source_.partitions()) {
+    auto present = co_await connection_->exists(options_.marker_prefix + std::to_string(p));
+    if (!present) co_return present.error();
+    if (!*present) missing.push_back(p);
+  }
+  next_marker_check_ = now + options_.marker_check;
+  if (missing.empty()) co_return boost::system::error_code{};
+  spdlog::info(
+      "redis mirror: {}:{} (db {}) lacks the accounts of partition(s) {} (no {}<partition> "
+      "marker: restarted empty, flushed, or never had them); refilling them from the view",
+      config_.host, config_.port, config_.db, fmt::join(missing, ","), options_.marker_prefix);
+  refilling_ = std::move(missing);
+  refill_after_ = std::string{};
+  refill_started_ = now;
+  refilled_ = 0;
+  co_return boost::system::error_code{};
+}
+
+// One page of a refill; the markers once the view is scanned.
+asio::awaitable<boost::system::error_code> Mirror::refill_step() {
+  const auto page = source_.refill(*refill_after_, options_.batch_size, refilling_);
+  if (!page) co_return make_error_code(errc::store_error);
+  if (const auto ec = co_await connection_->pipeline_hset(page->accounts)) co_return ec;
+  refilled_ += page->accounts.size();
+  if (page->next) {
+    refill_after_ = *page->next;
+    co_return boost::system::error_code{};
+  }
+  // Only partitions still mirrored here: a partition that moved meanwhile is its new
+  // projector's to refill (it finds no marker).
+  const auto now_mirrored = source_.partitions();
+  for (const auto p : refilling_) {
+    if (std::find(now_mirrored.begin(), now_mirrored.end(), p) == now_mirrored.end()) continue;
+    if (const auto ec = co_await connection_->set(options_.marker_prefix + std::to_string(p), "1"))
+      co_return ec;
+  }
+  refill_after_.reset();
+  spdlog::info(
+      "redis mirror: refilled {} accounts of partition(s) {} in {:.2f} s", refilled_,
+      fmt::join(refilling_, ","),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - refill_started_).count());
+  co_return boost::system::error_code{};
 }
 
 asio::awaitable<void> Mirror::wait_for_work() {

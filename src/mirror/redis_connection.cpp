@@ -423,6 +423,47 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
     co_return ec;
   }
 
+  asio::awaitable<boost::system::result<bool>> exists(std::string_view key) {
+    // result<bool> would take an error_code for a bool: say which one is meant.
+    const auto failed = [](error_code ec) {
+      return boost::system::result<bool>(boost::system::in_place_error, ec);
+    };
+    if (ac == nullptr || !established) {
+      last_error = "not connected";
+      co_return failed(make_error_code(errc::mirror_unavailable));
+    }
+    bool found = false;
+    Call call(executor);
+    DropIfPending guard{*this, call};
+    call.on_value = [&found](const redisReply& reply) -> error_code {
+      if (reply.type != REDIS_REPLY_INTEGER) return make_error_code(errc::mirror_unavailable);
+      found = reply.integer != 0;
+      return {};
+    };
+    const std::array<std::string_view, 2> args{"EXISTS", key};
+    if (!issue(call, args)) call.finish(make_error_code(errc::mirror_unavailable));
+    const auto ec = co_await await(call, Clock::now() + config.command_timeout, "EXISTS");
+    if (ec) {
+      drop();
+      co_return failed(ec);
+    }
+    co_return found;
+  }
+
+  asio::awaitable<error_code> set(std::string_view key, std::string_view value) {
+    if (ac == nullptr || !established) {
+      last_error = "not connected";
+      co_return make_error_code(errc::mirror_unavailable);
+    }
+    Call call(executor);
+    DropIfPending guard{*this, call};
+    const std::array<std::string_view, 3> args{"SET", key, value};
+    if (!issue(call, args)) call.finish(make_error_code(errc::mirror_unavailable));
+    const auto ec = co_await await(call, Clock::now() + config.command_timeout, "SET");
+    if (ec) drop();
+    co_return ec;
+  }
+
   asio::awaitable<boost::system::result<std::optional<domain::Account>>> hgetall(
       std::string_view id) {
     if (ac == nullptr || !established) {
@@ -503,6 +544,20 @@ asio::awaitable<boost::system::result<std::optional<domain::Account>>> RedisConn
              -> asio::awaitable<boost::system::result<std::optional<domain::Account>>> {
     co_return co_await impl->hgetall(key);
   }(impl_, std::string(id));
+}
+
+asio::awaitable<boost::system::result<bool>> RedisConnection::exists(std::string_view key) {
+  return [](std::shared_ptr<Impl> impl,
+            std::string k) -> asio::awaitable<boost::system::result<bool>> {
+    co_return co_await impl->exists(k);
+  }(impl_, std::string(key));
+}
+
+asio::awaitable<error_code> RedisConnection::set(std::string_view key, std::string_view value) {
+  return
+      [](std::shared_ptr<Impl> impl, std::string k, std::string v) -> asio::awaitable<error_code> {
+        co_return co_await impl->set(k, v);
+      }(impl_, std::string(key), std::string(value));
 }
 
 void RedisConnection::close() noexcept {

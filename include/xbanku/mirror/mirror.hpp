@@ -18,12 +18,19 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace xbanku::mirror {
+
+struct RefillPage {
+  std::vector<domain::Account> accounts;
+  std::optional<std::string> next;
+};
 
 // The owed set, implemented over the RocksDB view. All three are called on the Mirror's
 // executor only (lag() excepted: see there).
@@ -32,9 +39,20 @@ struct MirrorSource {
   std::function<std::vector<domain::Account>(std::size_t limit)> owed;
   // These (id, version) pairs are now in Redis; clear each one that is still at that version
   // (a newer version stays owed).
-  std::function<void(std::span<const std::pair<std::string, std::uint64_t>>)> mark_mirrored;
+  // False when that could not be recorded (e.g. a full disk; logged): the Mirror backs off
+  // instead of writing the same accounts again at once.
+  std::function<bool(std::span<const std::pair<std::string, std::uint64_t>>)> mark_mirrored;
   // How many accounts are owed.
   std::function<std::size_t()> owed_count;
+  // For refills (see Mirror::run); both optional: without them Redis is never refilled.
+  // The partitions whose accounts this instance mirrors now (those it projects).
+  std::function<std::vector<std::int32_t>()> partitions;
+  // Among at most `limit` of the view's accounts in id order strictly after `after`, those in
+  // `partitions` that this instance still mirrors, and where the next call starts (nullopt once
+  // the view is scanned); nullopt if the view could not be read (the refill starts over).
+  std::function<std::optional<RefillPage>(std::string_view after, std::size_t limit,
+                                          std::span<const std::int32_t> partitions)>
+      refill;
 };
 
 struct MirrorOptions {
@@ -42,6 +60,12 @@ struct MirrorOptions {
   std::chrono::milliseconds tick{1000};         // re-check the owed set even without notify()
   std::chrono::milliseconds backoff_min{100};   // first retry delay after a failure
   std::chrono::milliseconds backoff_max{5000};  // the delay doubles up to this
+  // `<marker_prefix><partition>` is set in Redis once it holds every account of the partition;
+  // its absence means Redis lost them (restarted empty, flushed) or never had them. Shared by
+  // every instance mirroring one topic: whoever projects the partition refills it. Empty: no
+  // refill.
+  std::string marker_prefix;
+  std::chrono::milliseconds marker_check{1000};  // look for the markers at most this often
 };
 
 class Mirror {
@@ -62,6 +86,13 @@ class Mirror {
   // batch_size owed accounts as one pipeline, then marks them mirrored. On failure logs once per
   // outage, backs off (backoff_min doubling to backoff_max), reconnects and retries. Spawn it
   // once on the executor. Never throws for Redis trouble; source callbacks' exceptions propagate.
+  //
+  // The owed set only covers changes Redis missed; a Redis that lost what it had (restarted
+  // without persistence, flushed) needs every account again (DESIGN §7). So after each connect,
+  // and every marker_check while no refill runs, the Mirror looks for the marker of each
+  // partition it mirrors; for those without one it refills: every account source.refill yields,
+  // one batch_size page before each owed batch, then sets their markers. A refill cut short by
+  // a failure starts over on reconnect.
   [[nodiscard]] boost::asio::awaitable<void> run();
 
   // Asks run() to finish: it returns promptly, abandoning an in-flight pipeline (what it held is
@@ -76,6 +107,8 @@ class Mirror {
   [[nodiscard]] bool connected() const noexcept;
 
  private:
+  [[nodiscard]] boost::asio::awaitable<boost::system::error_code> check_marker();
+  [[nodiscard]] boost::asio::awaitable<boost::system::error_code> refill_step();
   [[nodiscard]] boost::asio::awaitable<void> wait_for_work();
   [[nodiscard]] boost::asio::awaitable<void> back_off();
   void on_failure(std::string_view what, const boost::system::error_code& ec);
@@ -94,6 +127,12 @@ class Mirror {
   std::atomic<bool> connected_{false};
   bool in_outage_ = false;
   std::uint64_t failed_attempts_ = 0;
+  // Refill state (run()'s coroutine only): the cursor while a refill is under way.
+  std::optional<std::string> refill_after_;
+  std::vector<std::int32_t> refilling_;                        // the partitions being refilled
+  std::chrono::steady_clock::time_point next_marker_check_{};  // epoch: check at once
+  std::chrono::steady_clock::time_point refill_started_{};
+  std::size_t refilled_ = 0;
 };
 
 }  // namespace xbanku::mirror

@@ -52,6 +52,14 @@ class RedisConnection {
   [[nodiscard]] boost::asio::awaitable<boost::system::result<std::optional<domain::Account>>>
   hgetall(std::string_view id);
 
+  // EXISTS <key>: whether the key exists. Same error/deadline rules as pipeline_hset. `key` is
+  // copied.
+  [[nodiscard]] boost::asio::awaitable<boost::system::result<bool>> exists(std::string_view key);
+
+  // SET <key> <value>. Same error/deadline rules as pipeline_hset. Both are copied.
+  [[nodiscard]] boost::asio::awaitable<boost::system::error_code> set(std::string_view key,
+                                                                      std::string_view value);
+
   // Drops the connection now: pending commands complete with mirror_unavailable. Idempotent.
   void close() noexcept;
 

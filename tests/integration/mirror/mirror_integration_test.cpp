@@ -328,14 +328,32 @@ class MemorySource {
                 auto it = owed_.find(id);
                 if (it != owed_.end() && it->second == version) owed_.erase(it);
               }
+              return true;
             },
         .owed_count =
             [this] {
               std::lock_guard lock(m_);
               return owed_.size();
             },
+        .partitions = [this] { return mirrored_partitions_; },
+        .refill = [this](std::string_view after, std::size_t limit,
+                         std::span<const std::int32_t> wanted) -> std::optional<RefillPage> {
+          std::lock_guard lock(m_);
+          RefillPage page;
+          auto it = accounts_.upper_bound(std::string(after));
+          for (std::size_t n = 0; it != accounts_.end() && n < limit; ++it, ++n) {
+            if (std::find(wanted.begin(), wanted.end(), partition_of(it->first)) != wanted.end())
+              page.accounts.push_back(it->second);
+            page.next = it->first;
+          }
+          if (it == accounts_.end()) page.next.reset();
+          return page;
+        },
     };
   }
+  // Two partitions here: by the parity of an id's last character (make_accounts: a digit).
+  static std::int32_t partition_of(const std::string& id) { return (id.back() - '0') % 2; }
+  void mirror_partitions(std::vector<std::int32_t> p) { mirrored_partitions_ = std::move(p); }
   std::size_t owed_count() const {
     std::lock_guard lock(m_);
     return owed_.size();
@@ -356,6 +374,7 @@ class MemorySource {
   std::map<std::string, Account> accounts_;
   std::map<std::string, std::uint64_t> owed_;
   std::size_t owed_calls_ = 0;
+  std::vector<std::int32_t> mirrored_partitions_{0, 1};  // set before run()
 };
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
@@ -646,6 +665,76 @@ TEST(Mirror, OutagesKeepTheBacklogInTheSourceAndCatchUp) {
   EXPECT_LT(io.heartbeat().max_late_ms(), kMaxLateMs)
       << "the io thread was blocked during an outage";
   EXPECT_GT(io.heartbeat().beats(), 300);
+}
+
+// DESIGN §7: a Redis that comes back empty is refilled, not only for accounts that change
+// later — and only with the partitions this instance mirrors (another instance's are its own).
+TEST(Mirror, RefillsARedisThatRestartedEmptyWithItsOwnPartitions) {
+  LogCapture log;
+  IoThread io;
+  RedisServerProcess server(free_port());
+  ASSERT_TRUE(server.start()) << "could not start redis-server on port " << server.port();
+  MemorySource memory;
+  memory.mirror_partitions({0});
+  const auto accounts = make_accounts("refill:", 2400, 1);  // ids end in 0..9: both partitions
+  for (const auto& a : accounts) memory.put(a);
+
+  MirrorOptions options;
+  options.tick = 100ms;
+  options.backoff_max = 300ms;
+  options.marker_check = 200ms;
+  options.marker_prefix = "test-filled:";
+  Mirror mirror(io.io().get_executor(), config_for(server.port()), memory.source(), options);
+  auto done = asio::co_spawn(io.io(), mirror.run(), asio::use_future);
+  ASSERT_TRUE(wait_until([&] { return memory.owed_count() == 0; }, 10s));
+  std::string why;
+  auto redis = SyncRedis::connect(server.port(), 0, &why);
+  ASSERT_TRUE(redis) << why;
+  // The first connect found no marker: partition 0 was refilled (beside the owed drain).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return redis->command({"EXISTS", "test-filled:0"})->integer == 1;
+      },
+      5s))
+      << log.text();
+  EXPECT_EQ(redis->command({"EXISTS", "test-filled:1"})->integer, 0);
+
+  // Restarted without persistence: empty. Nothing is owed, so only the refill brings it back.
+  server.stop();
+  redis.reset();
+  ASSERT_TRUE(server.start()) << "could not restart redis-server";
+  redis = SyncRedis::connect(server.port(), 0, &why);
+  ASSERT_TRUE(redis) << why;
+  ASSERT_EQ(memory.owed_count(), 0u);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return redis->command({"EXISTS", "test-filled:0"})->integer == 1;
+      },
+      10s))
+      << log.text();
+  for (const auto& a : accounts) {
+    if (MemorySource::partition_of(a.id) == 0) {
+      expect_mirrored(*redis, a);
+    } else {
+      EXPECT_TRUE(redis->hash(a.id).empty()) << a.id << " is another instance's to mirror";
+    }
+  }
+  EXPECT_EQ(log.count("redis mirror: refilled 1200 accounts of partition(s) 0"), 2u) << log.text();
+
+  // Flushed while connected: noticed by the periodic marker check.
+  redis->command({"FLUSHDB"});
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return redis->command({"EXISTS", "test-filled:0"})->integer == 1;
+      },
+      10s))
+      << log.text();
+  expect_mirrored(*redis, accounts[0]);
+
+  mirror.stop();
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  done.get();
+  EXPECT_LT(io.heartbeat().max_late_ms(), kMaxLateMs);
 }
 
 TEST(Mirror, StopEndsRunDuringAnOutage) {
