@@ -142,7 +142,7 @@ rocksdb::CompressionType pick_compression(bool bottommost) {
   return rocksdb::kNoCompression;
 }
 
-rocksdb::DBOptions db_options() {
+rocksdb::DBOptions db_options(std::size_t memtable_bytes) {
   rocksdb::DBOptions o;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
@@ -178,9 +178,9 @@ rocksdb::DBOptions db_options() {
   o.allow_concurrent_memtable_write = false;
   // Caps all memtables together, whatever each CF's write_buffer_size (a flush of all CFs
   // when reached, see atomic_flush). Memtables are most of the peak RSS.
-  o.db_write_buffer_size = std::size_t{64} << 20;  // StoreOptions::memtable_bytes
-  o.unordered_write = false;                       // readers must never see half a batch
-  o.avoid_unnecessary_blocking_io = true;          // obsolete files are purged in the background
+  o.db_write_buffer_size = memtable_bytes;  // StoreOptions::memtable_bytes, 64 MiB by default
+  o.unordered_write = false;                // readers must never see half a batch
+  o.avoid_unnecessary_blocking_io = true;   // obsolete files are purged in the background
   o.keep_log_file_num = 4;
   o.max_log_file_size = std::size_t{16} << 20;
   return o;
@@ -518,8 +518,7 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
   // No WAL (see db_options()), unless every commit is to be fsynced: RocksDB only syncs a WAL.
   impl->write_options.disableWAL = !opts.sync_writes;
 
-  rocksdb::DBOptions dbo = db_options();
-  dbo.db_write_buffer_size = opts.memtable_bytes;
+  const rocksdb::DBOptions dbo = db_options(opts.memtable_bytes);
   // Few shards: an LRU shard evicts at once any block larger than its share of the capacity,
   // and with the default (64 shards of 1 MiB for 64 MiB) the full bloom filter of a large SST
   // (~1.25 bytes per key) was such a block, so every command_seen() miss re-read and
