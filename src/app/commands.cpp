@@ -43,8 +43,13 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
   }
   // A repeat of a projected command answers its first outcome and writes nothing; a key the
   // view knows for another request is refused before anything is written (the API compares).
+  // Only the key's own scope counts, the partition its account places it in: the same key in
+  // another partition is another key there (DESIGN §2 folds each partition alone). Taking such
+  // a record for "another request" refused with 422 retries of commands whose own record was
+  // applied, but not yet folded here (an instance that does not own the partition, or a
+  // wait=false record still in flight), and a 422 that lies may get a client to send it again.
   const std::int32_t partition = placement_.partition_of(event.acc_id);
-  auto first = waits_.known(event.command_id, event.principal, partition);
+  auto first = waits_.lookup(event.command_id, event.principal, partition);
   if (!first) {
     reply.error = errc::store_error;
     co_return reply;

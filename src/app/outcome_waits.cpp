@@ -103,13 +103,6 @@ boost::system::result<std::optional<domain::Outcome>> OutcomeWaits::lookup(
   return std::optional<domain::Outcome>(resolve(std::move(**o)));
 }
 
-boost::system::result<std::optional<domain::Outcome>> OutcomeWaits::known(
-    std::string_view command_id, std::string_view principal, std::int32_t partition) const {
-  auto own = lookup(command_id, principal, partition);
-  if (!own || *own) return own;
-  return lookup(command_id, principal, std::nullopt);
-}
-
 domain::Outcome OutcomeWaits::resolve(domain::Outcome o) const {
   using domain::TransferSide;
   using domain::TransferState;

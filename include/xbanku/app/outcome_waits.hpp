@@ -81,12 +81,6 @@ class OutcomeWaits {
   [[nodiscard]] boost::system::result<std::optional<domain::Outcome>> lookup(
       std::string_view command_id, std::string_view principal,
       std::optional<std::int32_t> partition) const;
-  // What a new command's key meets in this view before the command is written: the key's
-  // outcome in the command's own `partition` (its scope, where a repeat gets this first
-  // outcome), else its outcome in the first other partition that knows it — which names
-  // another request, since a request's account places it (the API refuses such a key).
-  [[nodiscard]] boost::system::result<std::optional<domain::Outcome>> known(
-      std::string_view command_id, std::string_view principal, std::int32_t partition) const;
   // A cross-partition transfer's outcome stays `pending` in its record; this is where it ended
   // as far as this view knows (refunded, completed, or still pending).
   [[nodiscard]] domain::Outcome resolve(domain::Outcome o) const;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 import pytest
@@ -95,6 +96,37 @@ def test_a_key_reused_in_another_partition_is_not_answered_422_once_applied(serv
         cluster.stop()
     print(answer.status_code, answer.text, "balance of y:", balance)
     assert not (answer.status_code == 422 and balance == 5), "422 idempotency_key_reused, yet the deposit was applied"
+
+
+def test_a_retry_at_an_instance_that_knows_the_key_only_elsewhere_gets_its_first_outcome(services, tmp_path):
+    """The nemesis runs' finding with three instances: a retry reached an instance that did not
+    own the command's partition but had folded the same key in its own partition (a cross-
+    partition reuse), took that record for "another request" and answered 422, while the
+    command it retried had been applied."""
+    cluster, _ = start(services, tmp_path, 2)
+    try:
+        a, b = cluster.nodes
+        for _ in range(100):  # until the group has settled: each partition served by one of them
+            mine, theirs = served(a.url), served(b.url)
+            if mine and theirs and not set(mine) & set(theirs) and len(mine) + len(theirs) == P:
+                break
+            time.sleep(0.2)
+        p, q = mine[0], theirs[0]
+        log = LogBuilder(P)
+        x, y = log.account(p), log.account(q)
+        for acc in (x, y):
+            assert post(a.url, "/accounts", {"name": "n", "id": acc}).status_code == 201
+        first = post(a.url, f"/accounts/{x}/deposit", {"amount": 100}, "K")
+        assert first.status_code == 200, first.text
+        other = post(b.url, f"/accounts/{y}/deposit", {"amount": 5}, "K")  # q's own scope
+        retry = post(b.url, f"/accounts/{x}/deposit", {"amount": 100}, "K")
+        balance = httpx.get(f"{a.url}/accounts/{x}", timeout=5).json()["balance"]
+    finally:
+        cluster.stop()
+    print(other.status_code, other.text, "|", retry.status_code, retry.text)
+    assert other.status_code == 200, "the same key in another partition is another key there"
+    assert (retry.status_code, retry.json()) == (200, first.json())
+    assert balance == 100, "applied once"
 
 
 def test_a_retry_gets_its_first_outcome_when_the_key_is_also_used_elsewhere(services, tmp_path):
