@@ -2,6 +2,7 @@
 
 #include "xbanku/app/kafka_settings.hpp"
 #include "xbanku/app/projection.hpp"
+#include "xbanku/app/verify_mirror.hpp"
 #include "xbanku/common/clock.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/common/runner.hpp"
@@ -12,8 +13,6 @@
 #include "xbanku/log/cluster.hpp"
 #include "xbanku/log/consumer.hpp"
 #include "xbanku/log/producer.hpp"
-#include "xbanku/mirror/redis_config.hpp"
-#include "xbanku/mirror/redis_connection.hpp"
 #include "xbanku/view/store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -262,45 +261,6 @@ awaitable<int> console_consumer(const Config& config) {
 
 // ---- --act=verify ----
 
-awaitable<std::size_t> compare_mirror(const Config& config, const view::Store& live,
-                                      const view::CompareScope& scope) {
-  auto ex = co_await asio::this_coro::executor;
-  auto redis_config = mirror::parse_redis_url(config.redis_url, nullptr, config.redis_password);
-  if (!redis_config) co_return 1;
-  mirror::RedisConnection redis(ex, *redis_config);
-  if (auto ec = co_await redis.connect()) {
-    std::printf("mirror: cannot connect to Redis at %s: %s: %s\n",
-                mirror::redact_redis_url(config.redis_url).c_str(), ec.message().c_str(),
-                redis.last_error().c_str());
-    co_return 1;
-  }
-  std::vector<domain::Account> accounts;
-  if (auto ec = live.for_each_account([&](const domain::Account& a) {
-        if (!scope.account || scope.account(a.id)) accounts.push_back(a);
-      })) {
-    std::printf("mirror: cannot read the live store: %s\n", ec.message().c_str());
-    co_return 1;
-  }
-  std::size_t differences = 0;
-  for (const auto& a : accounts) {
-    auto got = co_await redis.hgetall(a.id);
-    if (!got) {
-      std::printf("mirror: %s: Redis error %s\n", a.id.c_str(), got.error().message().c_str());
-      ++differences;
-    } else if (!got->has_value()) {
-      std::printf("mirror: %s: missing in Redis\n", a.id.c_str());
-      ++differences;
-    } else if ((*got)->name != a.name || (*got)->balance != a.balance) {
-      std::printf("mirror: %s: Redis has name '%s' balance %lld, view has name '%s' balance %lld\n",
-                  a.id.c_str(), (*got)->name.c_str(), static_cast<long long>((*got)->balance),
-                  a.name.c_str(), static_cast<long long>(a.balance));
-      ++differences;
-    }
-  }
-  std::printf("mirror: %zu accounts compared with Redis\n", accounts.size());
-  co_return differences;
-}
-
 awaitable<int> verify(const Config& config) {
   auto ex = co_await asio::this_coro::executor;
   auto live = view::Store::open({.dir = config.data_dir});
@@ -339,7 +299,7 @@ awaitable<int> verify(const Config& config) {
   for (const auto& d : differences) std::printf("%s\n", d.c_str());
   std::size_t mirror_differences = 0;
   if (!config.redis_url.empty())
-    mirror_differences = co_await compare_mirror(config, **live, scope);
+    mirror_differences = co_await compare_mirror(config, **live, *offsets, *partitions);
 
   std::string parts;
   for (const auto& [p, next] : *offsets)
