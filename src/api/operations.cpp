@@ -328,10 +328,6 @@ boost::asio::awaitable<Reply> run_command(Services& s, const Caller& caller, Com
         s.metrics.command(copy.type, "failed");
       }
       break;
-    case app::CommandReply::Kind::key_reused:
-      r = error_reply(422, "idempotency_key_reused", kKeyReusedMessage);
-      s.metrics.command(copy.type, "key_reused");
-      break;
     case app::CommandReply::Kind::accepted:
       s.metrics.latency(false, seconds);
       s.metrics.command(copy.type, "accepted");

@@ -60,23 +60,6 @@ awaitable<CommandReply> Commands::execute(domain::Event event, bool wait) {
     reply.outcome = std::move(**first);
     co_return reply;
   }
-  const domain::Request request = domain::request_of(event);
-  const KeyScope scope{event.principal, event.command_id};
-  if (auto it = in_flight_.find(scope); it != in_flight_.end() && it->second.request != request) {
-    reply.kind = CommandReply::Kind::key_reused;
-    co_return reply;
-  }
-  auto& reservation = in_flight_[scope];
-  reservation.request = request;
-  ++reservation.count;
-  struct Release {
-    std::map<KeyScope, InFlight>& map;
-    const KeyScope& key;
-    ~Release() {
-      if (auto it = map.find(key); it != map.end() && --it->second.count == 0) map.erase(it);
-    }
-  } release{in_flight_, scope};
-
   // Registered before producing: the projector may commit the record before the ack arrives.
   auto ticket = waits_.expect(event.command_id, event.principal, partition);
 

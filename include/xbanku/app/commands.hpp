@@ -46,14 +46,6 @@ class Commands final : public CommandService {
   void stop() noexcept { stopping_ = true; }
 
  private:
-  // The same key in flight here for another request: one of the two must be refused, and
-  // refusing the later one before it is written keeps the first one's effect the only one.
-  struct InFlight {
-    domain::Request request;
-    std::size_t count = 0;
-  };
-  using KeyScope = std::pair<std::string, std::string>;  // (principal, command id)
-
   boost::asio::awaitable<std::optional<domain::Outcome>> wait_for_projection(
       OutcomeWaits::Ticket& ticket, std::int32_t partition, const std::string& command_id,
       const std::string& principal, std::string& served_by);
@@ -67,7 +59,6 @@ class Commands final : public CommandService {
   const Directory& directory_;
   cluster::PeerApi& peers_;
   domain::Placement placement_;
-  std::map<KeyScope, InFlight> in_flight_;
   bool stopping_ = false;
 };
 

@@ -32,13 +32,12 @@ struct Accepted {
 
 struct CommandReply {
   enum class Kind {
-    projected,   // the record was projected: `outcome` holds its (first) outcome
-    accepted,    // wait=false: Kafka acknowledged, not yet projected
-    pending,     // the read-your-writes wait passed its bound; the command is durable
-    failed,      // not accepted: `error` is errc::log_unavailable (NOT written),
-                 // errc::log_possibly_persisted (may be written), errc::shutting_down or
-                 // errc::store_error (NOT written)
-    key_reused,  // the idempotency key is in use here for another request: NOT written
+    projected,  // the record was projected: `outcome` holds its (first) outcome
+    accepted,   // wait=false: Kafka acknowledged, not yet projected
+    pending,    // the read-your-writes wait passed its bound; the command is durable
+    failed,     // not accepted: `error` is errc::log_unavailable (NOT written),
+                // errc::log_possibly_persisted (may be written), errc::shutting_down or
+                // errc::store_error (NOT written)
   };
   Kind kind = Kind::failed;
   Accepted where;                          // set unless failed
