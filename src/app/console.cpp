@@ -59,7 +59,7 @@ class ScratchStore {
   ScratchStore& operator=(const ScratchStore&) = delete;
 
   bool open() {
-    auto s = view::Store::open({.dir = dir_});
+    auto s = view::Store::open({.dir = dir_, .mirror_debts = false});  // nothing to mirror
     if (!s) return false;
     store = std::move(*s);
     return true;

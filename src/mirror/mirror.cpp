@@ -123,17 +123,30 @@ asio::awaitable<boost::system::error_code> Mirror::check_marker() {
       now < next_marker_check_)
     co_return boost::system::error_code{};
   std::vector<std::int32_t> missing;
+  const bool stale = source_.stale && source_.stale();
   for (const auto p : source_.partitions()) {
+    if (stale) {
+      missing.push_back(p);
+      continue;
+    }
     auto present = co_await connection_->exists(options_.marker_prefix + std::to_string(p));
     if (!present) co_return present.error();
     if (!*present) missing.push_back(p);
   }
   next_marker_check_ = now + options_.marker_check;
   if (missing.empty()) co_return boost::system::error_code{};
-  spdlog::info(
-      "redis mirror: {}:{} (db {}) lacks the accounts of partition(s) {} (no {}<partition> "
-      "marker: restarted empty, flushed, or never had them); refilling them from the view",
-      config_.host, config_.port, config_.db, fmt::join(missing, ","), options_.marker_prefix);
+  if (stale) {
+    spdlog::info(
+        "redis mirror: the view changed while no mirror was configured; refilling {}:{} (db {}) "
+        "with the accounts of partition(s) {}",
+        config_.host, config_.port, config_.db, fmt::join(missing, ","));
+  } else {
+    spdlog::info(
+        "redis mirror: {}:{} (db {}) lacks the accounts of partition(s) {} (no {}<partition> "
+        "marker: restarted empty, flushed, or never had them); refilling them from the view",
+        config_.host, config_.port, config_.db, fmt::join(missing, ","), options_.marker_prefix);
+  }
+  refilling_stale_ = stale;
   refilling_ = std::move(missing);
   refill_after_ = std::string{};
   refill_started_ = now;
@@ -160,6 +173,12 @@ asio::awaitable<boost::system::error_code> Mirror::refill_step() {
       co_return ec;
   }
   refill_after_.reset();
+  // What this view folded without a mirror is now in Redis for the partitions it mirrors; a
+  // partition that moved meanwhile is mirrored by its new projector, which folds (and mirrors)
+  // every record after its own stored offset.
+  if (refilling_stale_ && source_.refreshed && !source_.refreshed())
+    next_marker_check_ = {};  // not recorded: refill again rather than forget
+  refilling_stale_ = false;
   spdlog::info(
       "redis mirror: refilled {} accounts of partition(s) {} in {:.2f} s", refilled_,
       fmt::join(refilling_, ","),

@@ -74,6 +74,7 @@ constexpr std::string_view kFormatKey = "format";
 // "3": transfer states keyed by (partition, side, transfer id); outcomes' optional type.
 constexpr std::string_view kFormatValue = "3";
 constexpr std::string_view kPartitionsKey = "partitions";
+constexpr std::string_view kMirrorStaleKey = "mirror-stale";
 
 error_code store_error() noexcept {
   return make_error_code(errc::store_error);
@@ -578,6 +579,13 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
     }
   }
 
+  {
+    rocksdb::PinnableSlice v;
+    const rocksdb::Status st = impl->db->Get({}, impl->h(Cf::meta), slice(kMirrorStaleKey), &v);
+    if (!st.IsNotFound() && !check(st, "read mirror-stale")) return store_error();
+    impl->mirror_stale = st.ok();
+  }
+
   // The outbox sequence continues after the last key; the floor starts at the first.
   {
     auto it = impl->iter(Cf::outbox, {});
@@ -844,13 +852,25 @@ error_code Store::commit(Batch& batch) {
   if (b.error) return b.error;
   // Account states and mirror debts are written once per batch, whatever the number of
   // records that changed the account: fewer memtable inserts on hot accounts.
+  const bool debts = impl_->options.mirror_debts;
+  bool changed = false;
   for (const auto& [id, cached] : b.accounts) {
     if (!cached.dirty || !cached.account) continue;
+    changed = true;
     b.key.assign(id);
     codec::encode_account(*cached.account, b.value);
     b.put(Cf::accounts);
+    if (!debts) continue;
     codec::encode_version(cached.account->version, b.value);
     b.put(Cf::mirror_owed);
+  }
+  // The first change without a debt makes the view mirror-stale, in the same atomic write.
+  const bool becomes_stale =
+      changed && !debts && !impl_->mirror_stale.load(std::memory_order_relaxed);
+  if (becomes_stale) {
+    b.key.assign(kMirrorStaleKey);
+    b.value.assign("1");
+    b.put(Cf::meta);
   }
   for (const auto& [partition, next] : b.offsets) {
     codec::partition_key(partition, b.key);
@@ -877,6 +897,20 @@ error_code Store::commit(Batch& batch) {
   for (const auto& [id, cached] : b.accounts) {
     if (cached.dirty && cached.account) impl_->cache_account(*cached.account);
   }
+  if (becomes_stale) impl_->mirror_stale.store(true, std::memory_order_relaxed);
+  return {};
+}
+
+bool Store::mirror_stale() const noexcept {
+  return impl_->mirror_stale.load(std::memory_order_relaxed);
+}
+
+error_code Store::clear_mirror_stale() {
+  if (auto ec = check_room()) return ec;
+  if (!check(impl_->db->Delete(impl_->write_options, impl_->h(Cf::meta), slice(kMirrorStaleKey)),
+             "clear mirror-stale"))
+    return store_error();
+  impl_->mirror_stale.store(false, std::memory_order_relaxed);
   return {};
 }
 

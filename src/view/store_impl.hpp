@@ -66,6 +66,10 @@ struct Store::Impl {
   std::atomic<std::uint64_t> next_outbox_seq{1};
   // No live outbox key is below this (so outbox() seeks past delete tombstones).
   mutable std::atomic<std::uint64_t> outbox_floor{0};
+  // Set once accounts changed with options.mirror_debts off, and stored with that commit
+  // (meta "mirror-stale"): Redis then lacks changes no debt records. Read by the mirror's
+  // thread, written by the projector's: atomic.
+  std::atomic<bool> mirror_stale{false};
   // Serializes commit() with mark_mirrored()'s read-compare-delete.
   std::mutex write_mu;
   // RocksDB's words for the last failed commit or resume(); empty after a success. Written by

@@ -53,6 +53,12 @@ struct MirrorSource {
   std::function<std::optional<RefillPage>(std::string_view after, std::size_t limit,
                                           std::span<const std::int32_t> partitions)>
       refill;
+  // Optional: true when the view changed while no mirror recorded debts (a period without
+  // --redis), so Redis lacks changes whatever its markers say: every partition in `partitions`
+  // is refilled, then `refreshed` is called (false: it could not be recorded; tried again at
+  // the next refill).
+  std::function<bool()> stale;
+  std::function<bool()> refreshed;
 };
 
 struct MirrorOptions {
@@ -133,6 +139,7 @@ class Mirror {
   std::chrono::steady_clock::time_point next_marker_check_{};  // epoch: check at once
   std::chrono::steady_clock::time_point refill_started_{};
   std::size_t refilled_ = 0;
+  bool refilling_stale_ = false;  // this refill is of a stale view: refreshed() once done
 };
 
 }  // namespace xbanku::mirror

@@ -92,6 +92,10 @@ struct StoreOptions {
   // Committed account states kept in memory for the projector's reads (about 150 bytes each);
   // 0 turns the cache off.
   std::size_t account_cache_entries = std::size_t{1} << 18;
+  // Whether commits record what Redis is owed (mirror_owed). Off when no mirror is configured:
+  // one memtable insert less per changed account. The view then remembers it is mirror-stale,
+  // and a mirror started on it later refills Redis from the accounts (mirror_stale()).
+  bool mirror_debts = true;
 };
 
 struct OutboxEntry {
@@ -218,6 +222,10 @@ class Store {
   // RocksDB's words for the last failed commit or resume (empty once one succeeds), for /readyz.
   // Thread-safe.
   [[nodiscard]] std::string last_write_error() const;
+  // True when accounts changed while mirror_debts was off (stored: it survives a restart). A
+  // mirror must then refill Redis from the accounts, then clear_mirror_stale(). Thread-safe.
+  [[nodiscard]] bool mirror_stale() const noexcept;
+  [[nodiscard]] boost::system::error_code clear_mirror_stale();
   // Deletes outbox entries once their follow-ups are acknowledged by Kafka.
   [[nodiscard]] boost::system::error_code remove_outbox(std::span<const std::uint64_t> seqs);
   // For each (id, version) Redis now holds: forget the debt if the owed version <= version.

@@ -310,6 +310,16 @@ class MemorySource {
     accounts_[a.id] = a;
     owed_[a.id] = a.version;
   }
+  // A change folded while no mirror was configured: no debt, and the view is stale.
+  void put_without_debt(const Account& a) {
+    std::lock_guard lock(m_);
+    accounts_[a.id] = a;
+    stale_ = true;
+  }
+  bool stale() const {
+    std::lock_guard lock(m_);
+    return stale_;
+  }
   MirrorSource source() {
     return MirrorSource{
         .owed =
@@ -349,6 +359,13 @@ class MemorySource {
           if (it == accounts_.end()) page.next.reset();
           return page;
         },
+        .stale = [this] { return stale(); },
+        .refreshed =
+            [this] {
+              std::lock_guard lock(m_);
+              stale_ = false;
+              return true;
+            },
     };
   }
   // Two partitions here: by the parity of an id's last character (make_accounts: a digit).
@@ -375,6 +392,7 @@ class MemorySource {
   std::map<std::string, std::uint64_t> owed_;
   std::size_t owed_calls_ = 0;
   std::vector<std::int32_t> mirrored_partitions_{0, 1};  // set before run()
+  bool stale_ = false;
 };
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
@@ -735,6 +753,51 @@ TEST(Mirror, RefillsARedisThatRestartedEmptyWithItsOwnPartitions) {
   ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
   done.get();
   EXPECT_LT(io.heartbeat().max_late_ms(), kMaxLateMs);
+}
+
+// A view that changed while no mirror was configured records no debts: Redis, markers and all,
+// lacks those changes. The mirror started on it refills every partition it mirrors, markers or
+// not, and then the view is no longer stale.
+TEST(Mirror, RefillsEverythingAfterAPeriodWithoutAMirror) {
+  LogCapture log;
+  IoThread io;
+  RedisServerProcess server(free_port());
+  ASSERT_TRUE(server.start()) << "could not start redis-server on port " << server.port();
+  std::string why;
+  auto redis = SyncRedis::connect(server.port(), 0, &why);
+  ASSERT_TRUE(redis) << why;
+  // Redis as an earlier mirrored period left it: both partitions marked filled, old balances.
+  MemorySource memory;
+  const auto before = make_accounts("stale:", 200, 1);
+  for (const auto& a : before) {
+    redis->command(
+        {"HSET", a.id, "Id", a.id, "Name", a.name, "Balance", std::to_string(a.balance)});
+  }
+  redis->command({"SET", "test-filled:0", "1"});
+  redis->command({"SET", "test-filled:1", "1"});
+  auto after = before;
+  for (auto& a : after) {
+    a.balance += 7;
+    a.version += 1;
+    memory.put_without_debt(a);
+  }
+  ASSERT_TRUE(memory.stale());
+  ASSERT_EQ(memory.owed_count(), 0u);
+
+  MirrorOptions options;
+  options.tick = 100ms;
+  options.marker_check = 200ms;
+  options.marker_prefix = "test-filled:";
+  Mirror mirror(io.io().get_executor(), config_for(server.port()), memory.source(), options);
+  auto done = asio::co_spawn(io.io(), mirror.run(), asio::use_future);
+  EXPECT_TRUE(wait_until([&] { return !memory.stale(); }, 10s)) << log.text();
+  for (const auto& a : after) expect_mirrored(*redis, a);
+  EXPECT_EQ(log.count("changed while no mirror was configured"), 1u) << log.text();
+  EXPECT_EQ(log.count("redis mirror: refilled 200 accounts of partition(s) 0,1"), 1u) << log.text();
+
+  mirror.stop();
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  done.get();
 }
 
 TEST(Mirror, StopEndsRunDuringAnOutage) {

@@ -450,6 +450,33 @@ TEST_F(ViewStore, MarkMirroredOnlyForgetsVersionsRedisHas) {
   EXPECT_TRUE(store->owed(10)->empty());
 }
 
+// Without a mirror configured nothing is owed (a memtable insert saved per changed account);
+// the view remembers, across restarts, that Redis has missed changes, until a refill says so.
+TEST_F(ViewStore, WithoutMirrorDebtsTheViewBecomesMirrorStale) {
+  commit_all({create(id(1), "Ann", {0, 0})});
+  EXPECT_EQ(*store->owed_count(), 1u);
+  EXPECT_FALSE(store->mirror_stale()) << "debts recorded: the mirror catches up from them";
+
+  store.reset();
+  auto opened = Store::open(
+      {.dir = dir.path(), .memtable_bytes = std::size_t{8} << 20, .mirror_debts = false});
+  ASSERT_TRUE(opened);
+  store = std::move(*opened);
+  EXPECT_FALSE(store->mirror_stale());
+  auto dep = change(get(id(1)), 5, EventType::deposit, {0, 1});
+  commit_all({dep, create(id(2), "Bob", {0, 2})});
+  EXPECT_TRUE(store->mirror_stale());
+  EXPECT_EQ(*store->owed_count(), 1u) << "the older debt stays; none for these changes";
+  EXPECT_EQ(get(id(1)).balance, 5);
+
+  reopen();  // with debts again, as when a mirror is configured: still stale
+  EXPECT_TRUE(store->mirror_stale());
+  ASSERT_FALSE(store->clear_mirror_stale());
+  EXPECT_FALSE(store->mirror_stale());
+  reopen();
+  EXPECT_FALSE(store->mirror_stale());
+}
+
 TEST_F(ViewStore, AccountsPagination) {
   Batch b = store->begin();
   for (unsigned i = 1; i <= 25; ++i) b.apply(create(id(i), "n" + std::to_string(i), {0, i}));
