@@ -49,6 +49,7 @@ class Node:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.data_dir.with_suffix(".log")
         self.proc: subprocess.Popen | None = None
+        self.extra: list[str] = []  # this instance's own flags, after the deployment's
 
     def _common(self) -> list[str]:
         c = self.config
@@ -61,7 +62,7 @@ class Node:
         c = self.config
         cmd = [c.binary, "--act=serve", *self._common(), "--partitions", str(c.partitions),
                "--group", c.group, "--listen", f"127.0.0.1:{self.port}", "--instance-id", self.name,
-               *c.extra]
+               *c.extra, *self.extra]
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(["nice", "-n", "5", *cmd], stdout=log, stderr=subprocess.STDOUT,
