@@ -170,10 +170,26 @@ awaitable<void> Projector::run() {
   spdlog::info("projector: stopped");
 }
 
+// What the fold thread shares with the io thread, and why that is safe:
+//  - projection_ (its offset cache) and the batch are touched by one thread at a time: the
+//    projector's coroutine hands them over and waits (co_await) until the work returns, and
+//    nothing else uses them meanwhile (rebalance callbacks run inside consumer_->next(), which
+//    the same coroutine calls only between batches). The hand-over through the executors'
+//    queues orders the memory accesses.
+//  - store_ is read concurrently by queries on the io thread: RocksDB is thread-safe, and the
+//    Store's own caches and error text are behind its mutexes (view/store_impl.hpp).
+template <class Work>
+awaitable<std::invoke_result_t<Work&>> Projector::on_fold_thread(Work work) {
+  co_return co_await asio::co_spawn(
+      fold_thread_.get_executor(),
+      [&work]() -> awaitable<std::invoke_result_t<Work&>> { co_return work(); },
+      asio::use_awaitable);
+}
+
 // Fold, dead-letter, commit, then tell everyone who waits.
 awaitable<Projector::Projected> Projector::project(std::span<const log::Record> records) {
   auto batch = store_.begin();
-  auto folded = projection_.fold(batch, records);
+  auto folded = co_await on_fold_thread([&] { return projection_.fold(batch, records); });
   if (!folded) {
     spdlog::critical("projector: cannot read the view's offsets ({}); stopping",
                      folded.error().message());
@@ -187,7 +203,8 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
       co_return Projected::abandoned;
     }
   }
-  if (auto ec = store_.commit(batch)) {
+  const auto ec = co_await on_fold_thread([&] { return store_.commit(batch); });
+  if (ec) {
     if (ec == errc::store_unwritable) {
       projection_.reset_offsets();  // the next fold starts from what is stored
       co_return Projected::unwritable;
@@ -238,7 +255,9 @@ awaitable<Projector::Projected> Projector::retry_until_written(
       break;
     }
     co_await sleep(backoff.next());
-    if (store_.resume()) continue;  // still refused; resume() keeps last_write_error() current
+    // Still refused: go on waiting (resume() keeps last_write_error() current).
+    const auto refused = co_await on_fold_thread([this] { return store_.resume(); });
+    if (refused) continue;
     projected = co_await project(records);
   }
   unwritable_ = false;

@@ -17,6 +17,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace xbanku::log {
@@ -103,6 +105,9 @@ class Projector final : public Health {
   boost::asio::awaitable<void> commit_group_offsets();
   void update_gauges();
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
+  // Runs `work` on the fold thread and resumes on the io executor with its result.
+  template <class Work>
+  boost::asio::awaitable<std::invoke_result_t<Work&>> on_fold_thread(Work work);
 
   boost::asio::any_io_executor ex_;
   ProjectorConfig config_;
@@ -133,6 +138,11 @@ class Projector final : public Health {
   metrics::Histogram* batch_seconds_ = nullptr;
   metrics::Gauge* assigned_gauge_ = nullptr;
   metrics::Gauge* unwritable_gauge_ = nullptr;
+
+  // The fold and the RocksDB commit of each batch run here, not on the io thread, so a long
+  // catch-up (or a slow disk) never holds up HTTP and WebSocket sessions. One thread: batches
+  // stay in log order. Declared last: joined first, before anything the fold uses goes away.
+  boost::asio::thread_pool fold_thread_{1};
 };
 
 }  // namespace xbanku::app
