@@ -4,8 +4,9 @@ behind Toxiproxy), drives the bank workload (workload.py), injects one fault mid
 and measures:
 
 * what clients were answered while the fault lasted, by class (2xx, 4xx, 503, 504, no answer);
-* recovery: from the heal until every instance is ready and acknowledges a fresh command
-  (``POST /accounts``), bounded by ``RECOVERY_LIMIT``;
+* recovery: from the start of the heal (a restarted broker's own start-up included) until every
+  instance is ready and acknowledges a fresh command (``POST /accounts``), bounded by
+  ``RECOVERY_LIMIT``;
 * the verdict: every invariant of invariants.py against the checker's own fold of the raw topic
   (money, exactly one outcome per acknowledged command, every instance alike, the Redis mirror
   equals the view), then ``--act=verify`` on each stopped instance.
@@ -104,13 +105,31 @@ def fill_disk(rig: Rig) -> None:
     with open(folder / "ballast", "wb") as f:
         os.posix_fallocate(f.fileno(), 0, size)
     rig.notes.append(f"ballast of {size // MiB} MiB, 48 MiB left")
+    # The projector notices at its next commit (the load keeps them coming): /readyz must say so.
+    url, deadline = rig.cluster.nodes[0].url, time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.get(url + "/readyz", timeout=2)
+            if r.status_code == 503 and r.json().get("reason") == "store_unwritable":
+                rig.notes.append("/readyz answered 503 store_unwritable while full")
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.2)
+    rig.notes.append("MISSING: /readyz did not answer 503 store_unwritable within 10 s of the fill")
 
 
 def free_disk(rig: Rig) -> None:
     folder = rig.cluster.nodes[0].data_dir.parent
     (folder / "ballast").unlink()
-    log = rig.cluster.nodes[0].log_path.read_text(errors="replace")
-    said = "cannot commit to the view" in log and "accepts writes again" in log
+    # It retries with a back-off of up to 2 s: the line of its resumption follows within that.
+    deadline = time.monotonic() + 15
+    while True:
+        log = rig.cluster.nodes[0].log_path.read_text(errors="replace")
+        said = "cannot commit to the view" in log and "accepts writes again" in log
+        if said or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     rig.notes.append("the instance logged that it stopped and resumed committing" if said
                      else "MISSING: the log lines of the full disk and of its end")
 
@@ -254,8 +273,8 @@ async def drive(s: Scenario, rig: Rig, seconds: float, warmup: float, tail: floa
         else:
             await asyncio.to_thread(s.fault, rig)
             await asyncio.sleep(seconds)
+        window["to"] = time.monotonic()  # recovery counts from here, the heal itself included
         await asyncio.to_thread(s.heal, rig)
-        window["to"] = time.monotonic()
         return await recovered(urls, window["to"])
     recovery, history = await asyncio.gather(nemesis(), workload)
     await wait_quiescent(urls, rig.broker.direct, c.topic, timeout=180)
@@ -304,6 +323,7 @@ def run_scenario(s: Scenario, args, broker: OwnBroker, redis_: OwnRedis, proxy: 
     if mounted:
         subprocess.run(["umount", "-l", str(mounted)], check=False)
     findings += report.findings
+    findings += [Finding("fault-observed", n) for n in rig.notes if n.startswith("MISSING")]
     if recovery is None:
         findings.append(Finding("recovers", f"not recovered within {RECOVERY_LIMIT:.0f} s of the heal"))
     ops = [o for o in report.history.ops if o.purpose != "setup"]

@@ -142,8 +142,12 @@ class _WsLink:
     async def request(self, msg: dict, timeout: float) -> dict:
         fut = asyncio.get_running_loop().create_future()
         self.waiting[msg["id"]] = fut
-        await self.ws.send(json.dumps(msg))
-        return await asyncio.wait_for(fut, timeout)
+        try:
+            await self.ws.send(json.dumps(msg))
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            if self.waiting.pop(msg["id"], None) is fut and fut.done() and not fut.cancelled():
+                fut.exception()  # retrieved: the caller has its own error already
 
     async def close(self) -> None:
         await self.ws.close()
