@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """WebSocket load for scripts/bench.sh: deposits over /ws.
-  ws_load.py PORT ACCOUNTS_FILE throughput SECONDS   -> max rate with 256 in flight
+  ws_load.py PORT ACCOUNTS_FILE throughput SECONDS [nowait] -> max rate with 256 in flight
+                                                      (nowait: wait=false, answered once in Kafka)
   ws_load.py PORT ACCOUNTS_FILE latency RATE SECONDS -> fixed rate, latency percentiles
 Prints one JSON object."""
 import asyncio, json, sys, time
@@ -24,6 +25,7 @@ async def main():
         n = 0
         if mode == "throughput":
             seconds = float(sys.argv[4]); window = 256
+            extra = {"wait": False} if sys.argv[5:6] == ["nowait"] else {}
             total = [10**12]
             task = asyncio.create_task(reader(lambda: total[0]))
             start = time.perf_counter()
@@ -31,7 +33,7 @@ async def main():
                 while n - done >= window:
                     await asyncio.sleep(0)
                 sent_at[n] = time.perf_counter()
-                await ws.send(json.dumps({"id": n, "op": "deposit", "account": accounts[n % len(accounts)], "amount": 1}))
+                await ws.send(json.dumps({"id": n, "op": "deposit", "account": accounts[n % len(accounts)], "amount": 1} | extra))
                 n += 1
             total[0] = n
             await asyncio.wait_for(task, 60)

@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks, each figure beside its physical limit measured in the same run:
-#   scripts/bench.sh [--records N]        (default 1,000,000)
-# Brings Kafka and Redis up itself, builds Release into build/, uses a fresh topic, and
-# writes every figure to bench/results/latest.json (with the commit and the machine).
+#   scripts/bench.sh [--records N] [--accounts A]   (default 1,000,000 records over
+#                                                    min(N/10, 100,000) accounts)
+#   scripts/bench.sh --scale [--max-records N]      catch-up rate, peak RSS and restart-to-ready
+#                                                    at 100k, 1M and 10M records (1M accounts at
+#                                                    the largest size): bench/results/scale.json
+# Brings Kafka and Redis up itself, builds Release into build/, uses fresh topics, writes every
+# figure to bench/results/latest.json (with the commit and the machine) and draws
+# bench/results/bench.png (matplotlib, from PyPI into .cache/bench-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 records=1000000
+accounts=""
+scale=0
+max_records=10000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --records) records="$2"; shift 2 ;;
-    *) echo "usage: $0 [--records N]" >&2; exit 2 ;;
+    --accounts) accounts="$2"; shift 2 ;;
+    --scale) scale=1; shift ;;
+    --max-records) max_records="$2"; shift 2 ;;
+    *) echo "usage: $0 [--records N] [--accounts A] | --scale [--max-records N]" >&2; exit 2 ;;
   esac
 done
-accounts=$(( records / 10 < 100000 ? records / 10 : 100000 ))
+accounts=${accounts:-$(( records / 10 < 100000 ? records / 10 : 100000 ))}
 
 scripts/install-deps.sh
 scripts/tools-install.sh
@@ -21,6 +32,11 @@ BUILD_TYPE=Release scripts/build.sh
 scripts/services.sh up
 bin=$root/build
 py=$root/.cache/venv/bin/python
+plot_py=$root/.cache/bench-venv/bin/python
+if ! "$plot_py" -c 'import matplotlib' 2>/dev/null; then
+  python3 -m venv "$root/.cache/bench-venv"
+  "$root/.cache/bench-venv/bin/pip" install -q --disable-pip-version-check 'matplotlib==3.10.8'
+fi
 run_id=$(date +%s)
 topic="xbanku-bench-$run_id"
 work=$(mktemp -d /tmp/xbanku-bench-XXXXXX)
@@ -47,6 +63,59 @@ start_service() {  # name, extra args... ; sets svc_pid, svc_port
   svc_pid=$!; pids+=("$svc_pid")
 }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# A catch-up from offset 0 into a fresh store: name, records, extra serve args. Sets catchup_json
+# (bench/catchup_watch.py's JSON plus peak_rss_mb) and leaves the service running (svc_pid,
+# svc_port). Not called in $(...): the service's pid must stay this shell's child.
+catchup() {
+  local name=$1 n=$2; shift 2
+  local t0; t0=$(python3 -c 'import time; print(time.time())')
+  start_service "$name" "$@"
+  local watch; watch=$(python3 bench/catchup_watch.py "$svc_port" "$n" "$t0")
+  catchup_json=$(python3 -c 'import json,sys; w=json.loads(sys.argv[1]); w["peak_rss_mb"]=float(sys.argv[2]); print(json.dumps(w))' \
+    "$watch" "$(peak_rss_mb "$svc_pid")")
+}
+# Waits until the service (svc_pid) owes nothing (settle_s: the catch-up's follow-ups folded after
+# ready), stops it, starts it again on the same store and sets restart_s to its seconds to ready;
+# stops it again. name, port.
+restart_to_ready() {
+  local name=$1 port=$2
+  settle_s=$(python3 bench/catchup_watch.py quiet "$port")
+  kill -TERM "$svc_pid"; wait "$svc_pid" || true
+  local t0; t0=$(now)
+  "$bin/xbanku" --act=serve --topic "$topic" --group "bench-$name-$run_id" --data-dir "$work/$name" \
+    --listen "127.0.0.1:$port" --log-level warn >>"$work/$name.log" 2>&1 &
+  svc_pid=$!; pids+=("$svc_pid"); wait_ready "$port" 300
+  restart_s=$(elapsed "$t0" "$(now)")
+  kill -TERM "$svc_pid"; wait "$svc_pid" || true
+}
+
+if [ "$scale" = 1 ]; then
+  # How the cost grows as the store outgrows the block cache (32 MiB) and the account cache.
+  rows=()
+  for n in 100000 1000000 10000000; do
+    [ "$n" -le "$max_records" ] || continue
+    a=$(( n / 10 < 1000000 ? n / 10 : 1000000 ))
+    topic="xbanku-scale-$n-$run_id"
+    echo "== scale: $n records over $a accounts"
+    t0=$(now)
+    produce=$("$bin/xbanku_kafka_baseline" produce --topic "$topic" --records "$n" --accounts "$a")
+    echo "pre-produced in $(elapsed "$t0" "$(now)") s: $produce"
+    catchup "scale-$n" "$n"; run=$catchup_json
+    echo "catch-up: $run"
+    restart_to_ready "scale-$n" "$svc_port"; restart=$restart_s
+    echo "follow-ups folded ${settle_s} s after ready; restart to ready: $restart s"
+    du_mb=$(du -sm "$work/scale-$n" | cut -f1)
+    rm -rf "${work:?}/scale-$n"
+    rows+=("$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(records=int(sys.argv[2]), accounts=int(sys.argv[3]), restart_to_ready_s=float(sys.argv[4]), store_mb=int(sys.argv[5]), raw_produce_per_s=json.loads(sys.argv[6])["records_per_s"], follow_ups_after_ready_s=float(sys.argv[7])); print(json.dumps(r))' \
+      "$run" "$n" "$a" "$restart" "$du_mb" "$produce" "$settle_s")")
+  done
+  mkdir -p bench/results
+  printf '%s\n' "${rows[@]}" >"$work/scale.jsonl"
+  "$plot_py" bench/report.py scale "$work/scale.jsonl"
+  "$plot_py" bench/report.py plot
+  exit 0
+fi
+
 
 echo "== 1. pre-produce $records records over $accounts accounts (raw producer = ingest limit)"
 produce=$("$bin/xbanku_kafka_baseline" produce --topic "$topic" --records "$records" --accounts "$accounts")
@@ -57,22 +126,23 @@ consume=$("$bin/xbanku_kafka_baseline" consume --topic "$topic")
 echo "$consume"
 
 echo "== 3. projector catch-up from offset 0 into a fresh store"
-t0=$(now); start_service plain; wait_ready "$svc_port" 1800; t1=$(now)
-catchup_s=$(elapsed "$t0" "$t1")
-rss=$(peak_rss_mb "$svc_pid")
+catchup plain "$records"; plain=$catchup_json
 plain_pid=$svc_pid; plain_port=$svc_port
-echo "catch-up ${catchup_s}s, peak RSS ${rss} MB"
+echo "$plain"
 
 echo "== 3b. the same with the Redis mirror on"
-t0=$(now); start_service mirror --redis redis://127.0.0.1:6379/15; wait_ready "$svc_port" 1800; t1=$(now)
-catchup_mirror_s=$(elapsed "$t0" "$t1")
+catchup mirror "$records" --redis redis://127.0.0.1:6379/15; mirror=$catchup_json
 kill -TERM "$svc_pid"; wait "$svc_pid" || true
+echo "$mirror"
 
-echo "== 4. command ingest and 5. latency over WebSocket; HTTP ingest with wrk"
+echo "== 4. command ingest over WebSocket and HTTP, read-your-writes and wait=false; 5. latency"
+# 1,000 accounts in id order: random ids, so every partition has its share.
 curl -fs "127.0.0.1:$plain_port/accounts?limit=1000" |
   python3 -c 'import json,sys; [print(a["id"]) for a in json.load(sys.stdin)["accounts"]]' >"$work/accounts.txt"
 ws_ingest=$("$py" bench/ws_load.py "$plain_port" "$work/accounts.txt" throughput 10)
-echo "$ws_ingest"
+echo "WebSocket, read-your-writes: $ws_ingest"
+ws_ingest_nowait=$("$py" bench/ws_load.py "$plain_port" "$work/accounts.txt" throughput 10 nowait)
+echo "WebSocket, wait=false: $ws_ingest_nowait"
 ws_latency=$("$py" bench/ws_load.py "$plain_port" "$work/accounts.txt" latency 1000 10)
 echo "$ws_latency"
 # Its limit: produce -> consume of the same kind of record at the same rate, with the service's
@@ -80,14 +150,17 @@ echo "$ws_latency"
 raw_latency=$("$bin/xbanku_kafka_baseline" latency --topic "$topic-latency" --rate 1000 --seconds 10)
 echo "$raw_latency"
 account=$(head -1 "$work/accounts.txt")
-cat >"$work/deposit.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"amount":1}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-http_ingest=$(wrk -t2 -c64 -d10s -s "$work/deposit.lua" "http://127.0.0.1:$plain_port/accounts/$account/deposit" |
-  awk '/Requests\/sec/ {print $2}')
-echo "HTTP ingest: $http_ingest commands/s"
+# 256 connections, each with one request in flight, spread over the 1,000 accounts.
+wrk_rate() { awk '/Requests\/sec/ {print $2}'; }
+http_ingest=$(wrk -t2 -c256 -d10s -s bench/tools/deposit_spread.lua "http://127.0.0.1:$plain_port" \
+  -- "$work/accounts.txt" | tee "$work/wrk-ingest.txt" | wrk_rate)
+echo "HTTP ingest, read-your-writes: $http_ingest commands/s ($(grep -c 'Non-2xx' "$work/wrk-ingest.txt" || true) lines of non-2xx)"
+http_ingest_nowait=$(wrk -t2 -c256 -d10s -s bench/tools/deposit_spread.lua "http://127.0.0.1:$plain_port" \
+  -- "$work/accounts.txt" wait=false | tee "$work/wrk-nowait.txt" | wrk_rate)
+echo "HTTP ingest, wait=false: $http_ingest_nowait commands/s"
+for f in wrk-ingest wrk-nowait; do
+  if grep -q 'Non-2xx' "$work/$f.txt"; then echo "$f: $(grep 'Non-2xx' "$work/$f.txt")" >&2; fi
+done
 
 echo "== 6. queries: wrk GET /accounts/{id} beside redis-benchmark GET"
 get_rps=$(wrk -t2 -c64 -d10s "http://127.0.0.1:$plain_port/accounts/$account" | awk '/Requests\/sec/ {print $2}')
@@ -95,58 +168,13 @@ redis_rps=$(redis-benchmark -h 127.0.0.1 -p 6379 -t get -n 300000 -c 64 --csv | 
 echo "GET $get_rps req/s, redis-benchmark GET $redis_rps req/s"
 
 echo "== 7. restart-to-ready with the full store"
-kill -TERM "$plain_pid"; wait "$plain_pid" || true
-t0=$(now)
-"$bin/xbanku" --act=serve --topic "$topic" --group "bench-plain-$run_id" --data-dir "$work/plain" \
-  --listen "127.0.0.1:$plain_port" --log-level warn >>"$work/plain.log" 2>&1 &
-pids+=("$!"); wait_ready "$plain_port" 300; t1=$(now)
-restart_s=$(elapsed "$t0" "$t1")
-kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || true
+svc_pid=$plain_pid
+restart_to_ready plain "$plain_port"
+echo "restart to ready: $restart_s s"
 
 mkdir -p bench/results
-python3 - "$records" "$produce" "$consume" "$catchup_s" "$catchup_mirror_s" "$rss" "$ws_ingest" "$ws_latency" \
-  "$http_ingest" "$get_rps" "$redis_rps" "$restart_s" "$raw_latency" <<'PY'
-import json, os, subprocess, sys
-(records, produce, consume, catchup, catchup_mirror, rss, ws_ingest, ws_latency, http_ingest, get_rps,
- redis_rps, restart, raw_latency) = sys.argv[1:]
-records = int(records); produce = json.loads(produce); consume = json.loads(consume)
-ws_ingest = json.loads(ws_ingest); ws_latency = json.loads(ws_latency); raw_latency = json.loads(raw_latency)
-projector = records / float(catchup); projector_mirror = records / float(catchup_mirror)
-model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-r = {
-  "commit": commit, "machine": {"cores": os.cpu_count(), "model": model}, "records": records,
-  "raw_produce_per_s": produce["records_per_s"], "raw_consume_per_s": consume["records_per_s"],
-  "projector_per_s": round(projector), "projector_ratio": round(projector / consume["records_per_s"], 3),
-  "projector_mirror_per_s": round(projector_mirror),
-  "projector_mirror_ratio": round(projector_mirror / consume["records_per_s"], 3),
-  "ws_ingest_per_s": ws_ingest["commands_per_s"],
-  "ws_ingest_ratio": round(ws_ingest["commands_per_s"] / produce["records_per_s"], 3),
-  "http_ingest_per_s": float(http_ingest),
-  "http_ingest_ratio": round(float(http_ingest) / produce["records_per_s"], 3),
-  "latency_at_1000_per_s_ms": {k: ws_latency[k] for k in ("p50_ms", "p99_ms", "p999_ms")},
-  "raw_latency_at_1000_per_s_ms": {k: raw_latency[k] for k in ("p50_ms", "p99_ms", "p999_ms")},
-  # Like the other ratios, limit over figure for "lower is better": 1.0 = at the limit.
-  "latency_p99_ratio": round(raw_latency["p99_ms"] / ws_latency["p99_ms"], 3),
-  "get_per_s": float(get_rps), "redis_get_per_s": float(redis_rps),
-  "get_ratio": round(float(get_rps) / float(redis_rps), 3),
-  "peak_rss_mb_after_catchup": float(rss), "restart_to_ready_s": float(restart),
-  "not_measured": [],
-}
-json.dump(r, open("bench/results/latest.json", "w"), indent=2)
-rows = [
-  ("projector catch-up", f"{r['projector_per_s']:,} rec/s", f"raw consume {r['raw_consume_per_s']:,.0f}", r["projector_ratio"]),
-  ("  with Redis mirror", f"{r['projector_mirror_per_s']:,} rec/s", f"raw consume {r['raw_consume_per_s']:,.0f}", r["projector_mirror_ratio"]),
-  ("ingest, WebSocket 256 in flight", f"{r['ws_ingest_per_s']:,} cmd/s", f"raw produce {r['raw_produce_per_s']:,.0f}", r["ws_ingest_ratio"]),
-  ("ingest, HTTP wrk -c64", f"{r['http_ingest_per_s']:,.0f} cmd/s", f"raw produce {r['raw_produce_per_s']:,.0f}", r["http_ingest_ratio"]),
-  ("latency at 1,000 cmd/s p50/p99/p99.9", "{p50_ms}/{p99_ms}/{p999_ms} ms".format(**ws_latency),
-   "raw produce->consume {p50_ms}/{p99_ms}/{p999_ms}".format(**raw_latency), f"{r['latency_p99_ratio']} (p99)"),
-  ("GET /accounts/{id}", f"{r['get_per_s']:,.0f} req/s", f"redis-benchmark GET {r['redis_get_per_s']:,.0f}", r["get_ratio"]),
-  ("peak RSS after catch-up", f"{r['peak_rss_mb_after_catchup']} MB", "", ""),
-  ("restart to ready (full store)", f"{r['restart_to_ready_s']} s", "", ""),
-]
-print(f"\n{'figure':40} {'xbanku':>22}  {'limit (same run)':>28}  ratio")
-for name, value, limit, ratio in rows:
-    print(f"{name:40} {value:>22}  {limit:>28}  {ratio}")
-print("\nwritten to bench/results/latest.json")
-PY
+"$plot_py" bench/report.py latest --records "$records" --accounts "$accounts" --produce "$produce" \
+  --consume "$consume" --plain "$plain" --mirror "$mirror" --ws "$ws_ingest" --ws-nowait "$ws_ingest_nowait" \
+  --ws-latency "$ws_latency" --raw-latency "$raw_latency" --http "$http_ingest" \
+  --http-nowait "$http_ingest_nowait" --get "$get_rps" --redis-get "$redis_rps" --restart "$restart_s"
+"$plot_py" bench/report.py plot
