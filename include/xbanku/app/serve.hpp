@@ -1,13 +1,15 @@
 #pragma once
-// `xbanku --act=serve`: one process, one io_context thread.
+// `xbanku --act=serve`: one process, one io_context thread (and the projector's fold thread).
 //
 // Executor model: everything — the HTTP/WebSocket server, the projector (a consumer-group
 // member), the outbox sender, the Redis mirror and every request — is a coroutine on ONE
-// io_context thread. librdkafka's and hiredis' own threads/fds only wake that thread (eventfd /
-// socket readiness); RocksDB reads are point lookups served from memtables and the block
-// cache; the one RocksDB write per consumed batch is the projector's commit. So there are no
-// locks in the service, the projector's batch and the API's reads never race, and a
-// read-your-writes waiter is woken by the same thread that committed its record.
+// io_context thread, except each consumed batch's fold and RocksDB commit: the projector hands
+// them to a thread of its own and waits for them (Projector::on_fold_thread says what they
+// share and why that is safe), so a catch-up never holds up the sessions. librdkafka's and
+// hiredis' own threads/fds only wake the io thread (eventfd / socket readiness); the API's
+// RocksDB reads are point lookups served from memtables and the block cache, and RocksDB and
+// the Store's mutexes let them run beside a commit. So the components need no locks, and a
+// read-your-writes waiter is woken on the io thread right after its record's commit.
 //
 // The components (see docs/architecture.md for the path of a command and of a query):
 //   Projector      poll → fold → dead letters → commit → hooks; assignment, serving, /readyz
