@@ -308,22 +308,24 @@ def run_scenario(s: Scenario, args, broker: OwnBroker, redis_: OwnRedis, proxy: 
         node.data_dir, node.log_path = mounted / node.name, workdir / f"{node.name}.log"
     findings: list[Finding] = []
     try:
-        redis_.restart_empty()  # each scenario starts with an empty mirror
-        cluster.start()
-        report, recovery, window = asyncio.run(drive(s, rig, seconds, args.warmup, args.tail, n))
-        if s.name == "redis-empty":
-            view = {a.id: a.as_json() for a in report.verdict.model.accounts.values()}
-            findings += asyncio.run(mirror_refills(rig, view))
+        try:
+            redis_.restart_empty()  # each scenario starts with an empty mirror
+            cluster.start()
+            report, recovery, window = asyncio.run(drive(s, rig, seconds, args.warmup, args.tail, n))
+            if s.name == "redis-empty":
+                view = {a.id: a.as_json() for a in report.verdict.model.accounts.values()}
+                findings += asyncio.run(mirror_refills(rig, view))
+        finally:
+            for node in cluster.nodes:
+                node.stop()
+            for name in names:
+                proxy.api.delete(f"/proxies/{name}")
+        report.verified = {name: status for name, (status, _) in cluster.verify().items()}
     finally:
-        for node in cluster.nodes:
-            node.stop()
-        for name in names:
-            proxy.api.delete(f"/proxies/{name}")
-    report.verified = {name: status for name, (status, _) in cluster.verify().items()}
-    if mounted:
-        subprocess.run(["umount", "-l", str(mounted)], check=False)
+        if mounted:
+            subprocess.run(["umount", "-l", str(mounted)], check=False)
     findings += report.findings
-    findings += [Finding("fault-observed", n) for n in rig.notes if n.startswith("MISSING")]
+    findings += [Finding("fault-observed", note) for note in rig.notes if note.startswith("MISSING")]
     if recovery is None:
         findings.append(Finding("recovers", f"not recovered within {RECOVERY_LIMIT:.0f} s of the heal"))
     ops = [o for o in report.history.ops if o.purpose != "setup"]
