@@ -8,6 +8,7 @@
 #include "xbanku/app/inspector.hpp"
 #include "xbanku/app/kafka_settings.hpp"
 #include "xbanku/app/membership.hpp"
+#include "xbanku/app/mirror_source.hpp"
 #include "xbanku/app/outbox_sender.hpp"
 #include "xbanku/app/outcome_waits.hpp"
 #include "xbanku/app/projector.hpp"
@@ -213,53 +214,8 @@ awaitable<int> serve(const Config& config) {
                      redis->host, redis->port, probe.last_error());
       }
     }
-    view::Store& s = **store;
     mirror = std::make_unique<mirror::Mirror>(
-        ex, *redis,
-        mirror::MirrorSource{
-            [&s](std::size_t limit) {
-              auto owed = s.owed(limit);
-              return owed ? std::move(*owed) : std::vector<domain::Account>{};
-            },
-            [&s](std::span<const std::pair<std::string, std::uint64_t>> done) {
-              if (auto ec = s.mark_mirrored(done)) {
-                spdlog::error("mirror: cannot mark mirrored: {}", ec.message());
-                return false;
-              }
-              return true;
-            },
-            [&s] {
-              auto n = s.owed_count();
-              return n ? static_cast<std::size_t>(*n) : std::size_t{0};
-            },
-            [&owned] {
-              return owned
-                         ? std::vector<std::int32_t>(owned->assigned.begin(), owned->assigned.end())
-                         : std::vector<std::int32_t>{};
-            },
-            [&s, &owned, &placement](std::string_view after, std::size_t limit,
-                                     std::span<const std::int32_t> wanted) {
-              std::optional<mirror::RefillPage> out;
-              auto page = s.accounts(after, limit);
-              if (!page) return out;  // logged by the store
-              out.emplace();
-              for (auto& a : page->items) {
-                const auto p = placement.partition_of(a.id);
-                if (owned && owned->assigned.contains(p) &&
-                    std::find(wanted.begin(), wanted.end(), p) != wanted.end())
-                  out->accounts.push_back(std::move(a));
-              }
-              out->next = std::move(page->next);
-              return out;
-            },
-            [&s] { return s.mirror_stale(); },
-            [&s] {
-              if (auto ec = s.clear_mirror_stale()) {
-                spdlog::error("mirror: cannot record the refill: {}", ec.message());
-                return false;
-              }
-              return true;
-            }},
+        ex, *redis, view_mirror_source(**store, owned, placement),
         mirror::MirrorOptions{.marker_prefix = "xbanku:mirror-filled:" + config.topic + ":"});
   }
 
