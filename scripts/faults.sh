@@ -3,7 +3,7 @@
 # instances on a broker and a Redis of the run's own, behind Toxiproxy, under the bank workload;
 # the fault injected mid-load and healed; answers counted, recovery timed, and the independent
 # checker's verdict on the raw topic, then --act=verify on each instance.
-#   scripts/faults.sh                      every scenario (about 25 minutes); writes
+#   scripts/faults.sh                      every scenario (about 30 minutes); writes
 #                                          tests/checker/results/faults-latest.{json,md}
 #   scripts/faults.sh --scenario broker-kill [--scenario ...]
 #   scripts/faults.sh --ci                 the CI run: two scenarios, shorter faults (ctest faults_ci)
