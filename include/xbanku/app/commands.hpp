@@ -2,9 +2,9 @@
 // Command handling (DESIGN §3, §8): the CommandService the API calls. A command is produced by
 // whichever instance receives it; its read-your-writes wait runs here when this instance
 // projects the record's partition, else at the partition's owner (a forwarded wait), and it
-// follows the partition if the partition moves. Idempotency keys are checked against the view
-// and against the commands in flight here before anything is written (README, "Idempotency
-// keys, transfer ids and placement").
+// follows the partition if the partition moves. A key the view already holds in the command's
+// own partition answers its first outcome before anything is written; any other key is written
+// and the fold decides (README, "Idempotency keys, transfer ids and placement").
 // Thread-safety: single-executor.
 
 #include "xbanku/app/membership.hpp"
@@ -20,7 +20,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <map>
 #include <string>
 #include <utility>
 
