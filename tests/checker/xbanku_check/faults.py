@@ -293,8 +293,15 @@ def run_scenario(s: Scenario, args, broker: OwnBroker, redis_: OwnRedis, proxy: 
                            redis_.url(), ["--session-timeout-ms", "6000"])
     cluster = LocalCluster(config, workdir, 3)
     names = []
+    # The instances' ports are chosen but not yet bound: a proxy must not take one of them
+    # (CI saw an instance fail with "Address already in use" that way).
+    taken = {node.port for node in cluster.nodes}
     for node in cluster.nodes:
-        name, port = f"peer-{s.name}-{node.name}", free_port()
+        port = free_port()
+        while port in taken:
+            port = free_port()
+        taken.add(port)
+        name = f"peer-{s.name}-{node.name}"
         proxy.proxy(name, port, f"127.0.0.1:{node.port}")
         node.extra = ["--advertise", f"http://127.0.0.1:{port}"]
         names.append(name)
