@@ -32,6 +32,8 @@ Response make_response(const Reply& r, unsigned version, std::string_view reques
   if (!r.command_id.empty()) res.set("X-Command-Id", r.command_id);
   if (!r.served_by.empty()) res.set("X-Served-By", r.served_by);
   if (r.stale) res.set("X-Stale", "true");
+  if (!r.served_role.empty()) res.set("X-Served-Role", r.served_role);
+  if (r.replica_lag) res.set("X-Replica-Lag", std::to_string(*r.replica_lag));
   if (r.retry_after) res.set(http::field::retry_after, "1");
   if (!r.www_authenticate.empty()) res.set(http::field::www_authenticate, r.www_authenticate);
   res.body() = json::serialize(r.body);

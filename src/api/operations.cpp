@@ -234,6 +234,8 @@ template <typename T>
 void copy_meta(Reply& r, const app::QueryResult<T>& q) {
   r.stale = q.stale;
   r.served_by = q.served_by;
+  r.served_role = q.role;
+  r.replica_lag = q.lag;
 }
 
 // A query that no instance could answer (503), or whose view could not be read (500).

@@ -92,7 +92,7 @@ awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(
   const auto deadline = Clock::now() + config_.wait;
   while (!stopping_) {
     if (ticket.outcome()) co_return ticket.outcome();
-    if (ownership_.assigned.contains(partition)) {
+    if (ownership_.resolves_waits(partition)) {  // owned, or a standby near the log's end
       const auto r = co_await ticket.wait_until(deadline);
       if (r.woken == OutcomeWaits::Woken::moved) continue;  // wait at the new owner
       co_return r.outcome;                                  // projected, or the bound passed

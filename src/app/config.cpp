@@ -252,6 +252,14 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
                  "MiB of view writes held in memory before a flush to disk")
       ->envname("XBANKU_VIEW_MEMTABLE_MB")
       ->check(CLI::Range(1, 4096));
+  cli.add_option("--standby-replicas", c.standby_replicas,
+                 "shadow the partitions other instances own (0 = none)")
+      ->envname("XBANKU_STANDBY_REPLICAS")
+      ->check(CLI::Range(0, 16));
+  cli.add_option("--max-read-lag", c.max_read_lag,
+                 "records a standby may be behind the log's end and still answer queries")
+      ->envname("XBANKU_MAX_READ_LAG")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
   long long client_wait_ms = c.max_client_wait.count();
   cli.add_option("--max-connections", c.max_connections, "open HTTP/WebSocket sessions")
       ->envname("XBANKU_MAX_CONNECTIONS");

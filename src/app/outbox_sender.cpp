@@ -20,15 +20,37 @@ namespace {
 constexpr std::size_t kRound = 512;  // outbox entries sent per round
 }
 
+OutboxAction outbox_action(const domain::Event& e, const Ownership& own, const view::Store& store,
+                           const domain::Placement& placement) {
+  const bool credit = e.type == domain::EventType::transfer_credit;
+  // A credit leaves the source's partition; a refund leaves the target's.
+  const auto origin = placement.partition_of(credit ? e.source_id : e.target_id);
+  if (own.assigned.contains(origin) || !own.shadowed.contains(origin)) return OutboxAction::send;
+  const auto destination = placement.partition_of(e.acc_id);
+  if (!own.folds(destination)) return OutboxAction::hold;  // cannot tell: the owner sends it
+  const auto side = store.transfer(
+      domain::transfer_key(destination, e.transfer_id,
+                           credit ? domain::TransferSide::target : domain::TransferSide::source));
+  if (!side || !side->has_value()) return OutboxAction::hold;
+  // A credit's arrival leaves the target side in some state; a refund's, the source side
+  // refunded or refund_failed (pending before).
+  const bool arrived = credit || **side == domain::TransferState::refunded ||
+                       **side == domain::TransferState::refund_failed;
+  return arrived ? OutboxAction::trim : OutboxAction::hold;
+}
+
 OutboxSender::OutboxSender(asio::any_io_executor ex, view::Store& store, log::Producer& producer,
-                           std::string topic, metrics::Registry& registry)
+                           std::string topic, metrics::Registry& registry,
+                           const Ownership* const& owned, domain::Placement placement)
     : ex_(ex),
       store_(store),
       producer_(producer),
       topic_(std::move(topic)),
       wake_(ex),
       pending_(registry.gauge("xbanku_outbox_pending",
-                              "Follow-up events not yet acknowledged by Kafka")) {}
+                              "Follow-up events not yet acknowledged by Kafka")),
+      owned_(owned),
+      placement_(placement) {}
 
 void OutboxSender::notify() {
   wake_.cancel();
@@ -46,9 +68,10 @@ asio::awaitable<void> OutboxSender::run() {
       spdlog::error("outbox: cannot read the outbox: {}", entries.error().message());
     } else if (!entries->empty()) {
       pending_.set(static_cast<double>(entries->size()));
-      co_await send(*entries);
+      const bool progressed = co_await send(*entries);
       // On a stop, one round is enough: what is left stays in RocksDB and is sent on restart.
-      if (!stopping_) continue;
+      // A round of held entries only waits for the next commit (or the tick) to look again.
+      if (!stopping_ && progressed) continue;
     } else {
       pending_.set(0);
     }
@@ -61,11 +84,22 @@ asio::awaitable<void> OutboxSender::run() {
 
 // Sends one round concurrently (the idempotent producer keeps per-partition order); deletes the
 // acknowledged entries.
-asio::awaitable<void> OutboxSender::send(const std::vector<view::OutboxEntry>& entries) {
-  std::vector<std::uint64_t> acked;
+asio::awaitable<bool> OutboxSender::send(const std::vector<view::OutboxEntry>& entries) {
+  std::vector<std::uint64_t> acked;  // sent, or trimmed (the owner sent them)
   acked.reserve(entries.size());
+  std::size_t to_send = 0, trimmed = 0;
   TaskGroup group(ex_);
   for (const auto& entry : entries) {
+    if (owned_ != nullptr) {
+      const auto action = outbox_action(entry.event, *owned_, store_, placement_);
+      if (action == OutboxAction::hold) continue;
+      if (action == OutboxAction::trim) {
+        acked.push_back(entry.seq);
+        ++trimmed;
+        continue;
+      }
+    }
+    ++to_send;
     group.spawn(
         [](OutboxSender& self, const view::OutboxEntry& e,
            std::vector<std::uint64_t>& done) -> asio::awaitable<void> {
@@ -76,6 +110,7 @@ asio::awaitable<void> OutboxSender::send(const std::vector<view::OutboxEntry>& e
         "outbox send");
   }
   co_await group.wait();
+  const std::size_t unsent = to_send - (acked.size() - trimmed);
   bool removed = true;
   if (!acked.empty()) {
     if (auto ec = store_.remove_outbox(acked)) {
@@ -86,13 +121,12 @@ asio::awaitable<void> OutboxSender::send(const std::vector<view::OutboxEntry>& e
     }
   }
   pending_.set(static_cast<double>(entries.size() - acked.size()));
-  if (acked.size() < entries.size() || !removed) {
-    if (acked.size() < entries.size())
-      spdlog::warn("outbox: {} follow-ups not acknowledged; retrying",
-                   entries.size() - acked.size());
+  if (unsent > 0 || !removed) {
+    if (unsent > 0) spdlog::warn("outbox: {} follow-ups not acknowledged; retrying", unsent);
     asio::steady_timer pause(ex_, 500ms);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+  co_return !acked.empty() && removed;
 }
 
 }  // namespace xbanku::app

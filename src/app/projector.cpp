@@ -2,6 +2,7 @@
 // (assigned, caught up, served, revoked). See the header.
 #include "xbanku/app/projector.hpp"
 
+#include "projector_fold_thread.hpp"
 #include "xbanku/common/backoff.hpp"
 #include "xbanku/common/error.hpp"
 #include "xbanku/log/admin.hpp"
@@ -41,6 +42,8 @@ Projector::Projector(asio::any_io_executor ex, ProjectorConfig config, view::Sto
       projection_(store, placement),
       hooks_(std::move(hooks)),
       tasks_(ex),
+      fold_gate_(ex),
+      shadow_projection_(store, placement),
       registry_(registry) {
   for (const char* result :
        {"applied", "rejected", "duplicate", "dead_lettered", "skipped", "misplaced"}) {
@@ -57,6 +60,9 @@ Projector::Projector(asio::any_io_executor ex, ProjectorConfig config, view::Sto
       &registry.gauge("xbanku_assigned_partitions", "Partitions this instance projects");
   unwritable_gauge_ = &registry.gauge(
       "xbanku_view_unwritable", "1 while the view cannot be written (e.g. its filesystem is full)");
+  shadow_records_ =
+      &registry.counter("xbanku_standby_records_total",
+                        "Records of shadowed partitions folded into the view (standby replicas)");
 }
 
 Projector::~Projector() = default;
@@ -106,9 +112,16 @@ std::string Projector::describe() const {
     reason = fmt::format(R"("reason":"store_unwritable","detail":{},)",
                          boost::json::serialize(boost::json::string(store_.last_write_error())));
   }
-  return fmt::format(R"({{"ready":{},{}"instance":"{}","serving":[{}],"lag":{{{}}}}})",
+  std::string standby;
+  for (auto p : own_.shadowed) {
+    if (!standby.empty()) standby += ',';
+    const auto l = lag(p);
+    standby += l ? fmt::format("\"{}\":{}", p, *l) : fmt::format("\"{}\":null", p);
+  }
+  return fmt::format(R"({{"ready":{},{}"instance":"{}","serving":[{}],"lag":{{{}}},"standby":[{}],)"
+                     R"("standby_lag":{{{}}}}})",
                      ready() ? "true" : "false", reason, config_.self, fmt::join(own_.serving, ","),
-                     parts);
+                     parts, fmt::join(own_.shadowed, ","), standby);
 }
 
 std::map<std::int32_t, PartitionInfo> Projector::progress() const {
@@ -126,7 +139,23 @@ std::map<std::int32_t, PartitionInfo> Projector::progress() const {
   return out;
 }
 
+std::optional<std::int64_t> Projector::lag(std::int32_t p) const {
+  std::optional<std::int64_t> end;
+  std::int64_t applied = 0;
+  if (own_.assigned.contains(p) && consumer_) {
+    end = consumer_->high_watermark(p);
+    applied = stored_next_offset(p);
+  } else if (own_.shadowed.contains(p) && shadow_reader_ && shadow_reading_.contains(p)) {
+    end = shadow_reader_->high_watermark(p);
+    const auto next = shadow_next_.find(p);
+    applied = next != shadow_next_.end() ? next->second : stored_next_offset(p);
+  }
+  if (!end) return std::nullopt;
+  return std::max<std::int64_t>(0, *end - applied);
+}
+
 awaitable<void> Projector::run() {
+  if (config_.standby_replicas > 0) tasks_.spawn(run_shadows(), "standby replicas");
   auto last_group_commit = std::chrono::steady_clock::now();
   while (!stopping_) {
     auto poll = co_await consumer_->next(kPollWait);
@@ -169,24 +198,10 @@ awaitable<void> Projector::run() {
   spdlog::info("projector: stopped");
 }
 
-// What the fold thread shares with the io thread, and why that is safe:
-//  - projection_ (its offset cache) and the batch are touched by one thread at a time: the
-//    projector's coroutine hands them over and waits (co_await) until the work returns, and
-//    nothing else uses them meanwhile (rebalance callbacks run inside consumer_->next(), which
-//    the same coroutine calls only between batches). The hand-over through the executors'
-//    queues orders the memory accesses.
-//  - store_ is read concurrently by queries on the io thread: RocksDB is thread-safe, and the
-//    Store's own caches and error text are behind its mutexes (view/store_impl.hpp).
-template <class Work>
-awaitable<std::invoke_result_t<Work&>> Projector::on_fold_thread(Work work) {
-  co_return co_await asio::co_spawn(
-      fold_thread_.get_executor(),
-      [&work]() -> awaitable<std::invoke_result_t<Work&>> { co_return work(); },
-      asio::use_awaitable);
-}
-
 // Fold, dead-letter, commit, then tell everyone who waits.
 awaitable<Projector::Projected> Projector::project(std::span<const log::Record> records) {
+  const auto pass = co_await fold_gate_.enter();
+  if (std::exchange(reread_offsets_, false)) projection_.reset_offsets();
   auto batch = store_.begin();
   auto folded = co_await on_fold_thread([&] { return projection_.fold(batch, records); });
   if (!folded) {
@@ -271,9 +286,23 @@ awaitable<Projector::Projected> Projector::retry_until_written(
 std::map<std::int32_t, std::int64_t> Projector::on_assign(
     const std::vector<std::int32_t>& partitions) {
   projection_.reset_offsets();
+  reread_offsets_ = true;
   assigned_once_ = true;
-  for (auto p : partitions) committed_next_.erase(p);
+  std::vector<std::int32_t> promoted;
+  for (auto p : partitions) {
+    committed_next_.erase(p);
+    if (own_.shadowed.contains(p)) promoted.push_back(p);
+  }
   own_.assigned.insert(partitions.begin(), partitions.end());
+  // Shadows of these stop here: the standby loop drops their records from now on, and any
+  // shadow commit still in flight lands before the group's next fold (the gate), which then
+  // re-reads the offsets (reread_offsets_). The group's reader may start below them: fold()
+  // skips what the view already holds.
+  update_shadowed();
+  if (!promoted.empty()) {
+    spdlog::info("projector: promoting shadowed partitions [{}]", fmt::join(promoted, ","));
+    if (hooks_.promoted) hooks_.promoted(promoted);
+  }
   // Announced at once, before catching up: peers then forward to the instance that will serve
   // these partitions soonest, and it answers stale or 503 until it does.
   if (hooks_.assignment) hooks_.assignment(own_.assigned);
@@ -329,6 +358,7 @@ void Projector::on_revoke(const std::vector<std::int32_t>& partitions) {
     committed_next_.erase(p);
   }
   if (stopping_) return;
+  update_shadowed();  // they are shadowed from the stored offsets on
   if (hooks_.assignment) hooks_.assignment(own_.assigned);
   if (hooks_.revoked) hooks_.revoked(partitions);
 }
@@ -336,6 +366,7 @@ void Projector::on_revoke(const std::vector<std::int32_t>& partitions) {
 // Committed, not merely folded: a batch may still be sending its dead letters, and a partition
 // served before its batch commits would answer "not found" for what it holds.
 void Projector::update_serving() {
+  update_readable();
   if (own_.serving.size() == own_.assigned.size()) return;
   for (auto p : own_.assigned) {
     const auto end = log_end_at_assignment_.find(p);
@@ -383,6 +414,26 @@ void Projector::update_gauges() {
                "Records between the view's next offset and the partition's high watermark",
                {{"partition", std::to_string(p)}})
         .set(static_cast<double>(lag));
+  }
+  // Per partition folded here, owner or standby: an alert on xbanku_partition_lag catches a
+  // replica that falls behind before it is needed.
+  registry_.clear_gauges("xbanku_partition_lag");
+  registry_.clear_gauges("xbanku_partition_applied_offset");
+  std::set<std::int32_t> folded = own_.assigned;
+  folded.insert(own_.shadowed.begin(), own_.shadowed.end());
+  for (auto p : folded) {
+    const metrics::Labels labels{{"partition", std::to_string(p)}, {"role", own_.role(p)}};
+    registry_
+        .gauge("xbanku_partition_applied_offset",
+               "The view's next offset per partition folded here, by role (owner or standby)",
+               labels)
+        .set(static_cast<double>(stored_next_offset(p)));
+    if (const auto l = lag(p)) {
+      registry_
+          .gauge("xbanku_partition_lag",
+                 "Records the view is behind the log's end (as last fetched), by role", labels)
+          .set(static_cast<double>(*l));
+    }
   }
 }
 

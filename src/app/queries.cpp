@@ -161,8 +161,11 @@ class Queries final : public QueryService {
                                    Ask ask) {
     QueryResult<T> r;
     r.served_by = self();
-    QueryRouting routing(d_.ownership.serving.contains(partition), origin.forwarded(),
-                         d_.directory.owner(partition), self());
+    // A standby within --max-read-lag answers like the owner (DESIGN §8): a dead owner leaves
+    // no gap, and no hop is needed while it lives.
+    const auto& own = d_.ownership;
+    QueryRouting routing(own.answers(partition), origin.forwarded(), d_.directory.owner(partition),
+                         self());
     while (routing.next() != QueryRouting::Step::done) {
       if (routing.next() == QueryRouting::Step::forward) {
         auto reply = co_await ask(routing.target());
@@ -171,6 +174,8 @@ class Queries final : public QueryService {
           r.value = std::move(reply.value);
           r.served_by = std::move(reply.served_by);
           r.stale = reply.stale;
+          r.role = std::move(reply.role);
+          r.lag = reply.lag;
         }
         continue;
       }
@@ -181,6 +186,9 @@ class Queries final : public QueryService {
       }
       routing.on_local(local->has_value());
       r.value = std::move(*local);
+      if (own.folds(partition)) r.role = own.role(partition);
+      if (const auto lag = own.lag.find(partition); lag != own.lag.end() && r.role == "standby")
+        r.lag = lag->second;
     }
     r.stale = r.stale || routing.answer() == Answer::stale;
     r.unavailable = routing.answer() == Answer::unavailable;
@@ -226,7 +234,7 @@ class Queries final : public QueryService {
       co_return;
     }
     const auto target = partition_of(o.to);
-    if (d_.ownership.serving.contains(target)) {  // the outcome may come from another instance
+    if (d_.ownership.answers(target)) {  // the outcome may come from another instance
       o = d_.waits.resolve(std::move(o));
       co_return;
     }

@@ -225,7 +225,7 @@ awaitable<int> serve(const Config& config) {
   OutcomeWaits waits(ex, **store, placement);
   UpdateHub hub(ex, membership, {.partitions = *partitions, .peer = peer_client});
   auto peers = cluster::make_http_peer_api(ex, {.client = peer_client}, registry);
-  OutboxSender outbox(ex, **store, **producer, config.topic, registry);
+  OutboxSender outbox(ex, **store, **producer, config.topic, registry, owned, placement);
 
   log::ConsumerConfig consumer;
   consumer.kafka = kafka_settings(config, "projector");
@@ -247,8 +247,19 @@ awaitable<int> serve(const Config& config) {
   };
   hooks.revoked = [&](const std::vector<std::int32_t>& revoked) { waits.moved(revoked); };
   hooks.leaving = [&]() -> awaitable<void> { co_await membership.announce_now({}); };
-  Projector projector(ex, {self, consumer, kafka_settings(config, "admin")}, **store, **producer,
-                      config.topic, placement, registry, std::move(hooks));
+  hooks.shadow_committed = [&](const FoldResult& folded) { waits.committed(folded.command_ids); };
+  hooks.promoted = [&](const std::vector<std::int32_t>& promoted) {
+    if (mirror) mirror->refill(promoted);
+    outbox.notify();  // what the shadow held is now this instance's to send
+  };
+  Projector projector(ex,
+                      {.self = self,
+                       .consumer = consumer,
+                       .admin = kafka_settings(config, "admin"),
+                       .standby_replicas = config.standby_replicas,
+                       .standby = kafka_settings(config, "standby"),
+                       .max_read_lag = config.max_read_lag},
+                      **store, **producer, config.topic, placement, registry, std::move(hooks));
   owned = &projector.ownership();
   Commands commands(ex, {config.topic, config.command_wait}, **producer, **store, waits,
                     projector.ownership(), membership, *peers, placement);

@@ -83,6 +83,8 @@ class HttpPeerApi final : public PeerApi {
     if (res) {
       reply.served_by = res->served_by.empty() ? owner.instance : res->served_by;
       reply.stale = res->stale;
+      reply.role = res->served_role;
+      reply.lag = res->replica_lag;
       if (res->status == 200) {
         boost::system::error_code ec;
         const auto body = boost::json::parse(res->body, ec);

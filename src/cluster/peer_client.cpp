@@ -15,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <charconv>
 #include <deque>
 #include <list>
 #include <map>
@@ -234,6 +235,14 @@ asio::awaitable<boost::system::result<PeerResponse>> PeerClient::get(
     if (auto it = res.find("X-Served-By"); it != res.end())
       out.served_by = std::string(it->value());
     if (auto it = res.find("X-Stale"); it != res.end()) out.stale = it->value() == "true";
+    if (auto it = res.find("X-Served-Role"); it != res.end())
+      out.served_role = std::string(it->value());
+    if (auto it = res.find("X-Replica-Lag"); it != res.end()) {
+      std::int64_t lag = 0;
+      const auto v = it->value();
+      if (std::from_chars(v.data(), v.data() + v.size(), lag).ec == std::errc{})
+        out.replica_lag = lag;
+    }
     if (res.keep_alive() && peer.idle.size() < config_.idle_per_peer) {
       lowest(*stream).expires_never();
       peer.idle.push_back({std::move(*stream), std::chrono::steady_clock::now()});

@@ -115,6 +115,12 @@ asio::awaitable<void> Mirror::run() {
   connected_.store(false, std::memory_order_release);
 }
 
+void Mirror::refill(const std::vector<std::int32_t>& partitions) {
+  forced_.insert(partitions.begin(), partitions.end());
+  next_marker_check_ = {};
+  notify();
+}
+
 // Starts a refill of the partitions whose marker Redis lacks (looked for at most every
 // marker_check).
 asio::awaitable<boost::system::error_code> Mirror::check_marker() {
@@ -125,7 +131,7 @@ asio::awaitable<boost::system::error_code> Mirror::check_marker() {
   std::vector<std::int32_t> missing;
   const bool stale = source_.stale && source_.stale();
   for (const auto p : source_.partitions()) {
-    if (stale) {
+    if (stale || forced_.contains(p)) {
       missing.push_back(p);
       continue;
     }
@@ -135,7 +141,11 @@ asio::awaitable<boost::system::error_code> Mirror::check_marker() {
   }
   next_marker_check_ = now + options_.marker_check;
   if (missing.empty()) co_return boost::system::error_code{};
-  if (stale) {
+  if (!stale && !forced_.empty()) {
+    spdlog::info(
+        "redis mirror: refilling {}:{} (db {}) with the accounts of promoted partition(s) {}",
+        config_.host, config_.port, config_.db, fmt::join(missing, ","));
+  } else if (stale) {
     spdlog::info(
         "redis mirror: the view changed while no mirror was configured; refilling {}:{} (db {}) "
         "with the accounts of partition(s) {}",
@@ -173,6 +183,7 @@ asio::awaitable<boost::system::error_code> Mirror::refill_step() {
       co_return ec;
   }
   refill_after_.reset();
+  for (const auto p : refilling_) forced_.erase(p);
   // What this view folded without a mirror is now in Redis for the partitions it mirrors; a
   // partition that moved meanwhile is mirrored by its new projector, which folds (and mirrors)
   // every record after its own stored offset.

@@ -274,6 +274,7 @@ struct Batch::Impl {
   explicit Impl(Store::Impl& s) : store(&s) {}
 
   Store::Impl* store;
+  bool owe_mirror = true;  // false for a standby's batch (see Store::begin)
   rocksdb::WriteBatch wb;
   // Writes are staged here and reach `wb` at commit sorted by (column family, key): the
   // memtable is a skiplist that remembers where the previous insert landed (its "splice"), so
@@ -837,11 +838,13 @@ result<std::uint64_t> Store::owed_count() const {
 
 // ---- Store: writes -------------------------------------------------------------------------
 
-Batch Store::begin() {
+Batch Store::begin(bool owe_mirror) {
   // The projector's thread: RocksDB's default perf level (counters) costs a thread-local
   // lookup on every memtable insert and read; nothing here reads perf_context.
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
-  return Batch(std::make_unique<Batch::Impl>(*impl_));
+  auto impl = std::make_unique<Batch::Impl>(*impl_);
+  impl->owe_mirror = owe_mirror;
+  return Batch(std::move(impl));
 }
 
 error_code Store::commit(Batch& batch) {
@@ -852,7 +855,7 @@ error_code Store::commit(Batch& batch) {
   if (b.error) return b.error;
   // Account states and mirror debts are written once per batch, whatever the number of
   // records that changed the account: fewer memtable inserts on hot accounts.
-  const bool debts = impl_->options.mirror_debts;
+  const bool debts = impl_->options.mirror_debts && b.owe_mirror;
   bool changed = false;
   for (const auto& [id, cached] : b.accounts) {
     if (!cached.dirty || !cached.account) continue;
@@ -865,8 +868,8 @@ error_code Store::commit(Batch& batch) {
     b.put(Cf::mirror_owed);
   }
   // The first change without a debt makes the view mirror-stale, in the same atomic write.
-  const bool becomes_stale =
-      changed && !debts && !impl_->mirror_stale.load(std::memory_order_relaxed);
+  const bool becomes_stale = changed && !impl_->options.mirror_debts &&
+                             !impl_->mirror_stale.load(std::memory_order_relaxed);
   if (becomes_stale) {
     b.key.assign(kMirrorStaleKey);
     b.value.assign("1");

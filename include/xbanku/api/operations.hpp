@@ -38,7 +38,9 @@ struct Reply {
   std::string served_by;     // → X-Served-By
   bool stale = false;        // → X-Stale: true
   bool retry_after = false;  // → Retry-After: 1
-  std::string www_authenticate;  // → WWW-Authenticate (a 401)
+  std::string www_authenticate;             // → WWW-Authenticate (a 401)
+  std::string served_role;                  // → X-Served-Role: owner | standby (a local answer)
+  std::optional<std::int64_t> replica_lag;  // → X-Replica-Lag (a standby's answer)
 };
 
 [[nodiscard]] Reply error_reply(unsigned status, std::string_view code, std::string_view message);

@@ -64,6 +64,11 @@ struct Config {
   // Memory for the view's writes not yet flushed to disk (all memtables together): less is a
   // lower peak RSS and more, smaller flushes (view::StoreOptions::memtable_bytes).
   std::size_t view_memtable_mb = 64;
+  // Standby replicas (DESIGN §8): 0 = none; 1 or more = every partition the group does not
+  // assign here is shadowed (app::Projector says why all of them). A shadow answers queries
+  // while at most max_read_lag records behind the log's end as last fetched.
+  int standby_replicas = 1;
+  std::int64_t max_read_lag = 0;
 
   // Fairness (DESIGN §9): open sessions, per client address, requests per second (bursts are
   // twice the rate; 0 = no limit; rates apply with --auth=jwt, where callers are principals),

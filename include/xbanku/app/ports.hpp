@@ -81,6 +81,10 @@ struct QueryResult {
   bool unavailable = false;
   boost::system::error_code error;
   std::string served_by;
+  // Answered from this instance's view: its role for the partition ("owner" or "standby") and,
+  // for a standby, how many records behind the log's end it was (X-Served-Role, X-Replica-Lag).
+  std::string role;
+  std::optional<std::int64_t> lag;
 };
 
 class QueryService {

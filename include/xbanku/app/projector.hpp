@@ -4,10 +4,23 @@
 // the commit. It owns the partitions' assignment and revocation and decides when a partition is
 // served: once the view has committed up to the end the log had when it was assigned.
 // It is also the service's Health (/readyz).
+//
+// Standby replicas (DESIGN §8, `--standby-replicas`): besides the group's partitions it
+// shadows every other partition with a reader outside the group (assign, not subscribe),
+// folding them with the same Projection into the same view, each batch with its next offsets in
+// one commit, so a shadow is exactly as correct as an owner. Shadows have no side effects: no
+// dead letters, no mirror debts, no hooks but the read-your-writes wake-up; the outbox keeps
+// their follow-ups for the owner to send (OutboxSender). When the group assigns a shadowed
+// partition its view is already at (or near) the log's end, so it is served at once.
+// Why every other partition rather than the one the range assignor would hand over: the
+// groups this runs in are small (three instances on six partitions: shadowing all costs each
+// instance twice the folding of its own share, measured in the note of issue 15), and it needs
+// no guess of the assignor's choice, which a second death or a rejoin would change anyway.
 // Thread-safety: single-executor; the hooks run on the executor.
 
 #include "xbanku/app/ports.hpp"
 #include "xbanku/app/projection.hpp"
+#include "xbanku/common/async_gate.hpp"
 #include "xbanku/common/task_group.hpp"
 #include "xbanku/domain/rules.hpp"
 #include "xbanku/log/consumer.hpp"
@@ -24,6 +37,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -39,12 +53,42 @@ namespace xbanku::app {
 struct Ownership {
   std::set<std::int32_t> assigned;
   std::set<std::int32_t> serving;
+  // Standby replicas: the partitions shadowed here, and those of them whose queries this view
+  // answers (within --max-read-lag of the log's end as last fetched).
+  std::set<std::int32_t> shadowed;
+  std::set<std::int32_t> readable;
+  // Shadows whose read-your-writes waits are resolved here: within a bound of the log's end
+  // (kStandbyWaitLag), so a standby still catching up does not hold a command its owner
+  // would answer at once.
+  std::set<std::int32_t> waitable;
+  std::map<std::int32_t, std::int64_t> lag;  // per shadow, when the log's end is known
+  // A partition's role here, for /readyz, /metrics and the answers' headers.
+  [[nodiscard]] const char* role(std::int32_t p) const noexcept {
+    return assigned.contains(p) ? "owner" : shadowed.contains(p) ? "standby" : "none";
+  }
+  // Its read-your-writes waits can be resolved here (owned or shadowed).
+  [[nodiscard]] bool folds(std::int32_t p) const noexcept {
+    return assigned.contains(p) || shadowed.contains(p);
+  }
+  // Its queries are answered from this view (served here, or a readable standby).
+  [[nodiscard]] bool answers(std::int32_t p) const noexcept {
+    return serving.contains(p) || readable.contains(p);
+  }
+  [[nodiscard]] bool resolves_waits(std::int32_t p) const noexcept {
+    return assigned.contains(p) || waitable.contains(p);
+  }
 };
 
 struct ProjectorConfig {
   std::string self;              // this instance's name (/readyz)
   log::ConsumerConfig consumer;  // the group member
   log::KafkaConfig admin;        // for the log's end offsets at assignment
+  // Standby replicas: 0 = none; otherwise every partition the group does not assign here is
+  // shadowed (see the header comment), read with these client settings.
+  int standby_replicas = 0;
+  log::KafkaConfig standby;
+  // A shadow answers queries while it is at most this many records behind the log's end.
+  std::int64_t max_read_lag = 0;
 };
 
 // What the rest of the service hears from the projector, on the executor.
@@ -57,6 +101,11 @@ struct ProjectorHooks {
   std::function<void(const std::vector<std::int32_t>& revoked)> revoked;
   // Before leaving the group on a clean stop: retract this instance's claims.
   std::function<boost::asio::awaitable<void>()> leaving;
+  // After each commit of shadowed partitions (read-your-writes waits only: no side effects).
+  std::function<void(const FoldResult&)> shadow_committed;
+  // Partitions the group assigned here that were shadowed: what the previous owner mirrored
+  // may lack what the shadow folded (shadows owe Redis nothing), so refill them.
+  std::function<void(const std::vector<std::int32_t>& promoted)> promoted;
 };
 
 class Projector final : public Health {
@@ -83,6 +132,9 @@ class Projector final : public Health {
   // Each assigned partition's progress (GET /cluster): serving, applied (the view's next
   // offset), end (high watermark as last fetched) and lag.
   [[nodiscard]] std::map<std::int32_t, PartitionInfo> progress() const;
+  // How far behind the log's end (as last fetched) this view is for `partition`, when it owns
+  // or shadows it and the end is known.
+  [[nodiscard]] std::optional<std::int64_t> lag(std::int32_t partition) const;
 
   // Health
   [[nodiscard]] bool ready() const override;
@@ -93,6 +145,11 @@ class Projector final : public Health {
   enum class Projected { committed, abandoned, failed, unwritable };
 
   boost::asio::awaitable<Projected> project(std::span<const log::Record> records);
+  // The standby loop: a reader of the shadowed partitions, folding without side effects.
+  boost::asio::awaitable<void> run_shadows();
+  boost::asio::awaitable<bool> project_shadows(std::vector<log::Record>& records);
+  void update_shadowed();
+  void update_readable();
   boost::asio::awaitable<Projected> retry_until_written(std::span<const log::Record> records);
   boost::asio::awaitable<bool> send_dead_letters(const std::vector<DeadLetter>& letters);
   boost::asio::awaitable<bool> send_dead_letter(const DeadLetter& letter);
@@ -117,7 +174,18 @@ class Projector final : public Health {
   Projection projection_;
   ProjectorHooks hooks_;
   std::unique_ptr<log::Consumer> consumer_;
-  TaskGroup tasks_;  // the log-end queries started at each assignment
+  TaskGroup tasks_;  // the log-end queries started at each assignment, the standby loop
+
+  // One batch is folded and committed at a time, the group's or the shadows' (view::Store has
+  // one writer, and the outbox's sequence order relies on it).
+  AsyncGate fold_gate_;
+  // An assignment happened since the group's last fold: re-read the stored offsets under the
+  // gate, since a shadow commit may have moved them after on_assign() read them.
+  bool reread_offsets_ = false;
+  Projection shadow_projection_;
+  std::unique_ptr<log::PartitionReader> shadow_reader_;
+  std::set<std::int32_t> shadow_reading_;             // what shadow_reader_ was created for
+  std::map<std::int32_t, std::int64_t> shadow_next_;  // next offset per shadow, as committed
 
   Ownership own_;
   std::map<std::int32_t, std::int64_t>
@@ -138,6 +206,7 @@ class Projector final : public Health {
   metrics::Histogram* batch_seconds_ = nullptr;
   metrics::Gauge* assigned_gauge_ = nullptr;
   metrics::Gauge* unwritable_gauge_ = nullptr;
+  metrics::Counter* shadow_records_ = nullptr;
 
   // The fold and the RocksDB commit of each batch run here, not on the io thread, so a long
   // catch-up (or a slow disk) never holds up HTTP and WebSocket sessions. One thread: batches

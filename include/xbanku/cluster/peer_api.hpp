@@ -36,9 +36,11 @@ enum class PeerStatus {
 template <typename T>
 struct PeerReply {
   PeerStatus status = PeerStatus::failed;
-  std::optional<T> value;  // set when status == ok
-  std::string served_by;   // X-Served-By of the answer
-  bool stale = false;      // the peer answered from a copy it does not serve (X-Stale)
+  std::optional<T> value;           // set when status == ok
+  std::string served_by;            // X-Served-By of the answer
+  bool stale = false;               // the peer answered from a copy it does not serve (X-Stale)
+  std::string role;                 // X-Served-Role of the answer
+  std::optional<std::int64_t> lag;  // X-Replica-Lag of the answer
   [[nodiscard]] bool answered() const noexcept {
     return status == PeerStatus::ok || status == PeerStatus::not_found;
   }

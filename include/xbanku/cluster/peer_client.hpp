@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,8 +34,10 @@ inline constexpr std::string_view kPeerHeader = "X-Xbanku-Peer";
 struct PeerResponse {
   unsigned status = 0;
   std::string body;
-  std::string served_by;  // X-Served-By
-  bool stale = false;     // X-Stale: true
+  std::string served_by;                    // X-Served-By
+  bool stale = false;                       // X-Stale: true
+  std::string served_role;                  // X-Served-Role (owner | standby)
+  std::optional<std::int64_t> replica_lag;  // X-Replica-Lag
 };
 
 // `s` with every byte but RFC 3986's unreserved ones as %XX (for a path segment or query value).

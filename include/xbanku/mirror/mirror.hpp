@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -106,6 +107,11 @@ class Mirror {
   // this posts (destroy it after the io_context has stopped or run() has returned).
   void stop();
 
+  // Refill these partitions whatever their markers say (a promoted standby: its shadow owed
+  // Redis nothing, and the previous owner may not have mirrored its last changes). On the
+  // executor only.
+  void refill(const std::vector<std::int32_t>& partitions);
+
   // Accounts owed to Redis (source.owed_count()), for metrics. Thread-safe iff owed_count is.
   [[nodiscard]] std::size_t lag() const;
 
@@ -136,6 +142,7 @@ class Mirror {
   // Refill state (run()'s coroutine only): the cursor while a refill is under way.
   std::optional<std::string> refill_after_;
   std::vector<std::int32_t> refilling_;                        // the partitions being refilled
+  std::set<std::int32_t> forced_;                              // refill() asked for these
   std::chrono::steady_clock::time_point next_marker_check_{};  // epoch: check at once
   std::chrono::steady_clock::time_point refill_started_{};
   std::size_t refilled_ = 0;

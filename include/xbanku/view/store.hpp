@@ -206,8 +206,11 @@ class Store {
   [[nodiscard]] boost::system::result<std::uint64_t> owed_count() const;
 
   // ---- writes ----
-  // A new empty batch on this store (one writer: see the header comment).
-  [[nodiscard]] Batch begin();
+  // A new empty batch on this store (one writer: see the header comment). `owe_mirror` false:
+  // its changes record no mirror debt and do not make the view mirror-stale — a standby's
+  // shadow of partitions another instance mirrors; whoever promotes it refills Redis from the
+  // view (app::Projector, mirror::Mirror::refill).
+  [[nodiscard]] Batch begin(bool owe_mirror = true);
   // Writes the whole batch as ONE RocksDB WriteBatch: all of it or nothing. The batch is then
   // spent (changed() stays readable; clear() makes it reusable), whether or not it succeeded:
   // after a failure the projector must rebuild from the stored offsets, not retry the batch.

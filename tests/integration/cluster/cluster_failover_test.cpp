@@ -1,13 +1,18 @@
 // Several instances in one consumer group (DESIGN §8), each a real `xbanku` process with its
 // own port, data folder and --instance-id, sharing a 6-partition topic on the real broker.
+// Run twice by ctest: with --standby-replicas 1 (the default) and 0 (XBANKU_TEST_STANDBYS=0),
+// so the failover figures of both are printed side by side.
 //   - a query sent to an instance that does not own the account is answered by the owner,
-//     and says so (X-Served-By);
+//     and says so (X-Served-By); with standbys, by the instance itself as a standby
+//     (X-Served-Role: standby), fresh after a read-your-writes command through it;
 //   - a forwarded request (an instance's credential) is never forwarded again (the hop limit);
 //     a client's X-Xbanku-Hops is ignored;
 //   - failover under load: 20,000 seeded commands over all three instances, one SIGKILLed
 //     mid-load and restarted with the same --instance-id; then every acknowledged command has
 //     one outcome, money is conserved, every instance gives the same answers, and
-//     --act=verify passes on each. The gap without an owner and the catch-up are printed.
+//     --act=verify passes on each. Printed: the longest interval in which no client command
+//     got a definite answer (2xx or 4xx), the 503s and 504s, the gap without a serving owner
+//     and the restarted instance's catch-up.
 // Authentication is on (--auth=jwt, a cluster secret): the clients send an admin token, and
 // forwarding and peer feeds carry the instances' credentials.
 #include "support/secured.hpp"
@@ -21,8 +26,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -40,6 +47,12 @@ using boost::beast::http::verb;
 constexpr int kPartitions = 6;
 constexpr int kNodes = 3;
 const domain::Placement kPlacement{kPartitions};
+
+// --standby-replicas of every instance: XBANKU_TEST_STANDBYS, else 1 (the service's default).
+int standbys() {
+  const char* v = std::getenv("XBANKU_TEST_STANDBYS");
+  return v != nullptr && *v != '\0' ? std::atoi(v) : 1;
+}
 
 RunResult verify(const InstanceOptions& o) {
   return run({xbanku_binary(), "--act=verify", "--brokers", kBrokers, "--topic", o.topic,
@@ -73,6 +86,24 @@ std::set<int> serving(const ServiceInstance& node) {
   return out;
 }
 
+// Whether the instance shadows every partition it does not serve, each at the log's end as
+// last fetched (/readyz "standby" and "standby_lag").
+bool standbys_current(const ServiceInstance& node) {
+  const auto r = http_request("127.0.0.1", node.port(), verb::get, "/readyz", {}, {}, 1s);
+  if (r.status != 200) return false;
+  const auto v = r.json();
+  const auto& o = v.as_object();
+  if (!o.contains("standby") || !o.contains("standby_lag")) return false;
+  std::set<int> covered;
+  for (const auto& p : o.at("serving").as_array()) covered.insert(static_cast<int>(p.as_int64()));
+  for (const auto& p : o.at("standby").as_array()) covered.insert(static_cast<int>(p.as_int64()));
+  if (covered.size() != static_cast<std::size_t>(kPartitions)) return false;
+  for (const auto& [p, lag] : o.at("standby_lag").as_object()) {
+    if (!lag.is_int64() || lag.as_int64() != 0) return false;
+  }
+  return o.at("standby_lag").as_object().size() == o.at("standby").as_array().size();
+}
+
 class Cluster : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -87,7 +118,8 @@ class Cluster : public ::testing::Test {
       // The load is one principal on a few connections, as fast as they go: rates are the
       // security test's subject, not this one's.
       o.extra_args.insert(o.extra_args.end(),
-                          {"--rate-per-connection", "0", "--rate-per-principal", "0"});
+                          {"--rate-per-connection", "0", "--rate-per-principal", "0",
+                           "--standby-replicas", std::to_string(standbys())});
       o.headers = bearer(admin_);
       nodes_.push_back(std::make_unique<ServiceInstance>(o));
     }
@@ -105,6 +137,18 @@ class Cluster : public ::testing::Test {
         },
         90s, 100ms))
         << nodes_[0]->output();
+    if (standbys() > 0) {
+      // And each shadows the others' partitions, caught up.
+      ASSERT_TRUE(wait_until(
+          [] {
+            for (auto& n : nodes_) {
+              if (!standbys_current(*n)) return false;
+            }
+            return true;
+          },
+          60s, 100ms))
+          << nodes_[0]->output();
+    }
   }
   static void TearDownTestSuite() {
     for (auto& n : nodes_) n->stop();
@@ -152,18 +196,23 @@ TEST_F(Cluster, QueryToANonOwnerIsAnsweredByTheOwner) {
   ASSERT_EQ(deposit.status, 200) << deposit.body;  // read-your-writes through the owner
   EXPECT_EQ(deposit.json().at("balance").as_int64(), 250);
 
+  // Without standbys the owner answers (forwarded); with them `other` shadows the partition
+  // and answers itself, as fresh as its read-your-writes deposit left it.
+  const auto& answering = standbys() > 0 ? *other : *owner;
+  const char* role = standbys() > 0 ? "standby" : "owner";
   const double forwarded_before = metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})");
   const auto r = other->get("/accounts/" + id);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json().at("balance").as_int64(), 250);
-  EXPECT_EQ(header(r, "X-Served-By"), owner->options().instance_id);
+  EXPECT_EQ(header(r, "X-Served-By"), answering.options().instance_id);
+  EXPECT_EQ(header(r, "X-Served-Role"), role);
   EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"),
-            forwarded_before + 1);
+            forwarded_before + (standbys() > 0 ? 0 : 1));
 
   const auto events = other->get("/accounts/" + id + "/events");
   ASSERT_EQ(events.status, 200) << events.body;
   EXPECT_EQ(events.json().at("events").as_array().size(), 2u);
-  EXPECT_EQ(header(events, "X-Served-By"), owner->options().instance_id);
+  EXPECT_EQ(header(events, "X-Served-By"), answering.options().instance_id);
 
   // The account list merges every owner's page: the same through each instance.
   const auto listed = nodes_[0]->get("/accounts?limit=1000");
@@ -180,7 +229,7 @@ TEST_F(Cluster, QueryToANonOwnerIsAnsweredByTheOwner) {
   }
   const auto missing = other->get("/accounts/" + absent);
   EXPECT_EQ(missing.status, 404) << missing.body;
-  EXPECT_EQ(header(missing, "X-Served-By"), owner->options().instance_id);
+  EXPECT_EQ(header(missing, "X-Served-By"), answering.options().instance_id);
 }
 
 TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
@@ -191,13 +240,19 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
   const double ok_before = metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})");
   const double failed_before =
       metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})");
-  // As if another instance had forwarded it here: `other` must answer itself. It never owned
-  // this account's partition, so it has no copy: 503 with Retry-After, never a wrong 404.
+  // As if another instance had forwarded it here: `other` must answer itself. Without standbys
+  // it never owned this account's partition, so it has no copy: 503 with Retry-After, never a
+  // wrong 404. A standby has a current copy and answers it.
   const auto target = "/accounts/" + id;
   const auto r =
       http_request("127.0.0.1", other->port(), verb::get, target, {}, as_peer(target, "1"));
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(header(r, "Retry-After"), "1");
+  if (standbys() > 0) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(header(r, "X-Served-Role"), "standby");
+  } else {
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(header(r, "Retry-After"), "1");
+  }
   EXPECT_EQ(header(r, "X-Served-By"), other->options().instance_id);
   EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"), ok_before);
   EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="failed"})"), failed_before);
@@ -208,12 +263,18 @@ TEST_F(Cluster, AForwardedRequestIsNeverForwardedAgain) {
   const auto bad =
       http_request("127.0.0.1", other->port(), verb::get, target, {}, as_peer(target, "lots"));
   EXPECT_EQ(bad.status, 400) << bad.body;
-  // A client's X-Xbanku-Hops (a token, no peer credential) is ignored: it is forwarded.
+  // A client's X-Xbanku-Hops (a token, no peer credential) is ignored: it is forwarded (or,
+  // with standbys, answered by `other` as a client's request is).
   auto client_hops = admin();
   client_hops["X-Xbanku-Hops"] = "1";
   const auto ignored = http_request("127.0.0.1", other->port(), verb::get, target, {}, client_hops);
   EXPECT_EQ(ignored.status, 200) << ignored.body;
-  EXPECT_EQ(header(ignored, "X-Served-By"), owner->options().instance_id);
+  EXPECT_EQ(header(ignored, "X-Served-By"),
+            (standbys() > 0 ? other : owner)->options().instance_id);
+  if (standbys() > 0) {
+    // Not forwarded at all: the hop count of a client is not what kept it here.
+    EXPECT_EQ(metric(*other, R"(xbanku_forwarded_requests_total{result="ok"})"), ok_before);
+  }
   // A forwarded listing for a partition `other` does not serve: 503, not a short page.
   const auto list_target = "/accounts?partitions=" + std::to_string(kPlacement.partition_of(id));
   const auto list = http_request("127.0.0.1", other->port(), verb::get, list_target, {},
@@ -328,6 +389,7 @@ struct Sent {
   std::string kind, account, target;
   std::int64_t amount = 0;
   int status = 0;  // 0 = no answer (its instance died mid-request)
+  std::chrono::steady_clock::time_point answered_at{};  // when the last attempt returned
 };
 
 TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
@@ -429,6 +491,7 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
           auto& client = *clients[(t + attempt) % kNodes];
           const auto r = client.request(verb::post, target, body, {{"Idempotency-Key", s.id}});
           s.status = r.status;
+          s.answered_at = std::chrono::steady_clock::now();
         }
         ++finished;
       }
@@ -461,6 +524,25 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
       120s, 100ms));
   done = true;
   monitor.join();
+
+  // The clients' view of the failover: from the kill to the restart, the longest interval in
+  // which no command got a definite answer (2xx, or a 4xx rejection), and the 503s and 504s.
+  std::vector<std::chrono::steady_clock::time_point> definite;
+  std::size_t answered_503 = 0, answered_504 = 0;
+  for (const auto& s : load) {
+    if (s.answered_at < killed_at || s.answered_at > relaunched_at) continue;
+    if (s.status == 503) ++answered_503;
+    if (s.status == 504) ++answered_504;
+    if (s.status >= 200 && s.status < 500) definite.push_back(s.answered_at);
+  }
+  definite.push_back(killed_at);
+  definite.push_back(relaunched_at);
+  std::sort(definite.begin(), definite.end());
+  double longest_silence_s = 0;
+  for (std::size_t i = 1; i < definite.size(); ++i) {
+    longest_silence_s = std::max(
+        longest_silence_s, std::chrono::duration<double>(definite[i] - definite[i - 1]).count());
+  }
 
   // 1. Every command that got an answer has exactly one outcome; none is left pending.
   std::map<std::string, std::int64_t> expected_delta;  // from applied deposits and withdrawals
@@ -556,11 +638,14 @@ TEST_F(Cluster, FailoverUnderLoadLosesNothingAndAppliesNothingTwice) {
       "%zu completed, "
       "%zu refunded; %zu accounts; balances %lld - %lld before = deposits %lld - withdrawals %lld\n"
       "[failover] node-1 down %.2f s; longest interval with a partition unserved %.2f s; "
-      "catch-up of the restarted node (launch to ready) %.2f s\n",
+      "catch-up of the restarted node (launch to ready) %.2f s\n"
+      "[failover] --standby-replicas %d: longest interval without a definite answer %.2f s "
+      "(goal <= 0.5 s); while node-1 was down: %zu answered 504, %zu answered 503 (goal 0 and "
+      "0)\n",
       kCommands, acknowledged, unanswered, rejected, transfers_completed, transfers_refunded,
       all_ids.size(), static_cast<long long>(balances), static_cast<long long>(balances_before),
       static_cast<long long>(deposits), static_cast<long long>(withdrawals), down_s, longest_gap_s,
-      catch_up_s);
+      catch_up_s, standbys(), longest_silence_s, answered_504, answered_503);
 }
 
 }  // namespace
