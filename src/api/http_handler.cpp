@@ -34,6 +34,7 @@ Response make_response(const Reply& r, unsigned version, std::string_view reques
   if (r.stale) res.set("X-Stale", "true");
   if (!r.served_role.empty()) res.set("X-Served-Role", r.served_role);
   if (r.replica_lag) res.set("X-Replica-Lag", std::to_string(*r.replica_lag));
+  if (!r.position.empty()) res.set("X-Position", r.position);
   if (r.retry_after) res.set(http::field::retry_after, "1");
   if (!r.www_authenticate.empty()) res.set(http::field::www_authenticate, r.www_authenticate);
   res.body() = json::serialize(r.body);
@@ -71,6 +72,24 @@ std::optional<Reply> wait_param(std::string_view query, bool& wait) {
     return std::nullopt;
   }
   return error_reply(400, "bad_request", "parameter \"wait\" must be true or false");
+}
+
+// min_position: the query parameter, else the X-Min-Position header (DESIGN §8).
+std::optional<Reply> position_param(const Request& req, std::string_view query,
+                                    app::Origin& origin) {
+  std::string value;
+  bool malformed = false;
+  if (query_param(query, "min_position", value, malformed)) {
+    if (malformed || value.empty()) {
+      return error_reply(400, "bad_request",
+                         "parameter \"min_position\" is empty or not "
+                         "correctly percent-encoded");
+    }
+  } else if (const auto it = req.find("X-Min-Position"); it != req.end()) {
+    value = std::string(it->value());
+    if (value.empty()) return error_reply(400, "bad_request", "header X-Min-Position is empty");
+  }
+  return min_position_param(value, origin.min_position);
 }
 
 // X-Xbanku-Hops: set by an instance forwarding the request (DESIGN §8).
@@ -165,6 +184,9 @@ boost::asio::awaitable<Reply> dispatch(const Request& req, const RouteMatch& m, 
   // X-Xbanku-Hops from anyone but another instance is ignored: a client is never a peer.
   if (ctx.peer_headers) {
     if (auto err = origin_header(req, origin)) co_return std::move(*err);
+  }
+  if (m.route == Route::account || m.route == Route::account_events || m.route == Route::transfer) {
+    if (auto err = position_param(req, m.query, origin)) co_return std::move(*err);
   }
   switch (m.route) {
     case Route::healthz: {

@@ -14,7 +14,7 @@ constexpr std::string_view kOpenApi = R"json({
   "info": {
     "title": "xbanku",
     "version": "0.2.0",
-    "description": "Event-sourced bank accounts. Commands are written to Kafka and answered once projected (read-your-writes); all reads come from the materialized view. Every response carries X-Request-Id (a client's own X-Request-Id of 1-128 printable ASCII characters is kept); command responses carry X-Command-Id; a response served by another instance carries X-Served-By; an answer from a partition without a serving owner carries X-Stale: true. Every error body is {\"error\":{\"code\",\"message\"}}. Request bodies are limited to 64 KiB (413 payload_too_large) and must be sent as application/json (415); headers to 8 KiB (431 header_too_large). An unknown path is 404 not_found; a known path with another method is 405 method_not_allowed with an Allow header.\n\nSecurity (bearerAuth): every operation but /healthz, /readyz, /openapi.json and the console's files (/ and /assets/*) needs a bearer JWT; its scopes decide what the caller may do (x-xbanku-scope on each operation names the scope it needs). An account belongs to the principal that created it: its commands, reads, history and subscriptions need that principal or admin, and another principal's account answers 404 account_not_found exactly as a missing one (nothing is written). A transfer may credit any existing account. Idempotency keys are per principal. Without authentication configured (--auth=none) the service runs in protected mode: it only listens on a loopback address and every caller is an administrator.\n\nLimits: a Host (or, on /ws, an Origin) outside --allowed-hosts is 403 host_not_allowed / origin_not_allowed; an authenticated caller's requests over the per-connection or per-principal rate are 429 rate_limited with Retry-After (the probes, this document and the console's files, which have no principal, are never rate limited: the connection limits bound them); a connection over the connection limits is answered 503 overloaded with Retry-After and closed."
+    "description": "Event-sourced bank accounts. Commands are written to Kafka and answered once projected (read-your-writes); all reads come from the materialized view. Every response carries X-Request-Id (a client's own X-Request-Id of 1-128 printable ASCII characters is kept); command responses carry X-Command-Id; a response served by another instance carries X-Served-By; an answer from a partition without a serving owner carries X-Stale: true; a query answered from an instance's own view says its role for the partition (X-Served-Role: owner or standby) and, for a standby, how many records it was behind the log's end (X-Replica-Lag).\n\nPositions (DESIGN §8): every command answer carries its record's position, X-Position: <partition>:<offset> (also \"position\" in 202 and 504 bodies and in WebSocket replies). A query of one account (its state, its history) or of a transfer may pass positions as min_position=<partition>:<offset>[,...] (or the X-Min-Position header; on WebSocket the \"min_position\" field of a get): it is answered only from a view that has applied past the position of the query's partition (others are ignored) — the instance's own view (owner or standby, waiting up to 1 s for it), else the partition's owner (waiting alike), else 504 position_not_reached; never from an older copy. So a client that writes through one instance and reads through another, passing the position its write returned, never reads older than its own write. Every error body is {\"error\":{\"code\",\"message\"}}. Request bodies are limited to 64 KiB (413 payload_too_large) and must be sent as application/json (415); headers to 8 KiB (431 header_too_large). An unknown path is 404 not_found; a known path with another method is 405 method_not_allowed with an Allow header.\n\nSecurity (bearerAuth): every operation but /healthz, /readyz, /openapi.json and the console's files (/ and /assets/*) needs a bearer JWT; its scopes decide what the caller may do (x-xbanku-scope on each operation names the scope it needs). An account belongs to the principal that created it: its commands, reads, history and subscriptions need that principal or admin, and another principal's account answers 404 account_not_found exactly as a missing one (nothing is written). A transfer may credit any existing account. Idempotency keys are per principal. Without authentication configured (--auth=none) the service runs in protected mode: it only listens on a loopback address and every caller is an administrator.\n\nLimits: a Host (or, on /ws, an Origin) outside --allowed-hosts is 403 host_not_allowed / origin_not_allowed; an authenticated caller's requests over the per-connection or per-principal rate are 429 rate_limited with Retry-After (the probes, this document and the console's files, which have no principal, are never rate limited: the connection limits bound them); a connection over the connection limits is answered 503 overloaded with Retry-After and closed."
   },
   "security": [{"bearerAuth": []}],
   "paths": {
@@ -32,7 +32,7 @@ constexpr std::string_view kOpenApi = R"json({
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateAccount"}}}
         },
         "responses": {
-          "201": {"description": "The account was created", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}},
+          "201": {"description": "The account was created", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}, "X-Position": {"$ref": "#/components/headers/X-Position"}},
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}},
                   "links": {
                     "GetAccount": {"operationId": "getAccount", "parameters": {"id": "$response.body#/id"}},
@@ -86,9 +86,12 @@ constexpr std::string_view kOpenApi = R"json({
         "operationId": "getAccount",
         "summary": "One account (another principal's answers 404 like a missing one)",
         "x-xbanku-scope": "accounts:read",
-        "parameters": [{"$ref": "#/components/parameters/AccountId"}, {"$ref": "#/components/parameters/Hops"}],
+        "parameters": [{"$ref": "#/components/parameters/AccountId"}, {"$ref": "#/components/parameters/MinPosition"},
+                       {"$ref": "#/components/parameters/MinPositionHeader"}, {"$ref": "#/components/parameters/Hops"}],
         "responses": {
-          "200": {"description": "The account", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
+          "200": {"description": "The account",
+                  "headers": {"X-Served-Role": {"$ref": "#/components/headers/X-Served-Role"}, "X-Replica-Lag": {"$ref": "#/components/headers/X-Replica-Lag"}},
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -97,7 +100,8 @@ constexpr std::string_view kOpenApi = R"json({
           "429": {"$ref": "#/components/responses/RateLimited"},
           "431": {"$ref": "#/components/responses/HeaderTooLarge"},
           "500": {"$ref": "#/components/responses/Internal"},
-          "503": {"$ref": "#/components/responses/Unavailable"}
+          "503": {"$ref": "#/components/responses/Unavailable"},
+          "504": {"$ref": "#/components/responses/PositionNotReached"}
         }
       }
     },
@@ -111,6 +115,8 @@ constexpr std::string_view kOpenApi = R"json({
           {"$ref": "#/components/parameters/Limit"},
           {"name": "after", "in": "query", "required": false, "description": "The previous page's next (a sequence number of 1-19 digits); empty or absent: from the first record. Anything else is 400: it did not come from a previous page.",
            "schema": {"type": "string", "pattern": "^[0-9]{0,19}$"}},
+          {"$ref": "#/components/parameters/MinPosition"},
+          {"$ref": "#/components/parameters/MinPositionHeader"},
           {"$ref": "#/components/parameters/Hops"}
         ],
         "responses": {
@@ -123,7 +129,8 @@ constexpr std::string_view kOpenApi = R"json({
           "429": {"$ref": "#/components/responses/RateLimited"},
           "431": {"$ref": "#/components/responses/HeaderTooLarge"},
           "500": {"$ref": "#/components/responses/Internal"},
-          "503": {"$ref": "#/components/responses/Unavailable"}
+          "503": {"$ref": "#/components/responses/Unavailable"},
+          "504": {"$ref": "#/components/responses/PositionNotReached"}
         }
       }
     },
@@ -139,7 +146,7 @@ constexpr std::string_view kOpenApi = R"json({
         ],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AmountBody"}}}},
         "responses": {
-          "200": {"description": "The account after the deposit", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}},
+          "200": {"description": "The account after the deposit", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}, "X-Position": {"$ref": "#/components/headers/X-Position"}},
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}},
                   "links": {
                     "GetAccount": {"operationId": "getAccount", "parameters": {"id": "$response.body#/id"}},
@@ -178,7 +185,7 @@ constexpr std::string_view kOpenApi = R"json({
         ],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AmountBody"}}}},
         "responses": {
-          "200": {"description": "The account after the withdrawal", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}},
+          "200": {"description": "The account after the withdrawal", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}, "X-Position": {"$ref": "#/components/headers/X-Position"}},
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}},
                   "links": {
                     "GetAccount": {"operationId": "getAccount", "parameters": {"id": "$response.body#/id"}},
@@ -216,7 +223,7 @@ constexpr std::string_view kOpenApi = R"json({
         ],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TransferBody"}}}},
         "responses": {
-          "200": {"description": "The transfer's state", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}},
+          "200": {"description": "The transfer's state", "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}, "X-Position": {"$ref": "#/components/headers/X-Position"}},
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Transfer"}}},
                   "links": {
                     "GetSource": {"operationId": "getAccount", "parameters": {"id": "$response.body#/from"}},
@@ -280,6 +287,8 @@ constexpr std::string_view kOpenApi = R"json({
            "description": "The transfer id of POST /transfers: <partition>-<offset> of the transfer's record. (Any other id of 1-128 bytes is looked up too and is 404 transfer_not_found; empty or longer is 400 invalid_id.)",
            "schema": {"type": "string", "pattern": "^[0-9]{1,10}-[0-9]{1,19}$"}},
           {"name": "to", "in": "query", "required": true, "description": "The target account (it places the transfer's credit); missing is 400 bad_request, not a UUID 400 invalid_id", "schema": {"type": "string", "format": "uuid"}},
+          {"$ref": "#/components/parameters/MinPosition"},
+          {"$ref": "#/components/parameters/MinPositionHeader"},
           {"$ref": "#/components/parameters/Hops"}
         ],
         "responses": {
@@ -294,7 +303,8 @@ constexpr std::string_view kOpenApi = R"json({
           "429": {"$ref": "#/components/responses/RateLimited"},
           "431": {"$ref": "#/components/responses/HeaderTooLarge"},
           "500": {"$ref": "#/components/responses/Internal"},
-          "503": {"$ref": "#/components/responses/Unavailable"}
+          "503": {"$ref": "#/components/responses/Unavailable"},
+          "504": {"$ref": "#/components/responses/PositionNotReached"}
         }
       }
     },
@@ -483,10 +493,19 @@ constexpr std::string_view kOpenApi = R"json({
       "Wait": {"name": "wait", "in": "query", "required": false,
                "description": "true or 1 (default): answer once the command is projected; false or 0: answer 202 once Kafka has acknowledged it. Anything else is 400.",
                "schema": {"type": "string", "enum": ["true", "false", "1", "0"], "default": "true"}},
-      "Limit": {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+      "Limit": {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+      "MinPosition": {"name": "min_position", "in": "query", "required": false,
+                      "description": "Answer only from a view that has applied past this position (a command answer's X-Position); several, comma-separated, may be given: the one of the query's partition counts. Malformed is 400 bad_request; not reached within the bound is 504 position_not_reached.",
+                      "schema": {"type": "string", "pattern": "^[0-9]{1,10}:[0-9]{1,19}(,[0-9]{1,10}:[0-9]{1,19}){0,63}$"}},
+      "MinPositionHeader": {"name": "X-Min-Position", "in": "header", "required": false,
+                            "description": "min_position as a header (the query parameter wins when both are given)",
+                            "schema": {"type": "string", "pattern": "^[0-9]{1,10}:[0-9]{1,19}(,[0-9]{1,10}:[0-9]{1,19}){0,63}$"}}
     },
     "headers": {
       "X-Command-Id": {"description": "The command id (Idempotency-Key or generated)", "required": true, "schema": {"type": "string"}},
+      "X-Position": {"description": "The command's record: <partition>:<offset>, for a later query's min_position", "required": false, "schema": {"type": "string", "pattern": "^[0-9]{1,10}:[0-9]{1,19}$"}},
+      "X-Served-Role": {"description": "The answering instance's role for the partition: owner or standby", "required": false, "schema": {"type": "string", "enum": ["owner", "standby"]}},
+      "X-Replica-Lag": {"description": "A standby's answer: records its view was behind the log's end as last fetched", "required": false, "schema": {"type": "integer", "minimum": 0}},
       "Allow": {"description": "The methods this path accepts", "required": true, "schema": {"type": "string"}},
       "ETag": {"description": "A strong validator of the file's bytes", "required": true, "schema": {"type": "string"}},
       "Content-Security-Policy": {"description": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; and so on: nothing from elsewhere, nothing inline", "required": true, "schema": {"type": "string"}},
@@ -588,11 +607,12 @@ constexpr std::string_view kOpenApi = R"json({
         }
       },
       "Accepted": {
-        "type": "object", "required": ["command_id", "partition", "offset"],
+        "type": "object", "required": ["command_id", "partition", "offset", "position"],
         "properties": {
           "command_id": {"type": "string"},
           "partition": {"type": "integer", "format": "int32"},
-          "offset": {"type": "integer", "format": "int64"}
+          "offset": {"type": "integer", "format": "int64"},
+          "position": {"type": "string", "description": "<partition>:<offset>, for a later query's min_position"}
         }
       },
       "Pending": {
@@ -653,7 +673,7 @@ constexpr std::string_view kOpenApi = R"json({
             "type": "object", "required": ["code", "message"],
             "properties": {
               "code": {"type": "string", "description": "Every code either front end sends. unknown_op, too_many_in_flight, too_many_subscriptions and pending are WebSocket replies only; malformed_event, unknown_type and misplaced_record are projector rejections the API's own validation and placement make unreachable for its commands.",
-                       "enum": ["bad_request", "invalid_amount", "invalid_id", "invalid_name", "not_found", "method_not_allowed", "payload_too_large", "header_too_large", "unsupported_media_type", "upgrade_required", "unauthorized", "forbidden", "host_not_allowed", "origin_not_allowed", "rate_limited", "account_exists", "account_not_found", "target_not_found", "command_not_found", "transfer_not_found", "balance_overflow", "insufficient_funds", "same_account", "idempotency_key_reused", "malformed_event", "unknown_type", "misplaced_record", "log_unavailable", "log_uncertain", "shutting_down", "unavailable", "overloaded", "store_error", "internal", "unknown_op", "too_many_in_flight", "too_many_subscriptions", "pending"]},
+                       "enum": ["bad_request", "invalid_amount", "invalid_id", "invalid_name", "not_found", "method_not_allowed", "payload_too_large", "header_too_large", "unsupported_media_type", "upgrade_required", "unauthorized", "forbidden", "host_not_allowed", "origin_not_allowed", "rate_limited", "account_exists", "account_not_found", "target_not_found", "command_not_found", "transfer_not_found", "balance_overflow", "insufficient_funds", "same_account", "idempotency_key_reused", "malformed_event", "unknown_type", "misplaced_record", "log_unavailable", "log_uncertain", "shutting_down", "unavailable", "position_not_reached", "overloaded", "store_error", "internal", "unknown_op", "too_many_in_flight", "too_many_subscriptions", "pending"]},
               "message": {"type": "string", "description": "Human-readable; names the offending field"}
             }
           }
@@ -662,11 +682,11 @@ constexpr std::string_view kOpenApi = R"json({
     },
     "responses": {
       "Accepted": {"description": "wait=false: Kafka acknowledged the command; it is not projected yet",
-                   "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}},
+                   "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}, "X-Position": {"$ref": "#/components/headers/X-Position"}},
                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
                    "links": {"GetCommand": {"operationId": "getCommand", "parameters": {"command_id": "$response.body#/command_id"}}}},
       "Pending": {"description": "The read-your-writes wait timed out: the command is durable; GET /commands/{command_id} tells its fate",
-                  "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}},
+                  "headers": {"X-Command-Id": {"$ref": "#/components/headers/X-Command-Id"}, "X-Position": {"$ref": "#/components/headers/X-Position"}},
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pending"}}}},
       "BadRequest": {"description": "Malformed JSON, a key given twice in one object, a missing or mistyped field, a bad query parameter, Idempotency-Key or X-Xbanku-Hops (bad_request), a bad amount (invalid_amount), a non-UUID or malformed id (invalid_id), a bad name (invalid_name)",
                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -703,6 +723,9 @@ constexpr std::string_view kOpenApi = R"json({
       "Unavailable": {"description": "unavailable: no instance can serve the partition now; or overloaded: too many connections",
                       "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "PositionNotReached": {"description": "position_not_reached: min_position was not applied by any view that could answer within the bound (this instance's, then the owner's); retry",
+                             "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Overloaded": {"description": "overloaded: too many connections; the connection is closed",
                      "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

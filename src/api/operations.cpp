@@ -186,6 +186,7 @@ json::object position(const app::Accepted& where) {
   o["command_id"] = where.command_id;
   o["partition"] = where.partition;
   o["offset"] = where.offset;
+  o["position"] = domain::to_token(domain::Position{where.partition, where.offset});
   return o;
 }
 
@@ -249,6 +250,13 @@ std::optional<Reply> unanswered(const app::QueryResult<T>& q) {
   if (q.unavailable) {
     Reply r = unavailable();
     r.served_by = q.served_by;
+    return r;
+  }
+  if (q.position_not_reached) {
+    Reply r = error_reply(504, "position_not_reached",
+                          "no view that could answer has applied min_position yet; retry");
+    r.served_by = q.served_by;
+    r.retry_after = true;
     return r;
   }
   return std::nullopt;
@@ -363,6 +371,8 @@ boost::asio::awaitable<Reply> run_command(Services& s, const Caller& caller, Com
   }
   r.command_id = cr.where.command_id.empty() ? copy.command_id : cr.where.command_id;
   r.served_by = std::move(cr.served_by);
+  if (cr.where.partition >= 0 && cr.where.offset >= 0)
+    r.position = domain::to_token(domain::Position{cr.where.partition, cr.where.offset});
   co_return r;
 }
 
@@ -675,6 +685,22 @@ boost::asio::awaitable<std::optional<Reply>> check_owner(Services& s, const Call
   if (auto r = unanswered(q)) co_return std::move(*r);
   if (!q.value || !caller.owns(*q.value)) co_return account_not_found();
   co_return std::nullopt;
+}
+
+std::optional<Reply> min_position_param(std::string_view token,
+                                        std::vector<domain::Position>& out) {
+  out.clear();
+  if (token.empty()) return std::nullopt;
+  auto parsed = domain::parse_positions(token);
+  if (!parsed) {
+    return error_reply(400, "bad_request",
+                       fmt::format("min_position must be 1 to {} comma-separated "
+                                   "\"<partition>:<offset>\" positions, as a command's "
+                                   "answer gives them (X-Position)",
+                                   domain::kMaxPositions));
+  }
+  out = std::move(*parsed);
+  return std::nullopt;
 }
 
 }  // namespace xbanku::api

@@ -286,6 +286,7 @@ template <class Stream>
 void WsSession<Stream>::send_reply(const json::value& id, const Reply& r) {
   json::object o;
   o["id"] = id;
+  if (!r.position.empty()) o["position"] = r.position;
   if (r.status < 400) {
     o["ok"] = true;
     o["result"] = r.body;
@@ -457,7 +458,14 @@ asio::awaitable<Reply> WsSession<Stream>::perform(const std::string& op, const j
   const app::Origin local;  // named, not a temporary in co_await (GCC 12, see http_handler.cpp)
   if (op == "get") {
     if (auto err = string_field("account", value)) co_return std::move(*err);
-    co_return co_await get_account(s, caller, std::move(value), local);
+    app::Origin at;
+    if (const json::value* p = msg.if_contains("min_position"); p != nullptr && !p->is_null()) {
+      // Not a string: refused with the same message as a malformed token.
+      const std::string_view token =
+          p->is_string() && !p->get_string().empty() ? std::string_view(p->get_string()) : "-";
+      if (auto err = min_position_param(token, at.min_position)) co_return std::move(*err);
+    }
+    co_return co_await get_account(s, caller, std::move(value), at);
   }
   if (op == "command") {
     if (auto err = string_field("command_id", value)) co_return std::move(*err);

@@ -13,6 +13,11 @@ namespace {
 using boost::asio::awaitable;
 using cluster::Answer;
 using cluster::QueryRouting;
+using namespace std::chrono_literals;
+
+// How long a min_position query waits for this view to apply the position (then the owner is
+// asked, which waits as long): a record acknowledged by Kafka is folded in milliseconds.
+constexpr auto kMinPositionWait = 1s;
 
 class Queries final : public QueryService {
  public:
@@ -21,14 +26,18 @@ class Queries final : public QueryService {
   awaitable<QueryResult<domain::Account>> account(std::string id, Origin origin) override {
     co_return co_await routed<domain::Account>(
         partition_of(id), origin, [&] { return d_.store.account(id); },
-        [&](const cluster::Owner& o) { return d_.peers.account(o, id); });
+        [&](const cluster::Owner& o, std::string min_position) {
+          return d_.peers.account(o, id, std::move(min_position));
+        });
   }
 
   awaitable<QueryResult<view::HistoryPage>> history(std::string id, std::uint64_t after_seq,
                                                     std::size_t limit, Origin origin) override {
     co_return co_await routed<view::HistoryPage>(
         partition_of(id), origin, [&] { return d_.store.history(id, after_seq, limit); },
-        [&](const cluster::Owner& o) { return d_.peers.history(o, id, after_seq, limit); });
+        [&](const cluster::Owner& o, std::string min_position) {
+          return d_.peers.history(o, id, after_seq, limit, std::move(min_position));
+        });
   }
 
   awaitable<QueryResult<domain::TransferState>> transfer(std::string transfer_id, std::string to,
@@ -48,8 +57,9 @@ class Queries final : public QueryService {
       return std::optional<domain::TransferState>{};
     };
     co_return co_await routed<domain::TransferState>(
-        partition, origin, local,
-        [&](const cluster::Owner& o) { return d_.peers.transfer(o, transfer_id, to); });
+        partition, origin, local, [&](const cluster::Owner& o, std::string min_position) {
+          return d_.peers.transfer(o, transfer_id, to, std::move(min_position));
+        });
   }
 
   awaitable<QueryResult<view::AccountPage>> accounts(std::string after, std::size_t limit,
@@ -155,10 +165,64 @@ class Queries final : public QueryService {
   }
   const std::string& self() const { return d_.directory.self(); }
 
+  // A query with min_position: from this view once it has applied past the position (waiting
+  // for it while this instance owns or shadows the partition), else from the owner asked with
+  // the position, else 504. Never the stale fallback: that copy may be older than the client's
+  // own write.
+  template <typename T, typename Read, typename Ask>
+  awaitable<QueryResult<T>> at_position(std::int32_t partition, std::int64_t offset,
+                                        const Origin& origin, Read& read, Ask& ask) {
+    QueryResult<T> r;
+    r.served_by = self();
+    const auto& own = d_.ownership;
+    bool here = d_.positions != nullptr && d_.positions->applied(partition, offset);
+    auto how = PositionWaits::Answered::applied;
+    if (!here && d_.positions != nullptr && own.folds(partition)) {
+      here = co_await d_.positions->reached(partition, offset,
+                                            PositionWaits::Clock::now() + kMinPositionWait);
+      how = PositionWaits::Answered::waited;
+    }
+    auto count = [&](PositionWaits::Answered h) {
+      if (d_.positions != nullptr) d_.positions->count(h);
+    };
+    if (here) {
+      count(how);
+      auto local = read();
+      if (!local) {
+        r.error = local.error();
+        co_return r;
+      }
+      r.value = std::move(*local);
+      r.role = own.role(partition);
+      if (r.role == "none") r.role.clear();
+      if (const auto lag = own.lag.find(partition); lag != own.lag.end() && r.role == "standby")
+        r.lag = lag->second;
+      co_return r;
+    }
+    const auto owner = d_.directory.owner(partition);
+    if (!origin.forwarded() && owner && owner->instance != self()) {
+      auto reply = co_await ask(*owner, domain::to_token(origin.min_position));
+      if (reply.answered()) {
+        count(PositionWaits::Answered::owner);
+        r.value = std::move(reply.value);
+        r.served_by = std::move(reply.served_by);
+        r.role = std::move(reply.role);
+        r.lag = reply.lag;
+        co_return r;
+      }
+    }
+    count(PositionWaits::Answered::not_reached);
+    r.position_not_reached = true;
+    co_return r;
+  }
+
   // Drives QueryRouting for a query of one partition: `read` the view, or `ask` the owner.
   template <typename T, typename Read, typename Ask>
   awaitable<QueryResult<T>> routed(std::int32_t partition, const Origin& origin, Read read,
                                    Ask ask) {
+    if (const auto offset = domain::offset_in(origin.min_position, partition)) {
+      co_return co_await at_position<T>(partition, *offset, origin, read, ask);
+    }
     QueryResult<T> r;
     r.served_by = self();
     // A standby within --max-read-lag answers like the owner (DESIGN §8): a dead owner leaves
@@ -168,7 +232,7 @@ class Queries final : public QueryService {
                          self());
     while (routing.next() != QueryRouting::Step::done) {
       if (routing.next() == QueryRouting::Step::forward) {
-        auto reply = co_await ask(routing.target());
+        auto reply = co_await ask(routing.target(), std::string{});
         routing.on_peer(reply.answered());
         if (reply.answered()) {
           r.value = std::move(reply.value);
@@ -240,7 +304,7 @@ class Queries final : public QueryService {
     }
     auto owner = d_.directory.owner(target);
     if (!owner || owner->instance == self()) co_return;
-    auto reply = co_await d_.peers.transfer(*owner, o.transfer_id, o.to);
+    auto reply = co_await d_.peers.transfer(*owner, o.transfer_id, o.to, std::string{});
     if (reply.value == domain::TransferState::completed) o.status = domain::Status::completed;
   }
 

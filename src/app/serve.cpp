@@ -223,6 +223,7 @@ awaitable<int> serve(const Config& config) {
   Membership membership(ex, kafka_settings(config, "members"), members_topic(config.topic), self,
                         url, **producer, security->announcements, &registry);
   OutcomeWaits waits(ex, **store, placement);
+  PositionWaits positions(ex, **store, &registry);
   UpdateHub hub(ex, membership, {.partitions = *partitions, .peer = peer_client});
   auto peers = cluster::make_http_peer_api(ex, {.client = peer_client}, registry);
   OutboxSender outbox(ex, **store, **producer, config.topic, registry, owned, placement);
@@ -239,6 +240,7 @@ awaitable<int> serve(const Config& config) {
       for (const auto& [account, pos] : batch.changed()) hub.publish(AccountUpdate{account, pos});
     }
     waits.committed(folded.command_ids);
+    positions.committed();
     if (mirror) mirror->notify();
     outbox.notify();
   };
@@ -247,7 +249,10 @@ awaitable<int> serve(const Config& config) {
   };
   hooks.revoked = [&](const std::vector<std::int32_t>& revoked) { waits.moved(revoked); };
   hooks.leaving = [&]() -> awaitable<void> { co_await membership.announce_now({}); };
-  hooks.shadow_committed = [&](const FoldResult& folded) { waits.committed(folded.command_ids); };
+  hooks.shadow_committed = [&](const FoldResult& folded) {
+    waits.committed(folded.command_ids);
+    positions.committed();
+  };
   hooks.promoted = [&](const std::vector<std::int32_t>& promoted) {
     if (mirror) mirror->refill(promoted);
     outbox.notify();  // what the shadow held is now this instance's to send
@@ -263,8 +268,8 @@ awaitable<int> serve(const Config& config) {
   owned = &projector.ownership();
   Commands commands(ex, {config.topic, config.command_wait}, **producer, **store, waits,
                     projector.ownership(), membership, *peers, placement);
-  auto queries =
-      make_queries({**store, membership, *peers, projector.ownership(), waits, placement});
+  auto queries = make_queries(
+      {**store, membership, *peers, projector.ownership(), waits, placement, &positions});
   // GET /cluster and /dlq read through it (and other members' progress through its own peer
   // client); it outlives the server.
   cluster::PeerClient inspector_peers(ex, peer_client);
@@ -302,6 +307,7 @@ awaitable<int> serve(const Config& config) {
     membership.stop();
     hub.stop();
     waits.stop();  // waits answer 504 pending: their records are durable
+    positions.stop();
     if (mirror) mirror->stop();
     kafka_watch.stop();
     gauges.cancel();

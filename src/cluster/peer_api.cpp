@@ -26,8 +26,10 @@ class HttpPeerApi final : public PeerApi {
                                  "Queries and read-your-writes waits sent to another instance",
                                  {{"result", "failed"}})) {}
 
-  awaitable<PeerReply<domain::Account>> account(Owner owner, std::string id) override {
-    return get<domain::Account>(std::move(owner), "/accounts/" + percent_encode(id),
+  awaitable<PeerReply<domain::Account>> account(Owner owner, std::string id,
+                                                std::string min_position) override {
+    return get<domain::Account>(std::move(owner),
+                                with_position("/accounts/" + percent_encode(id), '?', min_position),
                                 &wire::account_from_json);
   }
 
@@ -44,11 +46,11 @@ class HttpPeerApi final : public PeerApi {
   }
 
   awaitable<PeerReply<view::HistoryPage>> history(Owner owner, std::string id,
-                                                  std::uint64_t after_seq,
-                                                  std::size_t limit) override {
+                                                  std::uint64_t after_seq, std::size_t limit,
+                                                  std::string min_position) override {
     auto target = fmt::format("/accounts/{}/events?limit={}", percent_encode(id), limit);
     if (after_seq != 0) target += fmt::format("&after={}", after_seq);
-    return get<view::HistoryPage>(std::move(owner), std::move(target),
+    return get<view::HistoryPage>(std::move(owner), with_position(target, '&', min_position),
                                   &wire::history_page_from_json);
   }
 
@@ -63,14 +65,22 @@ class HttpPeerApi final : public PeerApi {
   }
 
   awaitable<PeerReply<domain::TransferState>> transfer(Owner owner, std::string transfer_id,
-                                                       std::string to) override {
+                                                       std::string to,
+                                                       std::string min_position) override {
     return get<domain::TransferState>(
         std::move(owner),
-        fmt::format("/transfers/{}?to={}", percent_encode(transfer_id), percent_encode(to)),
+        with_position(
+            fmt::format("/transfers/{}?to={}", percent_encode(transfer_id), percent_encode(to)),
+            '&', min_position),
         &wire::transfer_state_from_json);
   }
 
  private:
+  static std::string with_position(std::string target, char sep, const std::string& token) {
+    if (!token.empty()) target += sep + std::string("min_position=") + percent_encode(token);
+    return target;
+  }
+
   template <typename T>
   using Parse = std::optional<T> (*)(const boost::json::value&);
 

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xbanku::api {
 
@@ -41,7 +42,12 @@ struct Reply {
   std::string www_authenticate;             // → WWW-Authenticate (a 401)
   std::string served_role;                  // → X-Served-Role: owner | standby (a local answer)
   std::optional<std::int64_t> replica_lag;  // → X-Replica-Lag (a standby's answer)
+  std::string position;  // a command's record: → X-Position, WebSocket "position" (a token)
 };
+
+// `min_position` of a query (DESIGN §8): a token, or the error for a malformed one.
+[[nodiscard]] std::optional<Reply> min_position_param(std::string_view token,
+                                                      std::vector<domain::Position>& out);
 
 [[nodiscard]] Reply error_reply(unsigned status, std::string_view code, std::string_view message);
 

@@ -6,6 +6,7 @@
 // (see app/serve.hpp) and must only be called from it.
 
 #include "xbanku/domain/events.hpp"
+#include "xbanku/domain/position.hpp"
 #include "xbanku/domain/rules.hpp"
 #include "xbanku/view/pages.hpp"
 
@@ -67,6 +68,9 @@ struct Origin {
   int hops = 0;
   // A forwarded account listing: the partitions the asker expects this instance to serve.
   std::vector<std::int32_t> partitions;
+  // min_position (DESIGN §8): answer only from a view that has applied past these positions
+  // (the one of the query's partition counts); empty = any.
+  std::vector<domain::Position> min_position;
   [[nodiscard]] bool forwarded() const noexcept { return hops > 0; }
 };
 
@@ -85,6 +89,8 @@ struct QueryResult {
   // for a standby, how many records behind the log's end it was (X-Served-Role, X-Replica-Lag).
   std::string role;
   std::optional<std::int64_t> lag;
+  // min_position was not reached by any view that could answer within the bound (504).
+  bool position_not_reached = false;
 };
 
 class QueryService {

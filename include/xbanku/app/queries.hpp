@@ -5,11 +5,16 @@
 // forwarded), else from the local copy marked stale, else 503. Listings merge the owners' pages
 // (cluster::plan_listing); a command id, which does not name its partition, is looked up at
 // every owner (cluster::CommandLookup).
+// A query with min_position is answered only from a view that has applied past the position
+// of its partition: this one (waiting up to a bound when it owns or shadows the partition),
+// else the owner (asked with the position, it waits alike), else 504 position_not_reached —
+// never from an older copy.
 // Thread-safety: single-executor, like the service.
 
 #include "xbanku/app/membership.hpp"
 #include "xbanku/app/outcome_waits.hpp"
 #include "xbanku/app/ports.hpp"
+#include "xbanku/app/position_waits.hpp"
 #include "xbanku/app/projector.hpp"
 #include "xbanku/cluster/peer_api.hpp"
 #include "xbanku/domain/rules.hpp"
@@ -27,6 +32,7 @@ struct QueryDeps {
   const Ownership& ownership;
   OutcomeWaits& waits;
   domain::Placement placement;
+  PositionWaits* positions = nullptr;  // min_position waits; none: only what is applied now
 };
 
 [[nodiscard]] std::unique_ptr<QueryService> make_queries(QueryDeps deps);

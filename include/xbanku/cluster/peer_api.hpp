@@ -51,18 +51,20 @@ class PeerApi {
   virtual ~PeerApi() = default;
   using Ms = std::chrono::milliseconds;
 
+  // `min_position` (a token, "" for none) in account(), history() and transfer(): the peer
+  // answers only once its view has applied past it (DESIGN §8), else 504 (failed here).
   // GET /accounts/{id}
-  virtual boost::asio::awaitable<PeerReply<domain::Account>> account(Owner owner,
-                                                                     std::string id) = 0;
+  virtual boost::asio::awaitable<PeerReply<domain::Account>> account(Owner owner, std::string id,
+                                                                     std::string min_position) = 0;
   // GET /accounts?after=&limit=&partitions=&owner=: the peer's page for the partitions it
   // serves, of the accounts `account_owner` created (all when empty).
   virtual boost::asio::awaitable<PeerReply<view::AccountPage>> accounts(
       Owner owner, std::string after, std::size_t limit, std::vector<std::int32_t> partitions,
       std::string account_owner) = 0;
   // GET /accounts/{id}/events?after=&limit=
-  virtual boost::asio::awaitable<PeerReply<view::HistoryPage>> history(Owner owner, std::string id,
-                                                                       std::uint64_t after_seq,
-                                                                       std::size_t limit) = 0;
+  virtual boost::asio::awaitable<PeerReply<view::HistoryPage>> history(
+      Owner owner, std::string id, std::uint64_t after_seq, std::size_t limit,
+      std::string min_position) = 0;
   // GET /commands/{id}?wait_ms=&principal=&partition=: `principal`'s command; with `wait` > 0
   // the peer waits that long for the outcome to be projected there (a read-your-writes wait at
   // the partition's owner). With `partition`, the key's outcome in that partition only: a key
@@ -71,9 +73,8 @@ class PeerApi {
       Owner owner, std::string command_id, std::string principal, Ms wait,
       std::optional<std::int32_t> partition) = 0;
   // GET /transfers/{id}?to=: a cross-partition transfer as its target's partition sees it.
-  virtual boost::asio::awaitable<PeerReply<domain::TransferState>> transfer(Owner owner,
-                                                                            std::string transfer_id,
-                                                                            std::string to) = 0;
+  virtual boost::asio::awaitable<PeerReply<domain::TransferState>> transfer(
+      Owner owner, std::string transfer_id, std::string to, std::string min_position) = 0;
 };
 
 struct PeerApiConfig {

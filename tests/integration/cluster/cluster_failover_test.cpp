@@ -383,6 +383,67 @@ TEST_F(Cluster, ASubscriberSeesTheUpdatesOfEveryPartition) {
   }
 }
 
+// Position tokens (DESIGN §8): a client writes through the partition's owner without waiting
+// (?wait=false, so no view has folded the record yet when the read arrives) and reads through
+// another instance with the position its write returned, 1,000 times. The read must never be
+// older than the write: the balance is exactly the deposits so far. With standbys the other
+// instance waits for its own shadow; without, it asks the owner with the position.
+TEST_F(Cluster, AReadWithTheWritesPositionIsNeverOlderThanTheWrite) {
+  const auto id = create_account(*nodes_[0], "positions");
+  auto [owner, other] = owner_and_other(kPlacement.partition_of(id));
+  ASSERT_NE(owner, nullptr);
+  ASSERT_NE(other, nullptr);
+  KeepAliveClient writer("127.0.0.1", owner->port(), admin());
+  KeepAliveClient reader("127.0.0.1", other->port(), admin());
+  constexpr int kRounds = 1000;
+  std::map<std::string, int> served;  // "instance role" -> answers
+  int older = 0;
+  const auto waited = [&] {
+    return metric(*other, R"(xbanku_min_position_queries_total{result="waited"})") +
+           metric(*other, R"(xbanku_min_position_queries_total{result="owner"})");
+  };
+  const double waited_before = waited();
+  for (int i = 1; i <= kRounds; ++i) {
+    const auto w =
+        writer.request(verb::post, "/accounts/" + id + "/deposit?wait=false", R"({"amount":1})");
+    ASSERT_EQ(w.status, 202) << w.body;
+    const auto position = header(w, "X-Position");
+    ASSERT_EQ(position, std::string(w.json().at("position").as_string()));
+    // The query parameter and the header are the same thing: alternate them.
+    const auto r = i % 2 == 0 ? reader.get("/accounts/" + id + "?min_position=" + position)
+                              : reader.request(verb::get, "/accounts/" + id, "",
+                                               {{"X-Min-Position", position}});
+    ASSERT_EQ(r.status, 200) << "round " << i << ": " << r.body;
+    if (r.json().at("balance").as_int64() != i) ++older;
+    ++served[header(r, "X-Served-By") + " " + header(r, "X-Served-Role")];
+  }
+  EXPECT_EQ(older, 0) << "reads older than the write they named";
+  std::string by;
+  for (const auto& [who, n] : served) by += fmt::format(" {}: {};", who, n);
+  const double behind = waited() - waited_before;
+  std::printf(
+      "[positions] %d writes through %s, reads through %s with their position: %d older; %.0f "
+      "found %s's view behind the position (waited for it, or asked the owner);%s\n",
+      kRounds, owner->options().instance_id.c_str(), other->options().instance_id.c_str(), older,
+      behind, other->options().instance_id.c_str(), by.c_str());
+  // The reads must have met a view behind the write, or this test would prove nothing.
+  EXPECT_GT(behind, 0) << "no read found the reader's view behind the write";
+
+  // A position nobody has reached: 504 after the bound, never the older balance.
+  const auto far = std::to_string(kPlacement.partition_of(id)) + ":999999999";
+  const auto unreached = reader.get("/accounts/" + id + "?min_position=" + far);
+  EXPECT_EQ(unreached.status, 504) << unreached.body;
+  EXPECT_NE(unreached.body.find("position_not_reached"), std::string::npos) << unreached.body;
+  // Another partition's position does not hold the query up.
+  const auto elsewhere =
+      std::to_string((kPlacement.partition_of(id) + 1) % kPartitions) + ":999999999";
+  EXPECT_EQ(reader.get("/accounts/" + id + "?min_position=" + elsewhere).status, 200);
+  // A malformed one is refused.
+  EXPECT_EQ(reader.get("/accounts/" + id + "?min_position=3").status, 400);
+  EXPECT_EQ(reader.request(verb::get, "/accounts/" + id, "", {{"X-Min-Position", "1:-2"}}).status,
+            400);
+}
+
 // One command of the load, and what its sender was told.
 struct Sent {
   std::string id;  // Idempotency-Key = CommandId

@@ -71,9 +71,11 @@ class FakePeers final : public cluster::PeerApi {
   std::vector<std::string> calls;              // "instance kind argument"
   std::string last_principal;                  // of the last command()
   std::optional<std::int32_t> last_partition;  // of the last command()
+  std::string last_min_position;               // of the last account(), history(), transfer()
 
-  boost::asio::awaitable<cluster::PeerReply<domain::Account>> account(cluster::Owner o,
-                                                                      std::string id) override {
+  boost::asio::awaitable<cluster::PeerReply<domain::Account>> account(
+      cluster::Owner o, std::string id, std::string min_position) override {
+    last_min_position = min_position;
     co_return answer(accounts_by_id, o, "account", id);
   }
   boost::asio::awaitable<cluster::PeerReply<view::AccountPage>> accounts(
@@ -81,10 +83,10 @@ class FakePeers final : public cluster::PeerApi {
       std::string account_owner) override {
     co_return answer(pages, o, "accounts", account_owner);
   }
-  boost::asio::awaitable<cluster::PeerReply<view::HistoryPage>> history(cluster::Owner o,
-                                                                        std::string id,
-                                                                        std::uint64_t,
-                                                                        std::size_t) override {
+  boost::asio::awaitable<cluster::PeerReply<view::HistoryPage>> history(
+      cluster::Owner o, std::string id, std::uint64_t, std::size_t,
+      std::string min_position) override {
+    last_min_position = min_position;
     calls.push_back(o.instance + " history " + id);
     co_return cluster::PeerReply<view::HistoryPage>{};
   }
@@ -95,9 +97,9 @@ class FakePeers final : public cluster::PeerApi {
     last_partition = partition;
     co_return answer(outcomes, o, "command", id);
   }
-  boost::asio::awaitable<cluster::PeerReply<domain::TransferState>> transfer(cluster::Owner o,
-                                                                             std::string id,
-                                                                             std::string) override {
+  boost::asio::awaitable<cluster::PeerReply<domain::TransferState>> transfer(
+      cluster::Owner o, std::string id, std::string, std::string min_position) override {
+    last_min_position = min_position;
     co_return answer(transfers, o, "transfer", id);
   }
 
