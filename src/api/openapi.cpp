@@ -637,7 +637,8 @@ constexpr std::string_view kOpenApi = R"json({
             "serving": {"type": "boolean", "nullable": true, "description": "This instance's partitions only (null for another's): caught up and answering"},
             "applied": {"type": "integer", "nullable": true, "description": "The next offset the view has committed (this instance's partitions)"},
             "end": {"type": "integer", "nullable": true, "description": "The log's end as last fetched (this instance's partitions)"},
-            "lag": {"type": "integer", "nullable": true, "description": "end - applied (this instance's partitions)"}}}}
+            "lag": {"type": "integer", "nullable": true, "description": "end - applied (this instance's partitions)"},
+            "standbys": {"type": "array", "items": {"type": "string"}, "description": "The instances that shadow the partition (standby replicas), as each says"}}}}
         }
       },
       "DeadLetterPage": {
@@ -661,6 +662,9 @@ constexpr std::string_view kOpenApi = R"json({
           "serving": {"type": "array", "items": {"type": "integer"}, "description": "The partitions this instance serves"},
           "lag": {"type": "object", "description": "Records behind, per assigned partition (null: not known yet)",
                   "additionalProperties": {"type": "integer", "nullable": true}},
+          "standby": {"type": "array", "items": {"type": "integer"}, "description": "The partitions this instance shadows (standby replicas)"},
+          "standby_lag": {"type": "object", "description": "Records behind the log's end as last fetched, per shadowed partition (null: not known yet)",
+                          "additionalProperties": {"type": "integer", "nullable": true}},
           "reason": {"type": "string", "enum": ["log_unavailable", "store_unwritable"], "description": "Set while the Kafka cluster cannot be reached, or while the view cannot be written, e.g. its filesystem is full (503)"},
           "detail": {"type": "string", "description": "With reason: the last connection error, or RocksDB's words for the last failed write"},
           "projector": {"type": "object", "description": "With reason: the projector's readiness object"}

@@ -570,6 +570,9 @@ json::object to_json(const app::ClusterInfo& c) {
     o["applied"] = optional_json(p.applied);
     o["end"] = optional_json(p.end);
     o["lag"] = optional_json(p.lag);
+    json::array standbys;
+    for (const auto& s : p.standbys) standbys.emplace_back(s);
+    o["standbys"] = std::move(standbys);
     partitions.emplace_back(std::move(o));
   }
   json::object o;

@@ -32,7 +32,8 @@ std::optional<T> number(std::string_view s) {
 ClusterInfo make_cluster_info(const std::string& self, std::int32_t partitions,
                               const std::vector<cluster::Owner>& members,
                               const std::vector<std::optional<cluster::Owner>>& owners,
-                              const std::map<std::int32_t, PartitionInfo>& progress) {
+                              const std::map<std::int32_t, PartitionInfo>& progress,
+                              const std::set<std::int32_t>& shadowed_here) {
   ClusterInfo c;
   c.instance = self;
   c.partitions_total = partitions;
@@ -46,6 +47,7 @@ ClusterInfo make_cluster_info(const std::string& self, std::int32_t partitions,
     PartitionInfo info;
     if (auto it = progress.find(p); it != progress.end()) info = it->second;
     info.partition = p;
+    if (shadowed_here.contains(p)) info.standbys.push_back(self);
     const auto& owner = static_cast<std::size_t>(p) < owners.size()
                             ? owners[static_cast<std::size_t>(p)]
                             : std::nullopt;
@@ -78,6 +80,18 @@ bool merge_peer_progress(ClusterInfo& into, const std::string& instance, std::st
     const json::value* owner = p->if_contains("owner");
     const json::value* serving = p->if_contains("serving");
     const auto partition = int64(*p, "partition");
+    // A member names itself among a partition's standbys (and nobody else).
+    if (const json::value* s = p->if_contains("standbys");
+        partition && s != nullptr && s->is_array()) {
+      const bool names_itself = std::any_of(
+          s->as_array().begin(), s->as_array().end(),
+          [&](const json::value& x) { return x.is_string() && x.as_string() == instance; });
+      for (auto& mine : into.partitions) {
+        if (names_itself && mine.partition == *partition &&
+            std::find(mine.standbys.begin(), mine.standbys.end(), instance) == mine.standbys.end())
+          mine.standbys.push_back(instance);
+      }
+    }
     // Only what the member says of its own partitions, and only those we see it owning.
     if (!partition || owner == nullptr || !owner->is_string() || owner->as_string() != instance ||
         serving == nullptr || !serving->is_bool()) {
@@ -106,9 +120,9 @@ ServiceInspector::ServiceInspector(asio::any_io_executor ex, InspectorConfig con
 }
 
 asio::awaitable<ClusterInfo> ServiceInspector::cluster(bool local_only) {
-  ClusterInfo c =
-      make_cluster_info(directory_.self(), config_.partitions, directory_.members(),
-                        directory_.by_partition(config_.partitions), projector_.progress());
+  ClusterInfo c = make_cluster_info(directory_.self(), config_.partitions, directory_.members(),
+                                    directory_.by_partition(config_.partitions),
+                                    projector_.progress(), projector_.ownership().shadowed);
   if (local_only || peers_ == nullptr) co_return c;
   // Each other live member tells its own progress (hops = 1: it answers locally, asks no one).
   std::vector<std::pair<std::string, std::string>> others;

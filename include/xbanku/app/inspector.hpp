@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 
 namespace xbanku::app {
@@ -59,7 +60,8 @@ class ServiceInspector final : public Inspector {
 [[nodiscard]] ClusterInfo make_cluster_info(
     const std::string& self, std::int32_t partitions, const std::vector<cluster::Owner>& members,
     const std::vector<std::optional<cluster::Owner>>& owners,
-    const std::map<std::int32_t, PartitionInfo>& progress);
+    const std::map<std::int32_t, PartitionInfo>& progress,
+    const std::set<std::int32_t>& shadowed_here = {});
 
 // Folds another member's GET /cluster answer (JSON text) into `into`: the progress of the
 // partitions `into` says `instance` owns and the answer says it serves. False if unreadable.

@@ -165,6 +165,7 @@ struct PartitionInfo {
   std::optional<std::int64_t> applied;  // next offset the view has committed
   std::optional<std::int64_t> end;      // the log's end as last fetched
   std::optional<std::int64_t> lag;      // end - applied
+  std::vector<std::string> standbys;    // instances that shadow it (as each says)
 };
 struct ClusterInfo {
   std::string instance;  // this one

@@ -63,5 +63,22 @@ TEST(ClusterInfo, PeerProgressFillsOnlyItsOwnPartitions) {
   EXPECT_FALSE(merge_peer_progress(c, "b", R"({"partitions":3})"));
 }
 
+TEST(ClusterInfo, StandbysAreThisInstanceForItsShadowsAndEachMemberForItsOwn) {
+  ClusterInfo c = make_cluster_info("a", 3, {{"a", "u"}, {"b", "v"}},
+                                    {Owner{"a", "u"}, Owner{"b", "v"}, Owner{"b", "v"}},
+                                    {{0, {0, "a", true, 1, 1, 0}}}, {1, 2});
+  EXPECT_TRUE(c.partitions[0].standbys.empty());
+  EXPECT_EQ(c.partitions[1].standbys, std::vector<std::string>{"a"});
+  // b says it shadows 0, and names c as a standby of 2: only what it says of itself counts.
+  const std::string body = R"({"instance":"b","partitions":[
+      {"partition":0,"owner":"a","serving":null,"standbys":["b"]},
+      {"partition":2,"owner":"b","serving":true,"applied":1,"end":1,"lag":0,"standbys":["c"]}]})";
+  ASSERT_TRUE(merge_peer_progress(c, "b", body));
+  EXPECT_EQ(c.partitions[0].standbys, std::vector<std::string>{"b"});
+  EXPECT_EQ(c.partitions[2].standbys, std::vector<std::string>{"a"});
+  ASSERT_TRUE(merge_peer_progress(c, "b", body));  // told twice: still once
+  EXPECT_EQ(c.partitions[0].standbys, std::vector<std::string>{"b"});
+}
+
 }  // namespace
 }  // namespace xbanku::app
