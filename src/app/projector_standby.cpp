@@ -136,10 +136,17 @@ awaitable<bool> Projector::project_shadows(std::vector<log::Record>& records) {
   });
   if (!done.folded || done.ec) {
     shadow_projection_.reset_offsets();
-    spdlog::warn("projector: standby commit failed ({}); reading the shadows again",
-                 (done.folded ? done.ec : done.folded.error()).message());
+    // Once per outage (a full disk refuses every commit until it has room again; the group's
+    // projector says so on its own).
+    if (!shadow_failing_) {
+      spdlog::warn("projector: standby commit failed ({}); reading the shadows again every {} s",
+                   (done.folded ? done.ec : done.folded.error()).message(),
+                   std::chrono::duration_cast<std::chrono::seconds>(kShadowRetry).count());
+    }
+    shadow_failing_ = true;
     co_return false;
   }
+  if (std::exchange(shadow_failing_, false)) spdlog::info("projector: standby commits again");
   for (const auto& r : records) {
     auto& next = shadow_next_[r.partition];
     next = std::max(next, r.offset + 1);

@@ -186,6 +186,7 @@ class Projector final : public Health {
   std::unique_ptr<log::PartitionReader> shadow_reader_;
   std::set<std::int32_t> shadow_reading_;             // what shadow_reader_ was created for
   std::map<std::int32_t, std::int64_t> shadow_next_;  // next offset per shadow, as committed
+  bool shadow_failing_ = false;  // the last shadow commit failed (logged once per outage)
 
   Ownership own_;
   std::map<std::int32_t, std::int64_t>
