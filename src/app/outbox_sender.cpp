@@ -18,6 +18,10 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr std::size_t kRound = 512;  // outbox entries sent per round
+// Held entries (another owner's follow-ups in flight, see the header) can fill a round while its
+// owner is dead; the window then grows up to this, so this instance's own follow-ups behind
+// them still go out.
+constexpr std::size_t kMaxWindow = 8192;
 }
 
 OutboxAction outbox_action(const domain::Event& e, const Ownership& own, const view::Store& store,
@@ -62,13 +66,20 @@ void OutboxSender::stop() {
 }
 
 asio::awaitable<void> OutboxSender::run() {
+  std::size_t window = kRound;
   while (true) {
-    auto entries = store_.outbox(kRound);
+    auto entries = store_.outbox(window);
     if (!entries) {
       spdlog::error("outbox: cannot read the outbox: {}", entries.error().message());
     } else if (!entries->empty()) {
       pending_.set(static_cast<double>(entries->size()));
       const bool progressed = co_await send(*entries);
+      if (progressed) {
+        window = kRound;
+      } else if (entries->size() == window && window < kMaxWindow) {
+        window = std::min(window * 4, kMaxWindow);  // a full window of held entries: look further
+        if (!stopping_) continue;
+      }
       // On a stop, one round is enough: what is left stays in RocksDB and is sent on restart.
       // A round of held entries only waits for the next commit (or the tick) to look again.
       if (!stopping_ && progressed) continue;
