@@ -40,7 +40,9 @@ class Routed : public ::testing::Test {
     store = view::testing::open_store(dir.path());
     ASSERT_NE(store, nullptr);
     waits = std::make_unique<OutcomeWaits>(io.get_executor(), *store, placement);
-    queries = make_queries({*store, directory, peers, ownership, *waits, placement});
+    positions = std::make_unique<PositionWaits>(io.get_executor(), *store);
+    queries =
+        make_queries({*store, directory, peers, ownership, *waits, placement, positions.get()});
     // This instance serves partitions 0 and 1; the peer owns 2; the third 3.
     ownership.assigned = ownership.serving = {0, 1};
     directory.owners = {{0, {"me", "http://127.0.0.1:1"}},
@@ -66,7 +68,22 @@ class Routed : public ::testing::Test {
   testing::FakePeers peers;
   Ownership ownership;
   std::unique_ptr<OutcomeWaits> waits;
+  std::unique_ptr<PositionWaits> positions;
   std::unique_ptr<QueryService> queries;
+
+  // The view has applied `partition` up to (not including) `next`.
+  void applied_up_to(std::int32_t partition, std::int64_t next) {
+    auto batch = store->begin();
+    batch.set_next_offset(partition, next);
+    ASSERT_FALSE(store->commit(batch));
+    positions->committed();
+  }
+  static Origin at(std::vector<domain::Position> ps, int hops = 0) {
+    Origin o;
+    o.hops = hops;
+    o.min_position = std::move(ps);
+    return o;
+  }
 };
 
 TEST_F(Routed, APartitionServedHereIsReadHere) {
@@ -255,6 +272,94 @@ TEST_F(Routed, ATransferWithinOnePartitionReadsCompletedAtItsTarget) {
   commit(pending);
   EXPECT_FALSE(run(queries->transfer("1-3", account_in(1), {})).value);
   EXPECT_FALSE(run(queries->transfer("0-8", account_in(0), {})).value);
+}
+
+// min_position (DESIGN §8): never an answer older than the position.
+TEST_F(Routed, AMinPositionQueryIsAnsweredHereOnceTheViewIsPastIt) {
+  const auto id = account_in(0);
+  commit(create(id, "Here", {0, 5}));
+  applied_up_to(0, 6);
+  auto r = run(queries->account(id, at({{0, 5}})));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.served_by, "me");
+  EXPECT_EQ(r.role, "owner");
+  EXPECT_FALSE(r.stale);
+  // Another partition's position does not concern this query.
+  auto other = run(queries->account(id, at({{2, 1000}})));
+  EXPECT_TRUE(other.value);
+  EXPECT_TRUE(peers.calls.empty());
+}
+
+TEST_F(Routed, AMinPositionQueryWaitsForTheViewWhereItIsFolded) {
+  const auto id = account_in(1);
+  commit(create(id, "Soon", {1, 3}));
+  applied_up_to(1, 4);
+  // Position 7 is not applied yet; a commit 100 ms later gets there.
+  boost::asio::co_spawn(
+      io,
+      [this]() -> boost::asio::awaitable<void> {
+        boost::asio::steady_timer t(io, std::chrono::milliseconds(100));
+        co_await t.async_wait(boost::asio::use_awaitable);
+        applied_up_to(1, 8);
+      },
+      boost::asio::detached);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run(queries->account(id, at({{1, 7}})));
+  ASSERT_TRUE(r.value);
+  EXPECT_FALSE(r.position_not_reached);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
+  // Never reached (and this instance is the owner: nobody else to ask): 504, not the old copy.
+  auto never = run(queries->account(id, at({{1, 100}})));
+  EXPECT_TRUE(never.position_not_reached);
+  EXPECT_FALSE(never.value);
+}
+
+TEST_F(Routed, AMinPositionQueryNotReachedHereAsksTheOwnerWithItAndNeverFallsBack) {
+  const auto id = account_in(2);
+  commit(create(id, "Old copy", {2, 1}));  // a copy from an earlier ownership, at position 1
+  applied_up_to(2, 2);
+  peers.accounts_by_id[{"peer", id}] = ok(domain::Account{id, "Newer", 9, 4, ""});
+  auto r = run(queries->account(id, at({{2, 9}})));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.value->name, "Newer");
+  EXPECT_EQ(r.served_by, "peer");
+  EXPECT_EQ(peers.last_min_position, "2:9");
+  // The owner cannot answer past it either: 504, never the older local copy.
+  peers.accounts_by_id[{"peer", id}] = with_status<domain::Account>(PeerStatus::failed);
+  auto none = run(queries->account(id, at({{2, 9}})));
+  EXPECT_TRUE(none.position_not_reached);
+  EXPECT_FALSE(none.value);
+  // Forwarded here by another instance: answered here or not at all.
+  peers.calls.clear();
+  auto forwarded = run(queries->account(id, at({{2, 9}}, 1)));
+  EXPECT_TRUE(forwarded.position_not_reached);
+  EXPECT_TRUE(peers.calls.empty());
+  // The old copy is past position 0: that one it may answer, from here.
+  auto past = run(queries->account(id, at({{2, 0}})));
+  ASSERT_TRUE(past.value);
+  EXPECT_EQ(past.value->name, "Old copy");
+}
+
+// Standby replicas: a shadow within --max-read-lag answers like the owner, and says so.
+TEST_F(Routed, AReadableStandbyAnswersItselfAndALaggingOneForwards) {
+  const auto id = account_in(2);
+  commit(create(id, "Shadowed", {2, 1}));
+  ownership.shadowed = {2, 3};
+  ownership.readable = {2};
+  ownership.lag = {{2, 0}, {3, 40}};
+  auto r = run(queries->account(id, {}));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(r.served_by, "me");
+  EXPECT_EQ(r.role, "standby");
+  EXPECT_EQ(r.lag, 0);
+  EXPECT_FALSE(r.stale);
+  EXPECT_TRUE(peers.calls.empty());
+  const auto behind = account_in(3);
+  peers.accounts_by_id[{"third", behind}] = ok(domain::Account{behind, "At owner", 1, 1, ""});
+  auto f = run(queries->account(behind, {}));
+  ASSERT_TRUE(f.value);
+  EXPECT_EQ(f.served_by, "third");
+  EXPECT_EQ(peers.calls, (std::vector<std::string>{"third account " + behind}));
 }
 
 }  // namespace
