@@ -18,8 +18,9 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto kOwnerRetry = 100ms;  // a read-your-writes wait looking for an owner
-}
+constexpr auto kOwnerRetry = 100ms;    // a read-your-writes wait looking for an owner
+constexpr auto kStandbySlice = 250ms;  // a wait at a standby looks at its lag again this often
+}  // namespace
 
 Commands::Commands(asio::any_io_executor ex, CommandsConfig config, log::Producer& producer,
                    const view::Store& store, OutcomeWaits& waits, const Ownership& ownership,
@@ -93,9 +94,14 @@ awaitable<std::optional<domain::Outcome>> Commands::wait_for_projection(
   while (!stopping_) {
     if (ticket.outcome()) co_return ticket.outcome();
     if (ownership_.resolves_waits(partition)) {  // owned, or a standby near the log's end
-      const auto r = co_await ticket.wait_until(deadline);
+      // A standby is looked at again every slice: one that falls behind (or stops shadowing)
+      // hands the wait to the owner rather than keep it to the deadline.
+      const bool standby = !ownership_.assigned.contains(partition);
+      const auto until = standby ? std::min(deadline, Clock::now() + kStandbySlice) : deadline;
+      const auto r = co_await ticket.wait_until(until);
       if (r.woken == OutcomeWaits::Woken::moved) continue;  // wait at the new owner
-      co_return r.outcome;                                  // projected, or the bound passed
+      if (r.woken == OutcomeWaits::Woken::timeout && until < deadline) continue;
+      co_return r.outcome;  // projected, or the bound passed
     }
     const auto now = Clock::now();
     if (now >= deadline) break;

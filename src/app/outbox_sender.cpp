@@ -22,10 +22,14 @@ constexpr std::size_t kRound = 512;  // outbox entries sent per round
 // owner is dead; the window then grows up to this, so this instance's own follow-ups behind
 // them still go out.
 constexpr std::size_t kMaxWindow = 8192;
-}
+constexpr auto kHeldPause = 500ms;  // between two rounds that could only hold entries
+}  // namespace
 
 OutboxAction outbox_action(const domain::Event& e, const Ownership& own, const view::Store& store,
                            const domain::Placement& placement) {
+  // A standby that has not heard from the group yet holds everything: its outbox may hold
+  // other owners' follow-ups from before a restart.
+  if (own.standby_enabled && !own.settled) return OutboxAction::hold;
   const bool credit = e.type == domain::EventType::transfer_credit;
   // A credit leaves the source's partition; a refund leaves the target's.
   const auto origin = placement.partition_of(credit ? e.source_id : e.target_id);
@@ -81,8 +85,15 @@ asio::awaitable<void> OutboxSender::run() {
         if (!stopping_) continue;
       }
       // On a stop, one round is enough: what is left stays in RocksDB and is sent on restart.
-      // A round of held entries only waits for the next commit (or the tick) to look again.
       if (!stopping_ && progressed) continue;
+      if (!stopping_) {
+        // Only held entries (another owner's, in flight): look again in a while, not at every
+        // commit — each costs a view read here, and there may be thousands while an owner is
+        // dead.
+        asio::steady_timer pause(ex_, kHeldPause);
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
     } else {
       pending_.set(0);
     }

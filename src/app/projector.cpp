@@ -45,6 +45,7 @@ Projector::Projector(asio::any_io_executor ex, ProjectorConfig config, view::Sto
       fold_gate_(ex),
       shadow_projection_(store, placement),
       registry_(registry) {
+  own_.standby_enabled = config_.standby_replicas > 0;
   for (const char* result :
        {"applied", "rejected", "duplicate", "dead_lettered", "skipped", "misplaced"}) {
     records_[result] = &registry.counter(
@@ -180,6 +181,12 @@ awaitable<void> Projector::run() {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
     update_serving();
+    if (!promoted_.empty()) {
+      // Told once a shadow batch of theirs still in flight at the assignment has landed (it
+      // holds the gate while it commits), so that a refill of Redis sees it.
+      { const auto pass = co_await fold_gate_.enter(); }
+      if (hooks_.promoted) hooks_.promoted(std::exchange(promoted_, {}));
+    }
     if (std::chrono::steady_clock::now() - last_group_commit >= kGroupCommitInterval) {
       last_group_commit = std::chrono::steady_clock::now();
       co_await commit_group_offsets();
@@ -202,8 +209,12 @@ awaitable<void> Projector::run() {
 awaitable<Projector::Projected> Projector::project(std::span<const log::Record> records) {
   const auto pass = co_await fold_gate_.enter();
   if (std::exchange(reread_offsets_, false)) projection_.reset_offsets();
-  auto batch = store_.begin();
-  auto folded = co_await on_fold_thread([&] { return projection_.fold(batch, records); });
+  // Begun on the fold thread: Store::begin turns RocksDB's perf counters off for its thread.
+  std::optional<view::Batch> batch;
+  auto folded = co_await on_fold_thread([&] {
+    batch.emplace(store_.begin());
+    return projection_.fold(*batch, records);
+  });
   if (!folded) {
     spdlog::critical("projector: cannot read the view's offsets ({}); stopping",
                      folded.error().message());
@@ -217,7 +228,7 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
       co_return Projected::abandoned;
     }
   }
-  const auto ec = co_await on_fold_thread([&] { return store_.commit(batch); });
+  const auto ec = co_await on_fold_thread([&] { return store_.commit(*batch); });
   if (ec) {
     if (ec == errc::store_unwritable) {
       projection_.reset_offsets();  // the next fold starts from what is stored
@@ -242,7 +253,7 @@ awaitable<Projector::Projected> Projector::project(std::span<const log::Record> 
   records_["skipped"]->inc(folded->skipped);
   records_["misplaced"]->inc(folded->misplaced);
   consumed_->inc(records.size());
-  if (hooks_.committed) hooks_.committed(batch, *folded);
+  if (hooks_.committed) hooks_.committed(*batch, *folded);
   co_return Projected::committed;
 }
 
@@ -288,6 +299,7 @@ std::map<std::int32_t, std::int64_t> Projector::on_assign(
   projection_.reset_offsets();
   reread_offsets_ = true;
   assigned_once_ = true;
+  own_.settled = true;
   std::vector<std::int32_t> promoted;
   for (auto p : partitions) {
     committed_next_.erase(p);
@@ -301,7 +313,7 @@ std::map<std::int32_t, std::int64_t> Projector::on_assign(
   update_shadowed();
   if (!promoted.empty()) {
     spdlog::info("projector: promoting shadowed partitions [{}]", fmt::join(promoted, ","));
-    if (hooks_.promoted) hooks_.promoted(promoted);
+    promoted_.insert(promoted_.end(), promoted.begin(), promoted.end());  // told in run()
   }
   // Announced at once, before catching up: peers then forward to the instance that will serve
   // these partitions soonest, and it answers stale or 503 until it does.

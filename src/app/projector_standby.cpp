@@ -2,6 +2,7 @@
 // folded without side effects (see the header).
 #include "projector_fold_thread.hpp"
 #include "xbanku/app/projector.hpp"
+#include "xbanku/common/backoff.hpp"
 #include "xbanku/common/error.hpp"
 
 #include <fmt/format.h>
@@ -26,12 +27,19 @@ constexpr std::int64_t kStandbyWaitLag = 20000;
 
 // Every partition the group does not assign here, once the group has assigned something (an
 // instance that knows nothing of the group yet would shadow what it is about to own).
+// Every change bumps the generation, so that a partition that left the set and came back
+// between two turns of the standby loop (assigned, then revoked) is still noticed: its reader
+// and cached offset are from before the group folded it.
 void Projector::update_shadowed() {
-  own_.shadowed.clear();
+  std::set<std::int32_t> shadowed;
   if (config_.standby_replicas > 0 && assigned_once_ && !stopping_) {
     for (std::int32_t p = 0; p < projection_.placement().partitions; ++p) {
-      if (!own_.assigned.contains(p)) own_.shadowed.insert(p);
+      if (!own_.assigned.contains(p)) shadowed.insert(p);
     }
+  }
+  if (shadowed != own_.shadowed) {
+    own_.shadowed = std::move(shadowed);
+    ++shadow_generation_;
   }
   update_readable();
 }
@@ -51,9 +59,9 @@ void Projector::update_readable() {
 
 awaitable<void> Projector::run_shadows() {
   while (!stopping_) {
-    if (shadow_reader_ && shadow_reading_ != own_.shadowed) {
-      // The shadowed set changed: read the new one from the view's stored offsets. Records of a
-      // partition that left it are dropped until then (project_shadows filters them).
+    if (shadow_reader_ && shadow_reader_generation_ != shadow_generation_) {
+      // The shadowed set changed: read the new one from the view's stored offsets (batches read
+      // before are dropped: project_shadows checks the generation under the gate).
       co_await shadow_reader_->close();
       shadow_reader_.reset();
       shadow_reading_.clear();
@@ -81,6 +89,7 @@ awaitable<void> Projector::run_shadows() {
       }
       shadow_reader_ = std::move(*reader);
       shadow_reading_ = own_.shadowed;
+      shadow_reader_generation_ = shadow_generation_;
       shadow_next_.clear();
       for (const auto& [p, next] : start) shadow_next_[p] = std::max<std::int64_t>(next, 0);
       shadow_projection_.reset_offsets();
@@ -98,14 +107,14 @@ awaitable<void> Projector::run_shadows() {
       co_await sleep(100ms);
       continue;
     }
-    std::vector<log::Record> records(poll->begin(), poll->end());
-    if (!records.empty()) {
-      const bool committed = co_await project_shadows(records);
-      if (!committed) {
-        // Read again from what the view holds, after a pause.
+    if (!poll->empty()) {
+      const auto outcome = co_await project_shadows(poll->records());
+      if (outcome == ShadowBatch::failed) break;  // the store failed: the service stops
+      if (outcome != ShadowBatch::committed) {
+        // Read again from what the view holds (once it writes again, if it refused the commit).
         shadow_reader_.reset();
         shadow_reading_.clear();
-        co_await sleep(kShadowRetry);
+        if (outcome == ShadowBatch::unwritable) co_await resume_after_failed_shadow_commit();
         continue;
       }
     }
@@ -116,35 +125,40 @@ awaitable<void> Projector::run_shadows() {
 }
 
 // One batch of shadow records: fold and commit in one hop to the fold thread. No dead letters
-// (the owner sends them), no mirror debts, no update to subscribers (the owner's feed has it),
-// no follow-ups sent (they wait in the outbox for the owner, see OutboxSender).
-awaitable<bool> Projector::project_shadows(std::vector<log::Record>& records) {
+// (the owner sends them), no mirror debts, no follow-ups sent (they wait in the outbox for the
+// owner, see OutboxSender); the waits are told, and the update hub.
+awaitable<Projector::ShadowBatch> Projector::project_shadows(std::span<const log::Record> records) {
   const auto pass = co_await fold_gate_.enter();
-  // Under the gate: a partition assigned while this batch waited belongs to the group now.
-  std::erase_if(records,
-                [this](const log::Record& r) { return !own_.shadowed.contains(r.partition); });
-  if (records.empty()) co_return true;
+  // Under the gate: if the set changed while this batch was read or waited (a partition
+  // assigned to the group, or revoked and back), the group may have folded these records.
+  if (shadow_reader_generation_ != shadow_generation_) co_return ShadowBatch::stale;
   struct Done {
     boost::system::result<FoldResult> folded;
     boost::system::error_code ec;
   };
+  std::optional<view::Batch> batch;  // begun on the fold thread (Store::begin sets its perf level)
   auto done = co_await on_fold_thread([&] {
-    auto batch = store_.begin(/*owe_mirror=*/false);
-    Done d{shadow_projection_.fold(batch, records), {}};
-    if (d.folded) d.ec = store_.commit(batch);
+    batch.emplace(store_.begin(/*owe_mirror=*/false));
+    Done d{shadow_projection_.fold(*batch, records), {}};
+    if (d.folded) d.ec = store_.commit(*batch);
     return d;
   });
   if (!done.folded || done.ec) {
     shadow_projection_.reset_offsets();
-    // Once per outage (a full disk refuses every commit until it has room again; the group's
-    // projector says so on its own).
-    if (!shadow_failing_) {
-      spdlog::warn("projector: standby commit failed ({}); reading the shadows again every {} s",
-                   (done.folded ? done.ec : done.folded.error()).message(),
-                   std::chrono::duration_cast<std::chrono::seconds>(kShadowRetry).count());
+    const auto ec = done.folded ? done.ec : done.folded.error();
+    if (ec != errc::store_unwritable) {
+      // As for the group's batches: a store that fails otherwise stops the service, and a
+      // restart replays from the stored offsets.
+      spdlog::critical("projector: standby commit failed ({}); stopping", ec.message());
+      failed_ = true;
+      stop();
+      co_return ShadowBatch::failed;
+    }
+    if (!shadow_failing_) {  // once per outage: a full disk refuses every commit for a while
+      spdlog::warn("projector: standby commit refused ({}); retrying", ec.message());
     }
     shadow_failing_ = true;
-    co_return false;
+    co_return ShadowBatch::unwritable;
   }
   if (std::exchange(shadow_failing_, false)) spdlog::info("projector: standby commits again");
   for (const auto& r : records) {
@@ -152,8 +166,20 @@ awaitable<bool> Projector::project_shadows(std::vector<log::Record>& records) {
     next = std::max(next, r.offset + 1);
   }
   shadow_records_->inc(records.size());
-  if (hooks_.shadow_committed) hooks_.shadow_committed(*done.folded);
-  co_return true;
+  if (hooks_.shadow_committed) hooks_.shadow_committed(*batch, *done.folded);
+  co_return ShadowBatch::committed;
+}
+
+// A refused shadow commit (an I/O error: a full disk) leaves RocksDB refusing writes until its
+// error is cleared; the group's projector may have nothing to commit, so the standby loop asks
+// too (Store::resume checks the room first).
+awaitable<void> Projector::resume_after_failed_shadow_commit() {
+  Backoff backoff(100ms, 2s);
+  while (!stopping_) {
+    co_await sleep(backoff.next());
+    const auto refused = co_await on_fold_thread([this] { return store_.resume(); });
+    if (!refused) co_return;
+  }
 }
 
 }  // namespace xbanku::app

@@ -202,7 +202,7 @@ class Queries final : public QueryService {
     const auto owner = d_.directory.owner(partition);
     if (!origin.forwarded() && owner && owner->instance != self()) {
       auto reply = co_await ask(*owner, domain::to_token(origin.min_position));
-      if (reply.answered()) {
+      if (reply.answered() && !reply.stale) {  // a stale copy is no answer past a position
         count(PositionWaits::Answered::owner);
         r.value = std::move(reply.value);
         r.served_by = std::move(reply.served_by);
@@ -225,11 +225,26 @@ class Queries final : public QueryService {
     }
     QueryResult<T> r;
     r.served_by = self();
-    // A standby within --max-read-lag answers like the owner (DESIGN §8): a dead owner leaves
-    // no gap, and no hop is needed while it lives.
+    // A standby within --max-read-lag answers what it has (DESIGN §8): a dead owner leaves no
+    // gap, and no hop is needed while it lives. What it does not have yet (an account created
+    // a moment ago at the owner) is not a definite "not found": that is asked of the owner as
+    // without a standby.
     const auto& own = d_.ownership;
-    QueryRouting routing(own.answers(partition), origin.forwarded(), d_.directory.owner(partition),
-                         self());
+    if (!own.serving.contains(partition) && own.readable.contains(partition)) {
+      auto local = read();
+      if (!local) {
+        r.error = local.error();
+        co_return r;
+      }
+      if (local->has_value()) {
+        r.value = std::move(*local);
+        r.role = "standby";
+        if (const auto lag = own.lag.find(partition); lag != own.lag.end()) r.lag = lag->second;
+        co_return r;
+      }
+    }
+    QueryRouting routing(own.serving.contains(partition), origin.forwarded(),
+                         d_.directory.owner(partition), self());
     while (routing.next() != QueryRouting::Step::done) {
       if (routing.next() == QueryRouting::Step::forward) {
         auto reply = co_await ask(routing.target(), std::string{});

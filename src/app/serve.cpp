@@ -249,9 +249,13 @@ awaitable<int> serve(const Config& config) {
   };
   hooks.revoked = [&](const std::vector<std::int32_t>& revoked) { waits.moved(revoked); };
   hooks.leaving = [&]() -> awaitable<void> { co_await membership.announce_now({}); };
-  hooks.shadow_committed = [&](const FoldResult& folded) {
+  hooks.shadow_committed = [&](const view::Batch& batch, const FoldResult& folded) {
     waits.committed(folded.command_ids);
     positions.committed();
+    if (hub.has_listeners()) {
+      for (const auto& [account, pos] : batch.changed())
+        hub.publish_replica(AccountUpdate{account, pos, true});
+    }
   };
   hooks.promoted = [&](const std::vector<std::int32_t>& promoted) {
     if (mirror) mirror->refill(promoted);

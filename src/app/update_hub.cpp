@@ -66,9 +66,14 @@ void UpdateHub::on_frame(std::string_view frame) {
   const auto v = boost::json::parse(frame, ec);
   auto update = ec ? std::nullopt : wire::update_from_json(v);
   if (!update) return;  // e.g. the reply to our subscribe request
-  AccountUpdate u{std::move(update->account), update->pos, true};
-  // A new owner replays its partitions from its own stored offsets: drop what was already
-  // published from the old owner (the updates of one record share its offset).
+  publish_replica(AccountUpdate{std::move(update->account), update->pos, true});
+}
+
+void UpdateHub::publish_replica(AccountUpdate u) {
+  u.relayed = true;
+  // A new owner replays its partitions from its own stored offsets, and a standby folds what
+  // the owner's feed also sends: drop what was already published (the updates of one record
+  // share its offset).
   auto& [high, accounts] = high_[u.pos.partition];
   if (u.pos.offset < high) return;
   if (u.pos.offset > high) {

@@ -116,7 +116,8 @@ asio::awaitable<void> Mirror::run() {
 }
 
 void Mirror::refill(const std::vector<std::int32_t>& partitions) {
-  forced_.insert(partitions.begin(), partitions.end());
+  ++forced_requests_;
+  for (const auto p : partitions) forced_[p] = forced_requests_;
   next_marker_check_ = {};
   notify();
 }
@@ -157,6 +158,7 @@ asio::awaitable<boost::system::error_code> Mirror::check_marker() {
         config_.host, config_.port, config_.db, fmt::join(missing, ","), options_.marker_prefix);
   }
   refilling_stale_ = stale;
+  refill_covers_ = forced_requests_;
   refilling_ = std::move(missing);
   refill_after_ = std::string{};
   refill_started_ = now;
@@ -183,7 +185,10 @@ asio::awaitable<boost::system::error_code> Mirror::refill_step() {
       co_return ec;
   }
   refill_after_.reset();
-  for (const auto p : refilling_) forced_.erase(p);
+  for (const auto p : refilling_) {
+    if (auto it = forced_.find(p); it != forced_.end() && it->second <= refill_covers_)
+      forced_.erase(it);
+  }
   // What this view folded without a mirror is now in Redis for the partitions it mirrors; a
   // partition that moved meanwhile is mirrored by its new projector, which folds (and mirrors)
   // every record after its own stored offset.

@@ -62,6 +62,10 @@ struct Ownership {
   // would answer at once.
   std::set<std::int32_t> waitable;
   std::map<std::int32_t, std::int64_t> lag;  // per shadow, when the log's end is known
+  // Standby replicas are on, and the group has assigned this instance its partitions at least
+  // once: before that a standby cannot tell its own follow-ups from another owner's.
+  bool standby_enabled = false;
+  bool settled = false;
   // A partition's role here, for /readyz, /metrics and the answers' headers.
   [[nodiscard]] const char* role(std::int32_t p) const noexcept {
     return assigned.contains(p) ? "owner" : shadowed.contains(p) ? "standby" : "none";
@@ -101,8 +105,9 @@ struct ProjectorHooks {
   std::function<void(const std::vector<std::int32_t>& revoked)> revoked;
   // Before leaving the group on a clean stop: retract this instance's claims.
   std::function<boost::asio::awaitable<void>()> leaving;
-  // After each commit of shadowed partitions (read-your-writes waits only: no side effects).
-  std::function<void(const FoldResult&)> shadow_committed;
+  // After each commit of shadowed partitions: read-your-writes waits and this instance's own
+  // subscribers (no side effects outside the process).
+  std::function<void(const view::Batch&, const FoldResult&)> shadow_committed;
   // Partitions the group assigned here that were shadowed: what the previous owner mirrored
   // may lack what the shadow folded (shadows owe Redis nothing), so refill them.
   std::function<void(const std::vector<std::int32_t>& promoted)> promoted;
@@ -147,7 +152,9 @@ class Projector final : public Health {
   boost::asio::awaitable<Projected> project(std::span<const log::Record> records);
   // The standby loop: a reader of the shadowed partitions, folding without side effects.
   boost::asio::awaitable<void> run_shadows();
-  boost::asio::awaitable<bool> project_shadows(std::vector<log::Record>& records);
+  enum class ShadowBatch { committed, stale, unwritable, failed };
+  boost::asio::awaitable<ShadowBatch> project_shadows(std::span<const log::Record> records);
+  boost::asio::awaitable<void> resume_after_failed_shadow_commit();
   void update_shadowed();
   void update_readable();
   boost::asio::awaitable<Projected> retry_until_written(std::span<const log::Record> records);
@@ -182,9 +189,12 @@ class Projector final : public Health {
   // An assignment happened since the group's last fold: re-read the stored offsets under the
   // gate, since a shadow commit may have moved them after on_assign() read them.
   bool reread_offsets_ = false;
+  std::vector<std::int32_t> promoted_;  // shadowed partitions assigned here, not yet told
   Projection shadow_projection_;
   std::unique_ptr<log::PartitionReader> shadow_reader_;
   std::set<std::int32_t> shadow_reading_;             // what shadow_reader_ was created for
+  std::uint64_t shadow_generation_ = 0;               // bumped whenever own_.shadowed changes
+  std::uint64_t shadow_reader_generation_ = 0;        // the generation shadow_reader_ reads
   std::map<std::int32_t, std::int64_t> shadow_next_;  // next offset per shadow, as committed
   bool shadow_failing_ = false;  // the last shadow commit failed (logged once per outage)
 

@@ -45,6 +45,10 @@ class UpdateHub final : public UpdateFeed {
 
   // Hands an update to every listener (a local commit, or one relayed from a peer).
   void publish(const AccountUpdate& update);
+  // An update of a partition another instance projects, folded here by a standby replica or
+  // relayed from the owner's feed: published once, whichever comes first (relayed: not sent on
+  // to other instances).
+  void publish_replica(AccountUpdate update);
   [[nodiscard]] bool has_listeners() const noexcept { return !listeners_.empty(); }
 
   // Opens and closes the peer feeds as subscribers and owners come and go, until stop().

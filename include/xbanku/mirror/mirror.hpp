@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -141,8 +142,12 @@ class Mirror {
   std::uint64_t failed_attempts_ = 0;
   // Refill state (run()'s coroutine only): the cursor while a refill is under way.
   std::optional<std::string> refill_after_;
-  std::vector<std::int32_t> refilling_;                        // the partitions being refilled
-  std::set<std::int32_t> forced_;                              // refill() asked for these
+  std::vector<std::int32_t> refilling_;  // the partitions being refilled
+  // refill() asked for these (with the number of the request): a refill under way when one is
+  // asked again for a partition does not count for it.
+  std::map<std::int32_t, std::uint64_t> forced_;
+  std::uint64_t forced_requests_ = 0;
+  std::uint64_t refill_covers_ = 0;  // the requests the refill under way started after
   std::chrono::steady_clock::time_point next_marker_check_{};  // epoch: check at once
   std::chrono::steady_clock::time_point refill_started_{};
   std::size_t refilled_ = 0;
