@@ -185,7 +185,9 @@ awaitable<void> Projector::run() {
       // Told once a shadow batch of theirs still in flight at the assignment has landed (it
       // holds the gate while it commits), so that a refill of Redis sees it.
       { const auto pass = co_await fold_gate_.enter(); }
-      if (hooks_.promoted) hooks_.promoted(std::exchange(promoted_, {}));
+      const auto promoted = std::exchange(promoted_, {});
+      co_await send_shadow_letters(promoted);
+      if (hooks_.promoted) hooks_.promoted(promoted);
     }
     if (std::chrono::steady_clock::now() - last_group_commit >= kGroupCommitInterval) {
       last_group_commit = std::chrono::steady_clock::now();

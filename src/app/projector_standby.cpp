@@ -23,6 +23,10 @@ constexpr auto kShadowRetry = 1s;       // after a reader or a commit failed
 // A shadow resolves read-your-writes waits while at most this many records behind: a few
 // batches, folded in milliseconds.
 constexpr std::int64_t kStandbyWaitLag = 20000;
+// Dead letters a shadow remembers for a promotion: the last minute's (a dead owner is replaced
+// within its session timeout, 6 s by default), at most this many per partition.
+constexpr auto kShadowLetterMemory = 60s;
+constexpr std::size_t kShadowLettersPerPartition = 1000;
 }  // namespace
 
 // Every partition the group does not assign here, once the group has assigned something (an
@@ -166,8 +170,39 @@ awaitable<Projector::ShadowBatch> Projector::project_shadows(std::span<const log
     next = std::max(next, r.offset + 1);
   }
   shadow_records_->inc(records.size());
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& letter : done.folded->dead_letters) {
+    auto& kept = shadow_letters_[letter.partition];
+    kept.push_back({now, std::move(letter)});
+    while (kept.size() > kShadowLettersPerPartition ||
+           (!kept.empty() && now - kept.front().at > kShadowLetterMemory))
+      kept.pop_front();
+  }
   if (hooks_.shadow_committed) hooks_.shadow_committed(*batch, *done.folded);
   co_return ShadowBatch::committed;
+}
+
+// On promotion: the dead letters the shadow folded in the last minute, sent again. The previous
+// owner sent those it committed before it stopped; which ones is not known here, so some go to
+// `<topic>.dlq` twice (their headers name the record: xbanku-origin-partition and -offset), as
+// they would in a replay after a failover without standbys. None is lost.
+awaitable<void> Projector::send_shadow_letters(const std::vector<std::int32_t>& promoted) {
+  std::vector<DeadLetter> letters;
+  const auto since = std::chrono::steady_clock::now() - kShadowLetterMemory;
+  for (auto p : promoted) {
+    auto it = shadow_letters_.find(p);
+    if (it == shadow_letters_.end()) continue;
+    for (auto& kept : it->second) {
+      if (kept.at >= since) letters.push_back(std::move(kept.letter));
+    }
+    shadow_letters_.erase(it);
+  }
+  if (letters.empty()) co_return;
+  const bool sent = co_await send_dead_letters(letters);
+  letters_sent_.clear();  // they are no batch's: nothing to skip later
+  spdlog::info("projector: {} {} dead letter(s) folded as a standby of partition(s) [{}]",
+               sent ? "sent" : "stopping: could not send all", letters.size(),
+               fmt::join(promoted, ","));
 }
 
 // A refused shadow commit (an I/O error: a full disk) leaves RocksDB refusing writes until its

@@ -33,7 +33,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -155,6 +157,7 @@ class Projector final : public Health {
   enum class ShadowBatch { committed, stale, unwritable, failed };
   boost::asio::awaitable<ShadowBatch> project_shadows(std::span<const log::Record> records);
   boost::asio::awaitable<void> resume_after_failed_shadow_commit();
+  boost::asio::awaitable<void> send_shadow_letters(const std::vector<std::int32_t>& promoted);
   void update_shadowed();
   void update_readable();
   boost::asio::awaitable<Projected> retry_until_written(std::span<const log::Record> records);
@@ -190,6 +193,14 @@ class Projector final : public Health {
   // gate, since a shadow commit may have moved them after on_assign() read them.
   bool reread_offsets_ = false;
   std::vector<std::int32_t> promoted_;  // shadowed partitions assigned here, not yet told
+  // The dead letters shadows folded lately, per partition: the owner sends them, unless it
+  // died first; a promotion sends those of the last minute again (at least once, as a replay
+  // after a failover without standbys would).
+  struct ShadowLetter {
+    std::chrono::steady_clock::time_point at;
+    DeadLetter letter;
+  };
+  std::map<std::int32_t, std::deque<ShadowLetter>> shadow_letters_;
   Projection shadow_projection_;
   std::unique_ptr<log::PartitionReader> shadow_reader_;
   std::set<std::int32_t> shadow_reading_;             // what shadow_reader_ was created for
