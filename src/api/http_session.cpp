@@ -1,11 +1,19 @@
 // The HTTP session, plain or TLS: reading each request within its deadlines, who is asking and
 // how fast (identify, rate limits), the answer (raced against the client going away when it can
 // wait), one access-log line, keep-alive, the WebSocket hand-off and graceful stop.
+//
+// Threads: the session runs on its socket's executor, the core or a session thread
+// (session_threads.hpp). It reads, parses and writes there; decide() — everything between a
+// parsed request and the answer to write — runs on the core (on_core), while the session waits.
+// Only one of the two touches the stream at a time: decide() may wait on the socket for the
+// client going away, and the session does not use it until decide() has returned.
 #include "server_core.hpp"
 #include "xbanku/api/router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -15,9 +23,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
+#include <optional>
 #include <type_traits>
 
 namespace xbanku::api::detail {
@@ -36,25 +46,36 @@ using Clock = std::chrono::steady_clock;
 template <class Stream>
 constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-// An HTTP connection as stop() sees it.
+// An HTTP connection as stop() sees it. stop() runs on the core, the session perhaps on a
+// session thread: both calls are posted to the session's executor, and do nothing once the
+// session has ended (`alive_` is only read and cleared there).
 template <class Stream>
 class HttpConnection final : public Connection {
  public:
   explicit HttpConnection(Stream& s) : stream_(s) {}
-  bool idle = false;  // waiting for the first byte of the next request
+  ~HttpConnection() override { *alive_ = false; }
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+  bool idle = false;  // waiting for the first byte of the next request (session's thread only)
 
   void graceful_stop() override {
-    if (idle) beast::get_lowest_layer(stream_).cancel();
+    asio::post(stream_.get_executor(), [this, alive = alive_] {
+      if (*alive && idle) beast::get_lowest_layer(stream_).cancel();
+    });
   }
   void force_close() override {
-    beast::error_code ec;
-    auto& socket = beast::get_lowest_layer(stream_).socket();
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
+    asio::post(stream_.get_executor(), [this, alive = alive_] {
+      if (!*alive) return;
+      beast::error_code ec;
+      auto& socket = beast::get_lowest_layer(stream_).socket();
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      socket.close(ec);
+    });
   }
 
  private:
   Stream& stream_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 std::string request_id_for(ServerCore& core, const Request& req) {
@@ -121,6 +142,35 @@ bool may_wait(const RouteMatch& m) {
          m.route == Route::transfers;
 }
 
+// What the core decided for one request; the session carries it out on its own thread.
+struct Decision {
+  enum class Kind {
+    reply,    // write `res`; keep the connection if it says keep-alive
+    close,    // write `res`, then close gently (refusals that end the connection)
+    drop,     // close without writing (the client went away, or the server stops)
+    upgrade,  // hand the stream to a WebSocket session for `who`
+  };
+  Kind kind = Kind::reply;
+  Response res;
+  std::optional<Identified> who;
+};
+
+// Moves a plain socket from a session thread to the core's io_context, so that its WebSocket
+// session runs where the fan-out and the app are (Beast's WebSocket timers run on the stream's
+// own executor). Closed on failure.
+PlainStream moved_to(asio::any_io_executor ex, tcp::socket& from) {
+  beast::error_code ec;
+  const auto protocol = from.local_endpoint(ec).protocol();
+  tcp::socket to(ex);
+  if (!ec) {
+    const auto fd = from.release(ec);
+    if (!ec) to.assign(protocol, fd, ec);
+    if (ec) ::close(fd);
+  }
+  if (ec) spdlog::warn("api: could not move a WebSocket to the core thread: {}", ec.message());
+  return PlainStream(std::move(to));
+}
+
 template <class Stream>
 class HttpSession {
  public:
@@ -139,6 +189,9 @@ class HttpSession {
 
  private:
   asio::awaitable<void> refuse_and_close(Response res);
+  // On the core: who asks, how fast, and the answer (or the upgrade).
+  asio::awaitable<Decision> decide(const Request& req, const RouteMatch& m, const std::string& rid,
+                                   bool upgrade, Clock::time_point started);
   // The reply to a request from `who`, or why it is not run.
   asio::awaitable<Response> answer(const Request& req, const RouteMatch& m, const Identified& who,
                                    const std::string& rid);
@@ -278,7 +331,9 @@ asio::awaitable<void> HttpSession<Stream>::run() {
       } else {
         res = error_response(400, "bad_request", "malformed HTTP request", 11, rid);
       }
-      core_->metrics.request(r, res.result_int());
+      asio::post(core_->ex, [core = core_, r, code = res.result_int()] {
+        core->metrics.request(r, code);  // its map of counters lives on the core
+      });
       co_await refuse_and_close(std::move(res));
       co_return;
     }
@@ -287,53 +342,31 @@ asio::awaitable<void> HttpSession<Stream>::run() {
     const RouteMatch m = route(req.method(), req.target());
     const std::string rid = request_id_for(*core_, req);
     const bool upgrade = m.route == Route::ws && beast::websocket::is_upgrade(req);
+    Decision d = co_await on_core(*core_, decide(req, m, rid, upgrade, started));
 
-    if (reserved_ && !(req.method() == http::verb::get &&
-                       (m.route == Route::healthz || m.route == Route::readyz))) {
-      // Admitted over the limits for probes only.
-      Response res = error_response(503, "overloaded", "too many connections; retry later",
-                                    req.version(), rid);
-      res.set(http::field::retry_after, "1");
-      core_->metrics.request(m.route, 503);
-      log_access(req, 503, nullptr, started, rid);
-      co_await refuse_and_close(std::move(res));
-      co_return;
+    switch (d.kind) {
+      case Decision::Kind::drop: co_return;
+      case Decision::Kind::close: co_await refuse_and_close(std::move(d.res)); co_return;
+      case Decision::Kind::upgrade:
+        lowest.expires_never();
+        upgraded_ = true;
+        if constexpr (!kTls<Stream>) {
+          if (stream_.get_executor() != core_->ex) {
+            auto ws = asio::co_spawn(
+                core_->ex,
+                run_websocket<PlainStream>(core_, moved_to(core_->ex, lowest.socket()),
+                                           std::move(req), std::move(*d.who), address_, reg_),
+                uncancellable());
+            co_await std::move(ws);
+            co_return;
+          }
+        }
+        co_await run_websocket<Stream>(core_, std::move(stream_), std::move(req), std::move(*d.who),
+                                       address_, reg_);
+        co_return;
+      case Decision::Kind::reply: break;
     }
-    auto identified = identify(*core_, req, m.route, upgrade);
-    if (auto* refused = std::get_if<Reply>(&identified)) {
-      Response res = refusal_response(*refused, req.version(), rid);
-      res.keep_alive(req.keep_alive() && !upgrade);
-      core_->metrics.request(m.route, res.result_int());
-      log_access(req, res.result_int(), nullptr, started, rid);
-      lowest.expires_after(cfg.read_timeout);
-      auto [wec, wn] = co_await http::async_write(stream_, res, kToken);
-      if (wec || !res.keep_alive()) co_return;
-      continue;
-    }
-    const Identified& who = std::get<Identified>(identified);
-    if (auto limited = rate_limited(req, who, rid)) {
-      limited->keep_alive(req.keep_alive());
-      core_->metrics.request(m.route, 429);
-      log_access(req, 429, &who, started, rid);
-      lowest.expires_after(cfg.read_timeout);
-      auto [wec, wn] = co_await http::async_write(stream_, *limited, kToken);
-      if (wec || !limited->keep_alive()) co_return;
-      continue;
-    }
-    if (upgrade) {
-      if (core_->stopping) co_return;
-      log_access(req, 101, &who, started, rid);
-      lowest.expires_never();
-      upgraded_ = true;
-      co_await run_websocket<Stream>(core_, std::move(stream_), std::move(req), who, address_,
-                                     reg_);
-      co_return;
-    }
-
-    Response res = co_await answer(req, m, who, rid);
-    const bool client_gone = res.result_int() == 499;
-    log_access(req, res.result_int(), &who, started, rid);
-    if (client_gone) co_return;
+    Response& res = d.res;
     if (core_->stopping || reserved_) res.keep_alive(false);
     lowest.expires_after(cfg.read_timeout);
     auto [wec, wn] = co_await http::async_write(stream_, res, kToken);
@@ -349,6 +382,47 @@ asio::awaitable<void> HttpSession<Stream>::run() {
       co_return;
     }
   }
+}
+
+template <class Stream>
+asio::awaitable<Decision> HttpSession<Stream>::decide(const Request& req, const RouteMatch& m,
+                                                      const std::string& rid, bool upgrade,
+                                                      Clock::time_point started) {
+  using Kind = Decision::Kind;
+  if (reserved_ && !(req.method() == http::verb::get &&
+                     (m.route == Route::healthz || m.route == Route::readyz))) {
+    // Admitted over the limits for probes only.
+    Response res =
+        error_response(503, "overloaded", "too many connections; retry later", req.version(), rid);
+    res.set(http::field::retry_after, "1");
+    core_->metrics.request(m.route, 503);
+    log_access(req, 503, nullptr, started, rid);
+    co_return Decision{Kind::close, std::move(res), std::nullopt};
+  }
+  auto identified = identify(*core_, req, m.route, upgrade);
+  if (auto* refused = std::get_if<Reply>(&identified)) {
+    Response res = refusal_response(*refused, req.version(), rid);
+    res.keep_alive(req.keep_alive() && !upgrade);
+    core_->metrics.request(m.route, res.result_int());
+    log_access(req, res.result_int(), nullptr, started, rid);
+    co_return Decision{Kind::reply, std::move(res), std::nullopt};
+  }
+  Identified& who = std::get<Identified>(identified);
+  if (auto limited = rate_limited(req, who, rid)) {
+    limited->keep_alive(req.keep_alive());
+    core_->metrics.request(m.route, 429);
+    log_access(req, 429, &who, started, rid);
+    co_return Decision{Kind::reply, std::move(*limited), std::nullopt};
+  }
+  if (upgrade) {
+    if (core_->stopping) co_return Decision{Kind::drop, {}, std::nullopt};
+    log_access(req, 101, &who, started, rid);
+    co_return Decision{Kind::upgrade, {}, std::move(who)};
+  }
+  Response res = co_await answer(req, m, who, rid);
+  log_access(req, res.result_int(), &who, started, rid);
+  if (res.result_int() == 499) co_return Decision{Kind::drop, {}, std::nullopt};
+  co_return Decision{Kind::reply, std::move(res), std::nullopt};
 }
 
 // Runs the session; true when it ended in a WebSocket session that took the stream over.

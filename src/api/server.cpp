@@ -4,6 +4,7 @@
 #include "xbanku/api/server.hpp"
 
 #include "server_core.hpp"
+#include "session_threads.hpp"
 #include "xbanku/api/router.hpp"
 #include "xbanku/cluster/peer_client.hpp"
 #include "xbanku/common/clock.hpp"
@@ -11,6 +12,7 @@
 #include "xbanku/wire/json.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/serialize.hpp>
@@ -235,9 +237,20 @@ Server::Server(asio::any_io_executor ex, ApiConfig config, app::CommandService& 
                app::QueryService& queries, app::UpdateFeed& feed, app::Health& health,
                metrics::Registry& registry, ServerSecurity security)
     : core_(std::make_shared<ServerCore>(std::move(ex), std::move(config), commands, queries, feed,
-                                         health, registry, std::move(security))) {}
+                                         health, registry, std::move(security))) {
+  // TLS sessions stay on the core: a WebSocket upgrade moves its stream to the core (see
+  // http_session.cpp), and Boost 1.81 cannot move an SSL stream to another io_context.
+  if (core_->cfg.session_threads > 0 && !core_->security.tls) {
+    threads_ = std::make_unique<detail::SessionThreads>(core_->cfg.session_threads);
+    core_->threads = threads_.get();
+  }
+}
 
-Server::~Server() = default;
+Server::~Server() {
+  // Session threads first: what is left on them may still hold the core.
+  core_->threads = nullptr;
+  threads_.reset();
+}
 
 boost::system::result<tcp::acceptor> bind(asio::any_io_executor ex, const ApiConfig& config) {
   boost::system::error_code ec;
@@ -284,7 +297,11 @@ asio::awaitable<void> Server::run() {
       });
   const std::string canned = canned_503();
   while (!core->stopping && core->acceptor.is_open()) {
-    auto [ec, socket] = co_await core->acceptor.async_accept(kToken);
+    // The new socket belongs to the executor its session will run on (named: GCC 12 mishandles
+    // temporaries in a co_await expression, see http_handler.cpp).
+    const asio::any_io_executor session_ex =
+        core->threads != nullptr ? core->threads->next() : core->ex;
+    auto [ec, socket] = co_await core->acceptor.async_accept(session_ex, kToken);
     if (ec) {
       if (core->stopping || ec == asio::error::operation_aborted) break;
       // E.g. EMFILE: back off instead of spinning.
@@ -306,8 +323,16 @@ asio::awaitable<void> Server::run() {
     core->tasks.spawn(
         [](std::shared_ptr<ServerCore> c, tcp::socket s, std::string addr,
            ConnectionLimits::Admission a) -> asio::awaitable<void> {
-          co_await detail::run_http_session(c, std::move(s), addr,
-                                            a == ConnectionLimits::Admission::reserved);
+          const bool reserved = a == ConnectionLimits::Admission::reserved;
+          if (s.get_executor() == c->ex) {
+            co_await detail::run_http_session(c, std::move(s), addr, reserved);
+          } else {  // on its session thread; back here once it has ended
+            const asio::any_io_executor session_ex = s.get_executor();
+            auto session = asio::co_spawn(session_ex,
+                                          detail::run_http_session(c, std::move(s), addr, reserved),
+                                          detail::uncancellable());
+            co_await std::move(session);
+          }
           c->limits.release(addr, a);
           c->metrics.connections(c->limits.sessions(), c->limits.reserved_in_use());
         }(core, std::move(socket), std::move(address), admission),
@@ -325,23 +350,25 @@ void Server::stop() {
   core->stopping = true;
   boost::system::error_code ec;
   core->acceptor.close(ec);
-  std::vector<detail::Connection*> live;
-  for (auto& [id, c] : core->connections) {
-    if (c != nullptr) live.push_back(c);
+  {
+    // Under the lock: a session on a session thread may end (and unregister) meanwhile.
+    const std::lock_guard lock(core->connections_mutex);
+    for (auto& [id, c] : core->connections) {
+      if (c != nullptr) c->graceful_stop();
+    }
   }
-  for (auto* c : live) c->graceful_stop();
   core->grace.expires_after(core->cfg.shutdown_grace);
   core->grace.async_wait([weak = std::weak_ptr<ServerCore>(core)](boost::system::error_code wec) {
     auto self = weak.lock();
     if (wec || !self) return;  // run() finished first
     self->forced = true;
-    std::vector<detail::Connection*> left;
+    const std::lock_guard lock(self->connections_mutex);
+    const auto left = std::count_if(self->connections.begin(), self->connections.end(),
+                                    [](const auto& kv) { return kv.second != nullptr; });
+    if (left > 0) spdlog::warn("api: closing {} connection(s) after the shutdown grace", left);
     for (auto& [id, c] : self->connections) {
-      if (c != nullptr) left.push_back(c);
+      if (c != nullptr) c->force_close();
     }
-    if (!left.empty())
-      spdlog::warn("api: closing {} connection(s) after the shutdown grace", left.size());
-    for (auto* c : left) c->force_close();
   });
 }
 

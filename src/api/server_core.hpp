@@ -1,7 +1,9 @@
 #pragma once
 // Private to src/api: the state shared by the acceptor and the sessions of one Server, and the
 // pieces every session (HTTP or WebSocket, plain or TLS) uses. Everything here runs on the
-// Server's single io_context thread (see api/server.hpp).
+// core thread (the executor given to the Server), except what says otherwise: with
+// ApiConfig::session_threads > 0, plain HTTP sessions run on session threads (session_threads.hpp)
+// and hand each request to the core with on_core().
 
 #include "xbanku/api/api_metrics.hpp"
 #include "xbanku/api/caller.hpp"
@@ -13,16 +15,22 @@
 #include "xbanku/common/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -52,6 +60,8 @@ class UpdateSink {
   virtual void deliver(const std::shared_ptr<const std::string>& message) = 0;
 };
 
+class SessionThreads;
+
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerCore(boost::asio::any_io_executor ex, ApiConfig config, app::CommandService& commands,
              app::QueryService& queries, app::UpdateFeed& feed, app::Health& health,
@@ -66,11 +76,18 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   boost::asio::ip::tcp::acceptor acceptor;
   std::uint16_t bound_port = 0;
 
-  bool stopping = false;
+  // Read by session threads too (set once by stop(), on the core).
+  std::atomic<bool> stopping = false;
   bool forced = false;
-  std::uint64_t next_id = 0;          // request ids
+  std::atomic<std::uint64_t> next_id = 0;  // request ids, drawn on any thread
+  std::string request_prefix;              // set in the constructor, then only read
+  // Plain HTTP sessions run here when set (ApiConfig::session_threads > 0); owned by the Server.
+  SessionThreads* threads = nullptr;
+  // Every live session registers here, from its own thread, so `connections` and its keys are
+  // guarded; stop() calls each Connection under the lock, which is why their graceful_stop()
+  // and force_close() never block and never register or unregister anything.
+  std::mutex connections_mutex;
   std::uint64_t next_connection = 0;  // keys of `connections`
-  std::string request_prefix;
   std::unordered_map<std::uint64_t, Connection*> connections;
   ConnectionLimits limits;
   std::unordered_map<std::string, TokenBucket> principal_rates;  // by principal or address
@@ -89,6 +106,24 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   // zero when allowed, else how long until it would be.
   [[nodiscard]] std::chrono::steady_clock::duration principal_rate(const std::string& key);
 };
+
+// Runs `work` on the core thread and resumes the caller on its own thread: the one hand-over a
+// session on a session thread makes per request (at once when the caller is on the core).
+// The hop is not cancellable: `work` bounds itself (every wait in it has a deadline), and a
+// cancellation emitted from another thread than the one `work` runs on would race it.
+// (Each part named: GCC 12 mishandles temporaries in a co_await expression.)
+inline auto uncancellable() {
+  return boost::asio::bind_cancellation_slot(boost::asio::cancellation_slot(),
+                                             boost::asio::use_awaitable);
+}
+
+template <class T>
+boost::asio::awaitable<T> on_core(ServerCore& core, boost::asio::awaitable<T> work) {
+  const boost::asio::any_io_executor here = co_await boost::asio::this_coro::executor;
+  if (here == core.ex) co_return co_await std::move(work);
+  auto handed = boost::asio::co_spawn(core.ex, std::move(work), uncancellable());
+  co_return co_await std::move(handed);
+}
 
 // Who is asking, as established from the request's headers (and the WebSocket upgrade's
 // access_token), or the reply that refuses it before anything runs: 403 for a Host or Origin
@@ -109,18 +144,25 @@ struct Identified {
 // HTTP session is upgraded to a WebSocket.
 class ConnectionRegistration {
  public:
-  ConnectionRegistration(ServerCore& core, Connection* c)
-      : core_(core), id_(++core.next_connection) {
+  ConnectionRegistration(ServerCore& core, Connection* c) : core_(core) {
+    const std::lock_guard lock(core_.connections_mutex);
+    id_ = ++core_.next_connection;
     core_.connections.emplace(id_, c);
   }
-  ~ConnectionRegistration() { core_.connections.erase(id_); }
+  ~ConnectionRegistration() {
+    const std::lock_guard lock(core_.connections_mutex);
+    core_.connections.erase(id_);
+  }
   ConnectionRegistration(const ConnectionRegistration&) = delete;
   ConnectionRegistration& operator=(const ConnectionRegistration&) = delete;
-  void reset(Connection* c) { core_.connections[id_] = c; }
+  void reset(Connection* c) {
+    const std::lock_guard lock(core_.connections_mutex);
+    core_.connections[id_] = c;
+  }
 
  private:
   ServerCore& core_;
-  std::uint64_t id_;
+  std::uint64_t id_ = 0;
 };
 
 // Runs an HTTP session on an accepted socket: TLS handshake first when the server has TLS.

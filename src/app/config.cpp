@@ -256,6 +256,10 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
                  "shadow the partitions other instances own (0 = none)")
       ->envname("XBANKU_STANDBY_REPLICAS")
       ->check(CLI::Range(0, 16));
+  cli.add_option("--threads", c.threads,
+                 "threads for plain HTTP sessions beside the core thread (0 = on the core)")
+      ->envname("XBANKU_THREADS")
+      ->check(CLI::Range(0u, 256u));
   cli.add_option("--max-read-lag", c.max_read_lag,
                  "records a standby may be behind the log's end and still answer queries")
       ->envname("XBANKU_MAX_READ_LAG")

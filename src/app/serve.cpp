@@ -159,6 +159,7 @@ awaitable<int> serve(const Config& config) {
   api_config.rate_per_principal = config.rate_per_principal;
   api_config.burst_per_principal = std::max(1.0, 2 * config.rate_per_principal);
   api_config.max_client_wait = config.max_client_wait;
+  api_config.session_threads = config.threads;
   auto acceptor = api::bind(ex, api_config);
   if (!acceptor) {
     spdlog::critical("cannot listen on {}:{}: {}", config.listen_host, config.listen_port,

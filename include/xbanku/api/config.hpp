@@ -25,6 +25,9 @@ struct ApiConfig {
   std::chrono::seconds read_timeout{10};  // whole request (headers + body), and each write
   std::chrono::milliseconds shutdown_grace{5000};  // stop(): time in-flight requests get
   std::string instance_id;  // prefix of generated X-Request-Id values (empty = random)
+  // Threads for plain HTTP sessions' socket work beside the core thread (api/server.hpp);
+  // 0 = sessions on the core thread with everything else.
+  unsigned session_threads = 0;
 
   // Fairness (api/limits.hpp). Sessions per client address; beyond them (or max_connections)
   // a few reserved slots answer one health or readiness probe within reserved_timeout.

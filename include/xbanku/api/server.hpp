@@ -1,13 +1,16 @@
 #pragma once
 // The HTTP + WebSocket front end (DESIGN §3, §4) on Boost.Beast and C++20 coroutines.
 //
-// Executor model: ONE io_context thread. The acceptor, every HTTP session, every WebSocket
-// session (its reader, its single writer and each of its in-flight requests) are coroutines
-// on the executor given to the constructor, and so are the ports they call (app/ports.hpp).
-// Nothing blocks: every socket read and write has a deadline (ApiConfig), and work for other
-// components is awaited, never waited for. Because there is one thread, sessions need no
-// strands and the update fan-out needs no locks; running the executor on several threads is
-// NOT supported.
+// Executor model: one CORE thread (the executor given to the constructor) runs the acceptor,
+// every request's handling, every WebSocket session (its reader, its single writer and each of
+// its in-flight requests) and the ports they call (app/ports.hpp); so the app needs no
+// strands and the update fan-out no locks. With ApiConfig::session_threads = N > 0, plain
+// HTTP sessions' socket work (reading and parsing requests, writing answers) runs on N session
+// threads of the Server's own, each of which hands every parsed request to the core and
+// writes what comes back; a WebSocket upgrade moves its socket to the core. TLS connections
+// stay on the core. Nothing blocks: every socket read and write has a deadline (ApiConfig),
+// and work for other components is awaited, never waited for. Running the core's executor on
+// several threads is NOT supported.
 //
 // Lifetime: the ports and the registry must outlive the Server; destroy the Server after run()
 // has returned (or after the io_context has been destroyed).
@@ -31,7 +34,8 @@ namespace xbanku::api {
 
 namespace detail {
 struct ServerCore;
-}
+class SessionThreads;
+}  // namespace detail
 
 // How the server tells who asks, and whether it speaks TLS.
 struct ServerSecurity {
@@ -77,6 +81,7 @@ class Server {
 
  private:
   std::shared_ptr<detail::ServerCore> core_;
+  std::unique_ptr<detail::SessionThreads> threads_;  // null: sessions on the core
 };
 
 }  // namespace xbanku::api

@@ -5,11 +5,13 @@
 
 #include <boost/system/result.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -71,6 +73,10 @@ struct Config {
   // while at most max_read_lag records behind the log's end as last fetched.
   int standby_replicas = 1;
   std::int64_t max_read_lag = 0;
+  // Threads for plain HTTP sessions beside the core thread (api::ApiConfig::session_threads);
+  // 0 = sessions on the core. Measured on 2 cores: one per core beat both 0 and 1 for GET
+  // (README "Threads").
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 
   // Fairness (DESIGN §9): open sessions, per client address, requests per second (bursts are
   // twice the rate; 0 = no limit; rates apply with --auth=jwt, where callers are principals),

@@ -1,11 +1,14 @@
 #pragma once
-// `xbanku --act=serve`: one process, one io_context thread (and the projector's fold thread).
+// `xbanku --act=serve`: one process, one io_context thread for the app (the core), the
+// projector's fold thread, and the API's --threads session threads.
 //
 // Executor model: everything — the HTTP/WebSocket server, the projector (a consumer-group
 // member), the outbox sender, the Redis mirror and every request — is a coroutine on ONE
 // io_context thread, except each consumed batch's fold and RocksDB commit: the projector hands
 // them to a thread of its own and waits for them (Projector::on_fold_thread says what they
-// share and why that is safe), so a catch-up never holds up the sessions. librdkafka's and
+// share and why that is safe), so a catch-up never holds up the sessions; and plain HTTP
+// sessions' socket work with --threads > 0, which hands every parsed request to this thread
+// (api/server.hpp). librdkafka's and
 // hiredis' own threads/fds only wake the io thread (eventfd / socket readiness); the API's
 // RocksDB reads are point lookups served from memtables and the block cache, and RocksDB and
 // the Store's mutexes let them run beside a commit. So the components need no locks, and a

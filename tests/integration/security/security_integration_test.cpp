@@ -563,7 +563,13 @@ TEST(Tls, HttpsAndWssWithATestCaAndBetweenInstances) {
   auto r = https_request(port1, ca.ca, verb::post, "/accounts",
                          fmt::format(R"({{"id":"{}","name":"TLS"}})", id), bearer(alice));
   ASSERT_EQ(r.status, 201) << r.body << r.error;
-  r = https_request(port0, ca.ca, verb::get, "/accounts/" + id, {}, bearer(alice));
+  // Node 0 answers 503 until node 1's ownership announcement has reached it.
+  wait_until(
+      [&] {
+        r = https_request(port0, ca.ca, verb::get, "/accounts/" + id, {}, bearer(alice));
+        return r.status != 503;
+      },
+      10s, 100ms);
   EXPECT_EQ(r.status, 200) << r.body << r.error;
   EXPECT_EQ(header(r, "X-Served-By"), "tls-1");
   // A request with the peer marker but no credential is a client's, and has no token.

@@ -1,6 +1,7 @@
 #pragma once
 // A Server on 127.0.0.1:<ephemeral> with fake ports, run on its own io_context thread, plus
-// small synchronous Beast clients to drive it.
+// small synchronous Beast clients to drive it. XBANKU_TEST_API_THREADS=N runs every such server's
+// plain sessions on N session threads beside the core: the api_unit_test_threads entry.
 
 #include "fakes.hpp"
 #include "xbanku/api/server.hpp"
@@ -20,6 +21,7 @@
 #include <boost/json/value.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <thread>
@@ -36,6 +38,9 @@ using tcp = asio::ip::tcp;
 class TestServer {
  public:
   explicit TestServer(ApiConfig cfg = {}, ServerSecurity security = {}) {
+    if (const char* n = std::getenv("XBANKU_TEST_API_THREADS")) {
+      cfg.session_threads = static_cast<unsigned>(std::stoul(n));
+    }
     cfg.listen_host = "127.0.0.1";
     cfg.listen_port = 0;
     bank.served_by = "";
