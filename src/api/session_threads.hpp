@@ -10,6 +10,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <cstddef>
@@ -29,6 +30,7 @@ class SessionThreads {
     }
     for (auto& ctx : contexts_) {
       threads_.emplace_back([io = ctx.get()] {
+        pthread_setname_np(pthread_self(), "xbanku-http");  // for top -H and perf
         try {
           io->run();
         } catch (const std::exception& e) {  // co_spawn catches what sessions throw: a bug
