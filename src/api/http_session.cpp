@@ -23,9 +23,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <optional>
 #include <type_traits>
@@ -56,7 +58,10 @@ class HttpConnection final : public Connection {
   ~HttpConnection() override { *alive_ = false; }
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
-  bool idle = false;  // waiting for the first byte of the next request (session's thread only)
+  // Session's thread only: waiting for the first byte of the next request; in decide() on the
+  // core, which may be waiting on the socket itself.
+  bool idle = false;
+  bool in_core = false;
 
   void graceful_stop() override {
     asio::post(stream_.get_executor(), [this, alive = alive_] {
@@ -68,8 +73,11 @@ class HttpConnection final : public Connection {
       if (!*alive) return;
       beast::error_code ec;
       auto& socket = beast::get_lowest_layer(stream_).socket();
+      // Shutting down wakes the core's wait on the socket (end of stream: the client is gone)
+      // and fails every later read and write; closing it under that wait would race it, so
+      // while the core has the request the session closes the socket when it ends.
       socket.shutdown(tcp::socket::shutdown_both, ec);
-      socket.close(ec);
+      if (!in_core) socket.close(ec);
     });
   }
 
@@ -118,19 +126,24 @@ bool quiet_read_error(const beast::error_code& ec) {
 
 // Completes when the client has gone away: the socket reads end-of-stream. It only peeks, so a
 // pipelined request (or TLS record) stays for the session; once bytes are waiting a close can
-// no longer be told apart, and it waits until cancelled.
+// no longer be told apart, and it waits until cancelled. It peeks before each wait: the socket
+// is registered edge-triggered and a wait is not speculative, so a close that arrived before
+// the wait was queued (e.g. during the hand-over to the core) would otherwise go unseen. The
+// peek is a non-blocking recv(2): Asio's receive() on a socket without user non-blocking mode
+// would poll(2), blocking the core.
 asio::awaitable<void> until_gone(tcp::socket& socket) {
   for (;;) {
+    char c;
+    const auto n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) co_return;  // end of stream
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return;  // broken
+    if (n > 0) {
+      asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+      co_await forever.async_wait(kToken);
+      co_return;
+    }
     auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kToken);
     if (ec) co_return;  // cancelled (the answer is ready) or broken: either way, done
-    char c;
-    boost::system::error_code pec;
-    const auto n = socket.receive(asio::buffer(&c, 1), tcp::socket::message_peek, pec);
-    if (pec == asio::error::would_block || pec == asio::error::try_again) continue;
-    if (pec || n == 0) co_return;
-    asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
-    co_await forever.async_wait(kToken);
-    co_return;
   }
 }
 
@@ -342,7 +355,10 @@ asio::awaitable<void> HttpSession<Stream>::run() {
     const RouteMatch m = route(req.method(), req.target());
     const std::string rid = request_id_for(*core_, req);
     const bool upgrade = m.route == Route::ws && beast::websocket::is_upgrade(req);
-    Decision d = co_await on_core(*core_, decide(req, m, rid, upgrade, started));
+    conn_.in_core = true;
+    auto decided = decide(req, m, rid, upgrade, started);  // named: GCC 12 and co_await temporaries
+    Decision d = co_await on_core(*core_, std::move(decided));
+    conn_.in_core = false;
 
     switch (d.kind) {
       case Decision::Kind::drop: co_return;

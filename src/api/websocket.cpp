@@ -564,6 +564,13 @@ asio::awaitable<void> run_websocket(std::shared_ptr<ServerCore> core, Stream str
   auto session = std::make_shared<WsSession<Stream>>(core, std::move(stream), std::move(who),
                                                      std::move(address));
   reg.reset(session.get());
+  // From a session thread the upgrade took a few turns to get here: a stop() in between found
+  // the HTTP connection busy and did not stop it. Dropped, as an upgrade during a stop always is.
+  if (core->stopping) {
+    session->cleanup();
+    reg.reset(nullptr);
+    co_return;
+  }
   try {
     co_await session->run(std::move(req));
   } catch (const std::exception& e) {

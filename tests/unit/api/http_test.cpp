@@ -605,6 +605,34 @@ TEST(HttpLimits, ReservedConnectionsAnswerProbesOnly) {
   EXPECT_FALSE(refused.keep_alive());
 }
 
+// A request still waiting when shutdown_grace passes loses its connection, and run() returns
+// without waiting for it (with session threads: closed while the core waits on its socket).
+TEST(HttpLimits, StopClosesWhatOutlastsTheGrace) {
+  ApiConfig cfg;
+  cfg.shutdown_grace = std::chrono::milliseconds(300);
+  TestServer s(cfg);
+  const std::string id(kId);
+  s.on_io([&] {
+    s.bank.accts[id] = domain::Account{id, "x", 0, 1};
+    s.bank.delay = std::chrono::milliseconds(5000);
+    return 0;
+  });
+  auto fut = std::async(std::launch::async, [&] {
+    try {
+      return request(s.port(), verb::post, "/accounts/" + id + "/deposit", R"({"amount":7})")
+          .status;
+    } catch (const std::exception&) {
+      return 0u;  // the connection was closed without an answer
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const auto start = std::chrono::steady_clock::now();
+  s.shutdown();
+  EXPECT_EQ(fut.get(), 0u);
+  EXPECT_TRUE(s.run_returned);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+}
+
 TEST(HttpLimits, GracefulStopFinishesInFlightRequests) {
   ApiConfig cfg;
   cfg.shutdown_grace = std::chrono::milliseconds(3000);
