@@ -252,6 +252,10 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
                  "MiB of view writes held in memory before a flush to disk")
       ->envname("XBANKU_VIEW_MEMTABLE_MB")
       ->check(CLI::Range(1, 4096));
+  cli.add_option("--view-account-cache", c.view_account_cache,
+                 "accounts whose state the projector keeps in memory (0 = none)")
+      ->envname("XBANKU_VIEW_ACCOUNT_CACHE")
+      ->check(CLI::Range(0, 100'000'000));
   cli.add_option("--standby-replicas", c.standby_replicas,
                  "shadow the partitions other instances own (0 = none)")
       ->envname("XBANKU_STANDBY_REPLICAS")

@@ -138,6 +138,7 @@ awaitable<int> serve(const Config& config) {
   const domain::Placement placement{*partitions};
   auto store = view::Store::open({.dir = config.data_dir,
                                   .memtable_bytes = config.view_memtable_mb << 20,
+                                  .account_cache_entries = config.view_account_cache,
                                   .mirror_debts = !config.redis_url.empty()});
   if (!store) {
     spdlog::critical("cannot open the view store in {}", config.data_dir);

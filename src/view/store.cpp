@@ -367,9 +367,7 @@ std::optional<domain::Account> Batch::account(std::string_view id) const {
   if (auto it = b.accounts.find(id); it != b.accounts.end()) return it->second.account;
   {
     const std::lock_guard lock(b.store->cache_mu);
-    if (auto it = b.store->account_cache.find(id); it != b.store->account_cache.end()) {
-      domain::Account a{std::string(id), it->second.name, it->second.balance, it->second.version,
-                        it->second.owner};
+    if (auto a = b.store->account_cache.find(id)) {
       return b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(a), false})
           .first->second.account;
     }
@@ -384,7 +382,7 @@ std::optional<domain::Account> Batch::account(std::string_view id) const {
   // One writer: nothing committed between the read and now, so this is the committed state.
   if (*r) {
     const std::lock_guard lock(b.store->cache_mu);
-    b.store->cache_account(**r);
+    b.store->account_cache.put(**r);
   }
   // Cache the answer (a miss too: the rules ask again, e.g. a create then its deposits).
   const auto it = b.accounts.try_emplace(std::string(id), Impl::Cached{std::move(*r), false}).first;
@@ -516,6 +514,7 @@ result<std::unique_ptr<Store>> Store::open(const StoreOptions& opts) {
   }
   auto impl = std::make_unique<Impl>();
   impl->options = opts;
+  impl->account_cache = AccountCache(opts.account_cache_entries);
   impl->write_options.sync = opts.sync_writes;
   // No WAL (see db_options()), unless every commit is to be fsynced: RocksDB only syncs a WAL.
   impl->write_options.disableWAL = !opts.sync_writes;
@@ -898,7 +897,7 @@ error_code Store::commit(Batch& batch) {
     return make_error_code(status.IsIOError() ? errc::store_unwritable : errc::store_error);
   }
   for (const auto& [id, cached] : b.accounts) {
-    if (cached.dirty && cached.account) impl_->cache_account(*cached.account);
+    if (cached.dirty && cached.account) impl_->account_cache.put(*cached.account);
   }
   if (becomes_stale) impl_->mirror_stale.store(true, std::memory_order_relaxed);
   return {};

@@ -1,6 +1,7 @@
 #pragma once
 // Private to src/view: the RocksDB handles behind Store, shared by store.cpp and compare.cpp.
 
+#include "xbanku/view/account_cache.hpp"
 #include "xbanku/view/store.hpp"
 
 #include <rocksdb/db.h>
@@ -47,14 +48,6 @@ struct StrHash {
   }
 };
 
-// An account's committed state without its id (the id is the map key).
-struct CommittedAccount {
-  std::string name;
-  std::int64_t balance = 0;
-  std::uint64_t version = 0;
-  std::string owner;
-};
-
 struct Store::Impl {
   StoreOptions options;
   rocksdb::DB* db = nullptr;
@@ -86,23 +79,9 @@ struct Store::Impl {
   // may hold the key (it was the projector's second cost after memtable inserts). Only the
   // projector reads it (Batch::account) and only commit() changes accounts, so it is always
   // exactly what RocksDB holds; a failed commit clears it. Bounded by
-  // StoreOptions::account_cache_entries: when full it is emptied and refills from RocksDB (a
-  // cheap policy that keeps memory bounded; hot accounts come back within a batch).
+  // StoreOptions::account_cache_entries (see AccountCache).
   std::mutex cache_mu;
-  std::unordered_map<std::string, CommittedAccount, StrHash, std::equal_to<>> account_cache;
-
-  void cache_account(const domain::Account& a) {  // cache_mu held
-    if (options.account_cache_entries == 0) return;
-    auto it = account_cache.find(a.id);
-    if (it == account_cache.end()) {
-      if (account_cache.size() >= options.account_cache_entries) account_cache.clear();
-      it = account_cache.try_emplace(a.id).first;
-    }
-    it->second.name = a.name;
-    it->second.balance = a.balance;
-    it->second.version = a.version;
-    it->second.owner = a.owner;
-  }
+  AccountCache account_cache{0};  // sized by Store::open()
 
   Impl() = default;
   Impl(const Impl&) = delete;
