@@ -6,6 +6,7 @@
 // Setup (opening the store, creating accounts, building decisions) stays outside the timing.
 
 #include "xbanku/domain/rules.hpp"
+#include "xbanku/view/account_cache.hpp"
 #include "xbanku/view/store.hpp"
 
 #include <benchmark/benchmark.h>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -198,5 +200,68 @@ void BM_ViewRawRocksDbBaseline(benchmark::State& state) {
   if (!db->Close().ok()) state.SkipWithError("close raw rocksdb failed");
 }
 BENCHMARK(BM_ViewRawRocksDbBaseline)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- the projector's account cache --------------------------------------------------------
+// Reads of random accounts out of N cached, each as Batch::account() makes a domain::Account of
+// it. BM_AccountMapFind is the layout it replaced (a std::unordered_map of strings), so both
+// are measured in one run.
+
+std::vector<std::string> uuid_ids(std::size_t n) {
+  std::mt19937_64 rng(3);
+  std::vector<std::string> ids;
+  ids.reserve(n);
+  char buf[40];
+  for (std::size_t i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
+                  static_cast<unsigned long long>(rng() & 0xffffffff),
+                  static_cast<unsigned long long>(rng() & 0xffff),
+                  static_cast<unsigned long long>(rng() & 0xfff),
+                  static_cast<unsigned long long>(rng() & 0xfff),
+                  static_cast<unsigned long long>(rng() & 0xffffffffffffULL));
+    ids.emplace_back(buf);
+  }
+  return ids;
+}
+
+void BM_AccountCacheFind(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto ids = uuid_ids(n);
+  view::AccountCache cache(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    cache.put({ids[i], "Bench " + std::to_string(i), static_cast<std::int64_t>(i), 1, ""});
+  }
+  std::mt19937_64 rng(5);
+  for (auto _ : state) {
+    auto a = cache.find(ids[rng() % n]);
+    benchmark::DoNotOptimize(a);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AccountCacheFind)->Arg(100'000)->Arg(1'000'000);
+
+void BM_AccountMapFind(benchmark::State& state) {
+  struct Committed {
+    std::string name;
+    std::int64_t balance = 0;
+    std::uint64_t version = 0;
+    std::string owner;
+  };
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto ids = uuid_ids(n);
+  std::unordered_map<std::string, Committed> map;
+  for (std::size_t i = 0; i < n; ++i) {
+    map[ids[i]] = {"Bench " + std::to_string(i), static_cast<std::int64_t>(i), 1, ""};
+  }
+  std::mt19937_64 rng(5);
+  for (auto _ : state) {
+    const std::string& id = ids[rng() % n];
+    const auto it = map.find(id);
+    domain::Account a{id, it->second.name, it->second.balance, it->second.version,
+                      it->second.owner};
+    benchmark::DoNotOptimize(a);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AccountMapFind)->Arg(100'000)->Arg(1'000'000);
 
 }  // namespace

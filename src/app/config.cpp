@@ -255,7 +255,7 @@ boost::system::result<Config, ConfigError> parse_config(int argc, const char* co
   cli.add_option("--view-account-cache", c.view_account_cache,
                  "accounts whose state the projector keeps in memory (0 = none)")
       ->envname("XBANKU_VIEW_ACCOUNT_CACHE")
-      ->check(CLI::Range(0, 100'000'000));
+      ->check(CLI::Range(0, 16'000'000));
   cli.add_option("--standby-replicas", c.standby_replicas,
                  "shadow the partitions other instances own (0 = none)")
       ->envname("XBANKU_STANDBY_REPLICAS")

@@ -1,6 +1,7 @@
 #include "xbanku/view/account_cache.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <functional>
 #include <limits>
@@ -30,10 +31,23 @@ std::size_t read_length(std::string_view text, std::size_t& at) noexcept {
   }
 }
 
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // upper case too: the packed form must give back exactly the id it came from
+// Each char's value as a lower-case hex digit, or -1 (upper case too: a packed id must stand
+// for exactly one id).
+constexpr std::array<std::int8_t, 256> kHexDigit = [] {
+  std::array<std::int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<std::int8_t>(c - 'a' + 10);
+  return t;
+}();
+
+// An index slot: the entry's number (1-based; 0 = empty) in the low 24 bits, the top 8 bits of
+// the id's hash above, so that most probes past another id read no entry.
+constexpr std::uint32_t kEntryBits = 24;
+constexpr std::uint32_t kEntryMask = (std::uint32_t{1} << kEntryBits) - 1;
+
+std::uint32_t slot_tag(std::uint64_t hash) noexcept {
+  return static_cast<std::uint32_t>(hash >> 56) << kEntryBits;
 }
 
 }  // namespace
@@ -41,19 +55,19 @@ int hex_digit(char c) noexcept {
 AccountCache::Key::Key(std::string_view id) {
   // xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, lower-case hex: 0x00 + the 16 bytes.
   constexpr std::size_t kUuidChars = 36;
-  bool packed = id.size() == kUuidChars;
-  std::size_t out = 1;
-  for (std::size_t i = 0; packed && i < kUuidChars;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      packed = id[i++] == '-';
-      continue;
-    }
-    const int hi = hex_digit(id[i]);
-    const int lo = hex_digit(id[i + 1]);
-    packed = hi >= 0 && lo >= 0;
-    packed_[out++] = static_cast<char>(hi << 4 | lo);
-    i += 2;
+  // Where each of the 16 bytes' two hex digits start.
+  static constexpr std::array<std::uint8_t, 16> kPairs{0,  2,  4,  6,  9,  11, 14, 16,
+                                                       19, 21, 24, 26, 28, 30, 32, 34};
+  bool packed =
+      id.size() == kUuidChars && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-';
+  int bad = 0;  // any digit's -1 makes this negative
+  for (std::size_t i = 0; packed && i < kPairs.size(); ++i) {
+    const int hi = kHexDigit[static_cast<unsigned char>(id[kPairs[i]])];
+    const int lo = kHexDigit[static_cast<unsigned char>(id[kPairs[i] + 1])];
+    bad |= hi | lo;
+    packed_[i + 1] = static_cast<char>(hi << 4 | lo);
   }
+  packed = packed && bad >= 0;
   if (packed) {
     packed_[0] = '\0';
     bytes_ = {packed_.data(), packed_.size()};
@@ -66,13 +80,13 @@ AccountCache::Key::Key(std::string_view id) {
 }
 
 AccountCache::AccountCache(std::size_t capacity)
-    : capacity_(capacity),
+    : capacity_(std::min<std::size_t>(capacity, kEntryMask)),
       // At most half full: linear probing stays short (1.5 probes for a hit on average).
-      text_budget_(std::min<std::size_t>(capacity * kTextPerEntry,
+      text_budget_(std::min<std::size_t>(capacity_ * kTextPerEntry,
                                          std::numeric_limits<std::uint32_t>::max())),
-      index_(capacity == 0 ? 0 : std::bit_ceil(std::max<std::size_t>(2 * capacity, 8)), 0) {
+      index_(capacity_ == 0 ? 0 : std::bit_ceil(std::max<std::size_t>(2 * capacity_, 8)), 0) {
   // Reserved, not touched: pages count in RSS only as entries fill them.
-  entries_.reserve(capacity);
+  entries_.reserve(capacity_);
 }
 
 std::size_t AccountCache::slot_of(const Key& key, std::uint64_t hash) const {
@@ -80,8 +94,10 @@ std::size_t AccountCache::slot_of(const Key& key, std::uint64_t hash) const {
   const std::uint32_t tag = tag_of(hash);
   // Terminates: the index is never more than half full.
   for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
-    const std::uint32_t at = index_[slot];
-    if (at == 0 || entry_is(entries_[at - 1], key, tag)) return slot;
+    const std::uint32_t s = index_[slot];
+    if (s == 0) return slot;
+    if ((s & ~kEntryMask) == slot_tag(hash) && entry_is(entries_[(s & kEntryMask) - 1], key, tag))
+      return slot;
   }
 }
 
@@ -114,7 +130,8 @@ void AccountCache::append(std::string_view s) {
 
 std::optional<domain::Account> AccountCache::find(std::string_view id) const {
   if (entries_.empty()) return std::nullopt;
-  const std::uint32_t at = index_[slot_of(Key(id), hash_of(id))];
+  const std::uint64_t hash = hash_of(id);
+  const std::uint32_t at = index_[slot_of(Key(id), hash)] & kEntryMask;
   if (at == 0) return std::nullopt;
   const Entry& e = entries_[at - 1];
   const Text t = text_at(e.text);
@@ -127,7 +144,7 @@ void AccountCache::put(const domain::Account& a) {
   const std::uint64_t hash = hash_of(a.id);
   const Key key(a.id);
   std::size_t slot = slot_of(key, hash);
-  if (const std::uint32_t at = index_[slot]; at != 0) {
+  if (const std::uint32_t at = index_[slot] & kEntryMask; at != 0) {
     Entry& e = entries_[at - 1];
     const Text t = text_at(e.text);
     if (t.name == a.name && t.owner == a.owner) {  // the usual case: only money moved
@@ -153,7 +170,7 @@ void AccountCache::put(const domain::Account& a) {
   append(key.bytes());
   append(a.name);
   append(a.owner);
-  index_[slot] = static_cast<std::uint32_t>(entries_.size());
+  index_[slot] = slot_tag(hash) | static_cast<std::uint32_t>(entries_.size());
 }
 
 void AccountCache::clear() noexcept {

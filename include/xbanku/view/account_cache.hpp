@@ -28,7 +28,8 @@ namespace xbanku::view {
 // Not thread-safe: Store::Impl guards it with cache_mu.
 class AccountCache {
  public:
-  // capacity 0 disables the cache (find() never finds, put() keeps nothing).
+  // capacity 0 disables the cache (find() never finds, put() keeps nothing); at most
+  // 16,777,215 accounts (an index slot has 24 bits for the entry), more is taken as that.
   explicit AccountCache(std::size_t capacity);
 
   [[nodiscard]] std::optional<domain::Account> find(std::string_view id) const;
