@@ -70,8 +70,8 @@ struct Config {
   std::size_t view_memtable_mb = 64;
   // Accounts whose committed state the projector keeps in memory, about 60 bytes each
   // (view::StoreOptions::account_cache_entries): fewer than the view holds and catch-up reads
-  // the rest from RocksDB (at 1M accounts, 41,000 records/s with a quarter cached, 65-75,000
-  // with all).
+  // the rest from RocksDB (at 1M accounts, 41,000 records/s with a quarter cached, 65,000 with
+  // all).
   std::size_t view_account_cache = std::size_t{1} << 20;
   // Standby replicas (DESIGN §8): 0 = none; 1 or more = every partition the group does not
   // assign here is shadowed (app::Projector says why all of them). A shadow answers queries

@@ -19,8 +19,8 @@ namespace xbanku::view {
 // text buffer. A node-based std::unordered_map spent ~170 bytes per account (a node, a
 // heap-allocated id, two strings), so the ~45 MiB it was given held a quarter of a million
 // accounts: with a million in the view most reads missed it and walked RocksDB's memtables and
-// levels instead (catch-up of 10M records over 1M accounts: 41,441 records/s then, 64,844 and
-// 74,449 in two runs with this cache holding them all).
+// levels instead (catch-up of 10M records over 1M accounts: 41,441 records/s then, 64,844 with
+// this cache holding them all; README "The account cache").
 //
 // When full it is emptied and refills from RocksDB, as before: a cheap policy that keeps memory
 // bounded, and the default capacity holds every account of a view of a million.

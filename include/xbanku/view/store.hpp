@@ -89,7 +89,7 @@ struct StoreOptions {
   // Holds the bloom filters and indexes of the point-lookup column families (~1.3 bytes per
   // key) and hot data blocks; 32 MiB leaves room under the 256 MiB peak-RSS goal at 1M records.
   std::size_t block_cache_bytes = std::size_t{32} << 20;
-  // Committed account states kept in memory for the projector's reads (about 80 bytes each:
+  // Committed account states kept in memory for the projector's reads (about 60 bytes each:
   // 8 of index, 24 of state, the id, name and owner); 0 turns the cache off. The default holds
   // every account of a view of a million.
   std::size_t account_cache_entries = std::size_t{1} << 20;

@@ -63,10 +63,21 @@ TEST(AccountCache, UuidsAndOtherIdsNeverMeet) {
   const std::string upper = "0F8FAD5B-D9CB-469F-A165-70867728950E";
   const std::string not_hex = "0f8fad5b-d9cb-469f-a165-70867728950g";
   const std::string no_dash = "0f8fad5bxd9cb-469f-a165-70867728950e";
-  // What a packed UUID looks like inside (0x00 + 16 bytes): as an id of its own, still apart.
-  std::string raw(1, '\0');
-  for (int i = 0; i < 16; ++i) raw.push_back(static_cast<char>(0x11 * (i % 16)));
-  const std::vector<std::string> ids{lower, upper, not_hex, no_dash, raw, lower.substr(1)};
+  // Exactly what `lower` is packed into (0x00 + its 16 bytes), and those bytes alone and after
+  // 0x01, as ids of their own: still apart.
+  std::string hex;
+  for (const char c : lower) {
+    if (c != '-') hex.push_back(c);
+  }
+  std::string bytes;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  ASSERT_EQ(bytes.size(), 16u);
+  const std::string packed = std::string(1, '\0') + bytes;
+  const std::string prefixed = std::string(1, '\1') + bytes;
+  const std::vector<std::string> ids{lower,  upper, not_hex,  no_dash,
+                                     packed, bytes, prefixed, lower.substr(1)};
   for (std::size_t i = 0; i < ids.size(); ++i) cache.put(account(ids[i], 100 + i, 1, "N", "o"));
   for (std::size_t i = 0; i < ids.size(); ++i) {
     EXPECT_EQ(cache.find(ids[i]), account(ids[i], 100 + i, 1, "N", "o")) << i;
@@ -118,7 +129,13 @@ TEST(AccountCache, AgreesWithAMapUnderRandomPuts) {
       }
     } else {
       auto& a = latest[id];
-      a = account(id, static_cast<std::int64_t>(rng() % 1000), a.version + 1, "N" + id);
+      // Now and then a new name or owner (the cache starts over) or a long name (its text
+      // budget, 128 bytes an entry, fills and it starts over).
+      const auto k = rng() % 100;
+      std::string name = k == 0 ? "renamed" : k < 10 ? std::string(100, 'L') : a.name;
+      if (name.empty()) name = "N" + id;
+      const std::string owner = k == 1 ? "owner-" + std::to_string(rng() % 3) : a.owner;
+      a = account(id, static_cast<std::int64_t>(rng() % 1000), a.version + 1, name, owner);
       cache.put(a);
     }
   }
