@@ -369,6 +369,10 @@ class Peers : public ::testing::Test {
       o.data_dir = base.data_dir + "-node" + std::to_string(i);
       o.instance_id = "node-" + std::to_string(i);
       o.extra_args = secrets_->flags();
+      // No standbys: these tests are about what a query that needs the other instance may
+      // carry, and a caught-up standby would answer it here instead (when is a matter of
+      // timing: that made them flaky).
+      o.extra_args.insert(o.extra_args.end(), {"--standby-replicas", "0"});
       o.headers = bearer(secrets_->token("root", {"admin"}));
       nodes_.push_back(std::make_unique<ServiceInstance>(o));
     }
