@@ -896,6 +896,7 @@ error_code Store::commit(Batch& batch) {
     // An I/O error (a full filesystem, typically) passes; anything else is not expected to.
     return make_error_code(status.IsIOError() ? errc::store_unwritable : errc::store_error);
   }
+  if (becomes_stale) impl_->mirror_stale.store(true, std::memory_order_relaxed);
   try {
     for (const auto& [id, cached] : b.accounts) {
       if (cached.dirty && cached.account) impl_->account_cache.put(*cached.account);
@@ -904,7 +905,6 @@ error_code Store::commit(Batch& batch) {
     impl_->account_cache.clear();
     throw;
   }
-  if (becomes_stale) impl_->mirror_stale.store(true, std::memory_order_relaxed);
   return {};
 }
 

@@ -75,7 +75,7 @@ class AccountCache {
 
   std::size_t capacity_;
   std::size_t text_budget_;  // text_ never grows past this (and never past 4 GiB: uint32 offsets)
-  std::vector<std::uint32_t> index_;  // 0 = empty, else 1 + index into entries_
+  std::vector<std::uint32_t> index_;  // 0 = empty, else hash tag << 24 | (1 + index in entries_)
   std::vector<Entry> entries_;
   std::string text_;
 };

@@ -370,7 +370,7 @@ TEST(MoneySafetyCluster, AKeyUsedInAnotherPartitionDoesNotTurnAnAppliedCommandIn
   for (const auto& [name, value] : via_b.headers) {
     if (boost::beast::iequals(name, "X-Position")) position = value;
   }
-  EXPECT_FALSE(position.empty()) << "a command answer names its record's position";
+  ASSERT_FALSE(position.empty()) << "a command answer names its record's position";
   const auto y_via_a = a.get("/accounts/" + y + "?min_position=" + position);
   ASSERT_EQ(y_via_a.status, 200) << y_via_a.body;
   EXPECT_EQ(y_via_a.json().at("balance").as_int64(), 7)
