@@ -31,7 +31,6 @@ scripts/tools-install.sh
 BUILD_TYPE=Release scripts/build.sh
 scripts/services.sh up
 bin=$root/build
-py=$root/.cache/venv/bin/python
 plot_py=$root/.cache/bench-venv/bin/python
 if ! "$plot_py" -c 'import matplotlib' 2>/dev/null; then
   python3 -m venv "$root/.cache/bench-venv"
@@ -139,11 +138,12 @@ echo "== 4. command ingest over WebSocket and HTTP, read-your-writes and wait=fa
 # 1,000 accounts in id order: random ids, so every partition has its share.
 curl -fs "127.0.0.1:$plain_port/accounts?limit=1000" |
   python3 -c 'import json,sys; [print(a["id"]) for a in json.load(sys.stdin)["accounts"]]' >"$work/accounts.txt"
-ws_ingest=$("$py" bench/ws_load.py "$plain_port" "$work/accounts.txt" throughput 10)
+# 256 commands in flight over 8 sockets (bench/tools/ws_load.cpp).
+ws_ingest=$("$bin/xbanku_ws_load" throughput --port "$plain_port" --accounts "$work/accounts.txt" --seconds 10)
 echo "WebSocket, read-your-writes: $ws_ingest"
-ws_ingest_nowait=$("$py" bench/ws_load.py "$plain_port" "$work/accounts.txt" throughput 10 nowait)
+ws_ingest_nowait=$("$bin/xbanku_ws_load" throughput --port "$plain_port" --accounts "$work/accounts.txt" --seconds 10 --nowait)
 echo "WebSocket, wait=false: $ws_ingest_nowait"
-ws_latency=$("$py" bench/ws_load.py "$plain_port" "$work/accounts.txt" latency 1000 10)
+ws_latency=$("$bin/xbanku_ws_load" latency --port "$plain_port" --accounts "$work/accounts.txt" --rate 1000 --seconds 10)
 echo "$ws_latency"
 # Its limit: produce -> consume of the same kind of record at the same rate, with the service's
 # client settings, on a topic of its own (the service does not project it).
