@@ -84,6 +84,7 @@ asio::awaitable<std::unique_ptr<Socket>> connect(unsigned short port) {
   co_await tcp.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
                              asio::use_awaitable);
   tcp.expires_never();
+  tcp.socket().set_option(asio::ip::tcp::no_delay(true));  // as browsers and asyncio do
   // Beast's client defaults: a handshake deadline, and a dead peer noticed by idle pings.
   ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
   ws->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {

@@ -319,6 +319,11 @@ asio::awaitable<void> Server::run() {
       core->metrics.connection_refused();
       continue;
     }
+    // Answers go out when written: with Nagle's algorithm an answer written while the previous
+    // one is still unacknowledged waits for that ACK, which a WebSocket client sending one
+    // command a millisecond piggybacks on its next command. Measured at 1,000 commands/s on one
+    // socket: 0.48 ms of a 1.03 ms median between the client and the service's own timing.
+    socket.set_option(tcp::no_delay(true), aec);
     core->metrics.connections(core->limits.sessions(), core->limits.reserved_in_use());
     core->tasks.spawn(
         [](std::shared_ptr<ServerCore> c, tcp::socket s, std::string addr,
