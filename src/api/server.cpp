@@ -322,7 +322,7 @@ asio::awaitable<void> Server::run() {
     // Answers go out when written: with Nagle's algorithm an answer written while the previous
     // one is still unacknowledged waits for that ACK, which a WebSocket client sending one
     // command a millisecond piggybacks on its next command. Measured at 1,000 commands/s on one
-    // socket: 0.48 ms of a 1.03 ms median between the client and the service's own timing.
+    // socket: the median fell from 1.03 to 0.65 ms with it.
     socket.set_option(tcp::no_delay(true), aec);
     core->metrics.connections(core->limits.sessions(), core->limits.reserved_in_use());
     core->tasks.spawn(
@@ -332,10 +332,10 @@ asio::awaitable<void> Server::run() {
           if (s.get_executor() == c->ex) {
             co_await detail::run_http_session(c, std::move(s), addr, reserved);
           } else {  // on its session thread; back here once it has ended
-            const asio::any_io_executor session_ex = s.get_executor();
-            auto session = asio::co_spawn(session_ex,
-                                          detail::run_http_session(c, std::move(s), addr, reserved),
-                                          detail::uncancellable());
+            const asio::any_io_executor thread_ex = s.get_executor();
+            auto session =
+                asio::co_spawn(thread_ex, detail::run_http_session(c, std::move(s), addr, reserved),
+                               detail::uncancellable());
             co_await std::move(session);
           }
           c->limits.release(addr, a);
