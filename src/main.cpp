@@ -4,12 +4,14 @@
 #include "xbanku/app/security.hpp"
 #include "xbanku/app/serve.hpp"
 
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 namespace {
@@ -25,9 +27,22 @@ void raise_descriptor_limit() {
   if (setrlimit(RLIMIT_NOFILE, &l) != 0) spdlog::warn("cannot raise the open-file limit");
 }
 
+// glibc raises its mmap threshold (up to 32 MiB) each time an mmapped block is freed; from then
+// on large blocks (such as librdkafka's fetch buffers) come from the heap
+// arenas and leave them fragmented. A 10M-record catch-up over 1M accounts peaked at 353-360 MB
+// of RSS that way and at 313 MB with the threshold fixed at 1 MiB, at the same rate (256 KiB:
+// 306 MB but 5 % slower; README "Performance"). MALLOC_MMAP_THRESHOLD_ in the environment still
+// decides when it is set.
+void fix_mmap_threshold() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return;
+  if (mallopt(M_MMAP_THRESHOLD, 1024 * 1024) != 1)
+    spdlog::warn("cannot set malloc's mmap threshold");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  fix_mmap_threshold();  // before any thread has an arena of its own
   auto config = xbanku::app::parse_config(argc, argv);
   if (!config) {
     std::fprintf(config.error().exit_code == 0 ? stdout : stderr, "%s\n",
