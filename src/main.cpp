@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 
 namespace {
@@ -27,22 +28,27 @@ void raise_descriptor_limit() {
   if (setrlimit(RLIMIT_NOFILE, &l) != 0) spdlog::warn("cannot raise the open-file limit");
 }
 
-// glibc raises its mmap threshold (up to 32 MiB) each time an mmapped block is freed; from then
-// on large blocks (such as librdkafka's fetch buffers) come from the heap
-// arenas and leave them fragmented. A 10M-record catch-up over 1M accounts peaked at 353-360 MB
-// of RSS that way and at 313 MB with the threshold fixed at 1 MiB, at the same rate (256 KiB:
-// 306 MB but 5 % slower; README "Performance"). MALLOC_MMAP_THRESHOLD_ in the environment still
-// decides when it is set.
+// glibc raises its mmap threshold whenever it frees an mmapped block larger than the threshold
+// (up to 32 MiB), and its trim threshold with it; from then on such blocks (librdkafka's fetch
+// buffers among them) come from the heap arenas, and less of the heap's top is given back.
+// Fixing the threshold turns both adjustments off. A 10M-record catch-up over 1M accounts
+// peaked at 353-360 MB of RSS with glibc's defaults and at 303-313 MB with 1 MiB, at the same
+// rate (256 KiB: 306-307 MB, 5-7 % slower); which of the two adjustments the memory was lost to
+// was not measured (README "Performance"). A threshold set in the environment still decides.
 void fix_mmap_threshold() {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return;
+  if (const char* t = std::getenv("GLIBC_TUNABLES");
+      t != nullptr && std::strstr(t, "malloc.mmap_threshold") != nullptr)
+    return;
+  // Before the logger exists: logs go to stderr (main below).
   if (mallopt(M_MMAP_THRESHOLD, 1024 * 1024) != 1)
-    spdlog::warn("cannot set malloc's mmap threshold");
+    std::fputs("xbanku: cannot set malloc's mmap threshold\n", stderr);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  fix_mmap_threshold();  // before any thread has an arena of its own
+  fix_mmap_threshold();  // first: every allocation after it sees the fixed threshold
   auto config = xbanku::app::parse_config(argc, argv);
   if (!config) {
     std::fprintf(config.error().exit_code == 0 ? stdout : stderr, "%s\n",

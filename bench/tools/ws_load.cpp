@@ -68,35 +68,6 @@ void fail(Tally& t, std::exception_ptr e) {
   if (!t.failure) t.failure = e;
 }
 
-// The writer of a throughput connection waits here while its window is full; the reader wakes
-// it when an answer frees a slot.
-struct Credit {
-  explicit Credit(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
-  bool waiting = false;
-  void wake() {
-    if (std::exchange(waiting, false)) timer.cancel();
-  }
-};
-
-// The completion of a connection's reader: a failure counts unless every answer was in (the
-// close at the end ends the last read).
-auto reader_done(Tally& t, bool& reading, asio::steady_timer& wake, const std::size_t& answered,
-                 const std::size_t& expected) {
-  return [&t, &reading, &wake, &answered, &expected](std::exception_ptr e) {
-    reading = false;
-    wake.cancel();
-    if (e && answered < expected) fail(t, e);
-  };
-}
-
-// Writes one command; a failure (the service went away) ends the sending, not the process.
-asio::awaitable<bool> write(Socket& ws, Tally& t, const std::string& text) {
-  auto [ec, n] = co_await ws.async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
-  if (ec) fail(t, std::make_exception_ptr(boost::system::system_error(ec, "write")));
-  co_return !ec;
-}
-
 std::string deposit(std::size_t id, const std::string& account, bool nowait) {
   return fmt::format(R"({{"id":{},"op":"deposit","account":"{}","amount":1{}}})", id, account,
                      nowait ? R"(,"wait":false)" : "");
@@ -115,19 +86,33 @@ asio::awaitable<std::unique_ptr<Socket>> connect(unsigned short port) {
   ws->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
     req.set(beast::http::field::user_agent, "xbanku_ws_load");
   }));
-  co_await ws->async_handshake(fmt::format("127.0.0.1:{}", port), "/ws", asio::use_awaitable);
+  // Named: GCC 12 mishandles temporaries in a co_await expression (src/log/admin.cpp).
+  const std::string host = fmt::format("127.0.0.1:{}", port);
+  co_await ws->async_handshake(host, "/ws", asio::use_awaitable);
   ws->text(true);
   co_return ws;
 }
 
-// Reads answers until `expected()` of them arrived on this socket; returns the first failure.
-// An answer's "id" is the index into `sent_at` of the command it answers.
-asio::awaitable<void> read_answers(Socket& ws, Tally& t, std::vector<Clock::time_point>& sent_at,
-                                   std::size_t& mine, const std::size_t& expected, Credit* credit) {
+// One socket's state, shared by its writer and its reader: the reader is a coroutine of its
+// own, which must never outlive what it uses (the writer's frame may end by an exception).
+struct Connection {
+  explicit Connection(std::unique_ptr<Socket> s) : ws(std::move(s)), wake(ws->get_executor()) {}
+  std::unique_ptr<Socket> ws;
+  std::vector<Clock::time_point> sent_at;  // by command id: this socket's own 0, 1, 2...
+  std::size_t answered = 0;
+  std::size_t expected = SIZE_MAX;  // answers the reader waits for: all sent, once sending stops
+  bool reading = true;
+  asio::steady_timer wake;  // the writer's waits: for a free slot, its pace, the reader's end
+  bool waiting_for_slot = false;
+};
+
+// Reads answers until `expected` of them arrived. An answer's "id" is its command's index in
+// `sent_at`.
+asio::awaitable<void> read_answers(std::shared_ptr<Connection> c, Tally& t) {
   beast::flat_buffer buffer;
-  while (mine < expected) {
+  while (c->answered < c->expected) {
     buffer.clear();
-    co_await ws.async_read(buffer, asio::use_awaitable);
+    co_await c->ws->async_read(buffer, asio::use_awaitable);
     const auto now = Clock::now();
     const auto v = boost::json::parse(
         std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()));
@@ -135,28 +120,50 @@ asio::awaitable<void> read_answers(Socket& ws, Tally& t, std::vector<Clock::time
     const auto* id = o ? o->if_contains("id") : nullptr;
     if (!id || !id->is_int64()) continue;  // not an answer to a command
     const auto n = static_cast<std::size_t>(id->as_int64());
-    if (n >= sent_at.size()) continue;
+    if (n >= c->sent_at.size()) continue;
     const auto* ok = o->if_contains("ok");
     if (!ok || !ok->is_bool() || !ok->as_bool()) ++t.errors;
-    t.latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent_at[n]).count());
+    t.latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(now - c->sent_at[n]).count());
     ++t.answered;
-    ++mine;
-    if (credit != nullptr) credit->wake();
+    ++c->answered;
+    if (std::exchange(c->waiting_for_slot, false)) c->wake.cancel();
   }
 }
 
-// Waits for the reader to take the last answer (or fail), closes, and waits for the reader's
-// end: it holds references into the caller's frame.
-asio::awaitable<void> finish(Socket& ws, const bool& reading, asio::steady_timer& wake,
-                             const std::size_t& answered, std::size_t expected) {
-  const auto poll = [&]() -> asio::awaitable<void> {
-    wake.expires_after(std::chrono::milliseconds(1));
-    co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+// A failure counts unless every answer was in (the close at the end ends the last read).
+void start_reader(const std::shared_ptr<Connection>& c, Tally& t) {
+  asio::co_spawn(c->ws->get_executor(), read_answers(c, t), [c, &t](std::exception_ptr e) {
+    c->reading = false;
+    c->wake.cancel();
+    if (e && c->answered < c->expected) fail(t, e);
+  });
+}
+
+// Writes one command; a failure (the service went away) ends the sending, not the process.
+asio::awaitable<bool> send(Connection& c, Tally& t, const std::string& text) {
+  c.sent_at.push_back(Clock::now());
+  ++t.sent;
+  auto [ec, n] =
+      co_await c.ws->async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+  if (ec) fail(t, std::make_exception_ptr(boost::system::system_error(ec, "write")));
+  co_return !ec;
+}
+
+// Waits for the answers to what was sent (or the reader's failure), closes, and waits for the
+// reader to end.
+asio::awaitable<void> finish(Connection& c) {
+  c.expected = c.sent_at.size();
+  const auto poll = [&c]() -> asio::awaitable<void> {
+    c.wake.expires_after(std::chrono::milliseconds(1));
+    co_await c.wake.async_wait(asio::as_tuple(asio::use_awaitable));
   };
-  while (reading && answered < expected) co_await poll();
-  // The peer may be gone; the close also ends a read still pending.
-  co_await ws.async_close(websocket::close_code::normal, asio::as_tuple(asio::use_awaitable));
-  while (reading) co_await poll();
+  while (c.reading && c.answered < c.expected) co_await poll();
+  co_await c.ws->async_close(websocket::close_code::normal, asio::as_tuple(asio::use_awaitable));
+  // After a failed write the stream sends no close frame and a read may still be pending.
+  beast::error_code ignored;
+  if (c.reading) beast::get_lowest_layer(*c.ws).socket().close(ignored);
+  while (c.reading) co_await poll();
 }
 
 // One connection's share of the throughput run: keeps `window` commands unanswered until the
@@ -164,63 +171,43 @@ asio::awaitable<void> finish(Socket& ws, const bool& reading, asio::steady_timer
 asio::awaitable<void> throughput_connection(const Options& o, Tally& t, std::size_t window,
                                             Clock::time_point end) {
   auto ws = co_await connect(o.port);
-  std::vector<Clock::time_point> sent_at;  // ids are this connection's own: 0, 1, 2...
-  std::size_t answered = 0;
-  std::size_t expected = SIZE_MAX;  // until the sending stops
-  Credit credit(co_await asio::this_coro::executor);
-  bool reading = true;
-  asio::co_spawn(
-      co_await asio::this_coro::executor,
-      [&]() -> asio::awaitable<void> {
-        co_await read_answers(*ws, t, sent_at, answered, expected, &credit);
-      },
-      reader_done(t, reading, credit.timer, answered, expected));
+  const auto c = std::make_shared<Connection>(std::move(ws));
+  start_reader(c, t);
   std::string text;
-  while (Clock::now() < end && reading) {
-    if (sent_at.size() - answered >= window) {
-      // Until an answer frees a slot, or the run's end.
-      credit.waiting = true;
-      credit.timer.expires_at(end);
-      co_await credit.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      credit.waiting = false;
+  while (Clock::now() < end && c->reading) {
+    if (c->sent_at.size() - c->answered >= window) {
+      // Until an answer frees a slot, the reader ends, or the run does.
+      c->waiting_for_slot = true;
+      c->wake.expires_at(end);
+      co_await c->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      c->waiting_for_slot = false;
       continue;
     }
-    text = deposit(sent_at.size(), t.accounts[t.next_account++ % t.accounts.size()], o.nowait);
-    sent_at.push_back(Clock::now());
-    ++t.sent;
-    const bool written = co_await write(*ws, t, text);  // named: GCC 12 and co_await in an if
+    text = deposit(c->sent_at.size(), t.accounts[t.next_account++ % t.accounts.size()], o.nowait);
+    const bool written = co_await send(*c, t, text);  // named: GCC 12 and co_await in an if
     if (!written) break;
   }
-  expected = sent_at.size();
-  co_await finish(*ws, reading, credit.timer, answered, expected);
+  co_await finish(*c);
 }
 
 asio::awaitable<void> latency_run(const Options& o, Tally& t) {
   auto ws = co_await connect(o.port);
+  const auto c = std::make_shared<Connection>(std::move(ws));
   const auto count = static_cast<std::size_t>(o.rate * o.seconds);
-  std::vector<Clock::time_point> sent_at(count);
-  std::size_t answered = 0;
-  bool reading = true;
-  asio::steady_timer pace(co_await asio::this_coro::executor);
-  asio::co_spawn(
-      co_await asio::this_coro::executor,
-      [&]() -> asio::awaitable<void> {
-        co_await read_answers(*ws, t, sent_at, answered, count, nullptr);
-      },
-      reader_done(t, reading, pace, answered, count));
+  c->sent_at.reserve(count);
+  start_reader(c, t);
   const auto start = Clock::now();
   std::string text;
-  for (std::size_t i = 0; i < count && reading; ++i) {
-    pace.expires_at(start + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(i / o.rate)));
-    co_await pace.async_wait(asio::as_tuple(asio::use_awaitable));
+  for (std::size_t i = 0; i < count; ++i) {
+    c->wake.expires_at(start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(i / o.rate)));
+    co_await c->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!c->reading) break;  // the reader failed (and cancelled the wait)
     text = deposit(i, t.accounts[i % t.accounts.size()], false);
-    sent_at[i] = Clock::now();
-    ++t.sent;
-    const bool written = co_await write(*ws, t, text);  // named: GCC 12 and co_await in an if
+    const bool written = co_await send(*c, t, text);  // named: GCC 12 and co_await in an if
     if (!written) break;
   }
-  co_await finish(*ws, reading, pace, answered, count);
+  co_await finish(*c);
 }
 
 double percentile(std::vector<double>& v, double p) {
@@ -272,8 +259,11 @@ int main(int argc, char** argv) {
   // Nothing may hang a benchmark run: whatever is still open then is cut off.
   asio::steady_timer watchdog(io, std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(o.seconds + 60)));
-  watchdog.async_wait([&io](boost::system::error_code ec) {
-    if (!ec) io.stop();
+  bool cut_off = false;
+  watchdog.async_wait([&io, &cut_off](boost::system::error_code ec) {
+    if (ec) return;
+    cut_off = true;
+    io.stop();
   });
   const auto start = Clock::now();
   std::size_t running = 0;
@@ -297,6 +287,10 @@ int main(int argc, char** argv) {
   io.run();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
 
+  if (cut_off) {
+    std::fprintf(stderr, "ws_load: cut off %.0f s after the start\n", o.seconds + 60);
+    return 1;
+  }
   if (!failure) failure = t.failure;
   if (failure) {
     try {
@@ -311,11 +305,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (throughput->parsed()) {
+    // The rate counts commands the service carried out: a refusal ("ok": false) is an error.
+    const auto done = static_cast<double>(t.answered - t.errors);
     std::printf(
         R"({"commands": %zu, "errors": %zu, "seconds": %.3f, "commands_per_s": %.0f, "connections": %zu, "in_flight": %zu})"
         "\n",
-        t.sent, t.errors, elapsed, static_cast<double>(t.sent) / elapsed, o.connections,
-        o.in_flight);
+        t.sent, t.errors, elapsed, done / elapsed, o.connections, o.in_flight);
   } else {
     std::printf(
         R"({"commands": %zu, "errors": %zu, "rate": %.1f, "p50_ms": %.3f, "p99_ms": %.3f, "p999_ms": %.3f})"
