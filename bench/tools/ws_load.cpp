@@ -252,10 +252,6 @@ int main(int argc, char** argv) {
   }
 
   asio::io_context io;
-  std::exception_ptr failure;
-  const auto on_done = [&failure](std::exception_ptr e) {
-    if (e && !failure) failure = e;
-  };
   // Nothing may hang a benchmark run: whatever is still open then is cut off.
   asio::steady_timer watchdog(io, std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(o.seconds + 60)));
@@ -268,7 +264,7 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   std::size_t running = 0;
   const auto finished = [&](std::exception_ptr e) {
-    on_done(e);
+    if (e) fail(t, e);
     if (--running == 0) watchdog.cancel();
   };
   if (throughput->parsed()) {
@@ -291,10 +287,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ws_load: cut off %.0f s after the start\n", o.seconds + 60);
     return 1;
   }
-  if (!failure) failure = t.failure;
-  if (failure) {
+  if (t.failure) {
     try {
-      std::rethrow_exception(failure);
+      std::rethrow_exception(t.failure);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "ws_load: %s\n", e.what());
     }
